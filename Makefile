@@ -1,0 +1,76 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# xaccel's Makefile has two faces:
+#  - Kbuild: `make -C <kernel build> M=<this dir>` builds the modules (xaccel.ko and one
+#    module per backend). Dropped into a kernel tree, the same rules work in-tree.
+#  - The developer's entry point: `make run`, `make check`, `make lint` (see README.md).
+
+ifneq ($(KERNELRELEASE),)
+# ---------------------------------------------------------------- Kbuild ---
+
+# Out of tree against a kernel without xaccel's Kconfig grafted in, build everything.
+CONFIG_XACCEL ?= m
+CONFIG_XACCEL_VACCEL ?= m
+
+obj-$(CONFIG_XACCEL) += xaccel.o
+xaccel-y := core/xaccel.o core/xaccel_c.o core/xaccel_exports.o
+
+# Backends: one module each, built from drivers/<name>/<name>.rs.
+# A new backend adds one line here and a Kconfig entry.
+xaccel-backends-$(CONFIG_XACCEL_VACCEL) += vaccel
+
+obj-m += $(addsuffix .o,$(xaccel-backends-m))
+obj-y += $(addsuffix .o,$(xaccel-backends-y))
+$(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),$(eval $(b)-y := drivers/$(b)/$(b).o))
+
+# Cross-crate glue, after drivers/gpu/Makefile's nova-core/nova-drm workaround:
+# the core emits its crate metadata, each backend is compiled against it, and the core
+# exports exactly the Rust symbols the backends reference.
+xaccel-dir := $(abspath $(obj))
+xaccel-backend-objs := $(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),$(obj)/drivers/$(b)/$(b).o)
+
+RUSTFLAGS_core/xaccel.o += --emit=metadata=$(xaccel-dir)/core/libxaccel.rmeta
+$(xaccel-backend-objs): $(obj)/core/xaccel.o
+$(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),\
+	$(eval RUSTFLAGS_drivers/$(b)/$(b).o += -L $(xaccel-dir)/core --extern xaccel))
+
+xaccel_rust_needed_exports = \
+	{ $(if $(strip $(2)),$(NM) -u $(2);,) echo "__DEFINED_RUST_SYMBOLS__"; \
+	  $(NM) -p --defined-only $(1); } | \
+	awk ' \
+		/^__DEFINED_RUST_SYMBOLS__$$/ { defs = 1; next } \
+		!defs { if ($$NF ~ /^_R/) needed[$$NF] = 1; next } \
+		defs && $$2 ~ /(T|R|D|B)/ && $$3 ~ /^_R/ && \
+			$$3 !~ /_(init|cleanup)_module$$/ && \
+			$$3 !~ /__(pfx|cfi|odr_asan)/ && \
+			$$3 in needed { printf "EXPORT_SYMBOL_RUST_GPL(%s);\n", $$3 } \
+	'
+
+quiet_cmd_xaccel_exports = EXPORTS $@
+      cmd_xaccel_exports = \
+	$(call xaccel_rust_needed_exports,$<,$(xaccel-backend-objs)) > $@
+
+$(obj)/core/exports_xaccel_generated.h: $(obj)/core/xaccel.o $(xaccel-backend-objs) FORCE
+	$(call if_changed,xaccel_exports)
+
+targets += core/exports_xaccel_generated.h
+$(obj)/core/xaccel_exports.o: $(obj)/core/exports_xaccel_generated.h
+CFLAGS_core/xaccel_exports.o := -I $(xaccel-dir)/core
+
+else
+# ------------------------------------------------------ developer commands ---
+
+SHELL := /bin/bash
+XACCEL := tools/vm/xaccel-dev
+
+.PHONY: run check lint setup kernel modules userspace clean
+run:        ; @$(XACCEL) run
+check:      ; @$(XACCEL) check
+lint:       ; @$(XACCEL) lint
+setup:      ; @$(XACCEL) setup
+kernel:     ; @$(XACCEL) kernel
+modules:    ; @$(XACCEL) modules
+userspace:  ; @$(XACCEL) userspace
+clean:      ; @$(XACCEL) clean
+
+endif

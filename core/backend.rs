@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The backend trait and the device description a backend hands to the core.
+//!
+//! A backend is a vendor module: `vaccel` (software), `hlx` (a habanalabs-class ASIC), `edu`
+//! (QEMU's edu PCI device). It describes each device once, at registration, and the core turns
+//! that description into the uAPI (`DRM_IOCTL_VERSION`, `DRM_IOCTL_XACCEL_QUERY`). What varies by
+//! hardware is declared here as data where it can be (engines, memory regions, capabilities, the
+//! device VA window) and becomes trait methods only where it must run code: command validation,
+//! job execution, MMU page tables and reset join this trait as the core's services that call
+//! them land. Nothing here is `unsafe`: a backend never touches `bindings`.
+
+use crate::name::Name;
+use crate::uapi;
+use core::ops::Range;
+use kernel::prelude::*;
+
+/// A vendor backend: one implementation per backend module.
+///
+/// # Examples
+///
+/// ```ignore
+/// struct MyAccel;
+///
+/// impl xaccel::Backend for MyAccel {
+///     const NAME: &'static CStr = c"myaccel";
+///     const DESC: &'static CStr = c"My accelerator";
+///     type Device = MyDeviceState;
+/// }
+///
+/// // In probe, with `parent: &device::Device<Bound>`:
+/// let reg = xaccel::Registration::<MyAccel>::new(parent, desc, MyDeviceState::new())?;
+/// ```
+pub trait Backend: Send + Sync + 'static {
+    /// Driver name reported by `DRM_IOCTL_VERSION` and the DEVICE query; at most 15 bytes.
+    const NAME: &'static CStr;
+    /// One-line description reported by `DRM_IOCTL_VERSION`.
+    const DESC: &'static CStr;
+    /// Per-device backend state.
+    ///
+    /// The core owns it from registration on and drops it when the device is unplugged, after
+    /// every ioctl that could reach it has returned and before [`Registration`] drop returns.
+    ///
+    /// [`Registration`]: crate::Registration
+    type Device: Send + Sync;
+}
+
+/// What an engine does; mirrors `enum drm_xaccel_engine_class`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum EngineClass {
+    /// Runs compute programs.
+    Compute = uapi::DRM_XACCEL_ENGINE_COMPUTE,
+    /// Moves and fills memory.
+    Copy = uapi::DRM_XACCEL_ENGINE_COPY,
+    /// Moves memory between host and device.
+    Dma = uapi::DRM_XACCEL_ENGINE_DMA,
+}
+
+/// One engine of a device, with its hardware ring.
+pub struct EngineDesc {
+    /// Shown in QUERY; at most 15 bytes are kept.
+    pub name: &'static CStr,
+    /// What the engine runs.
+    pub class: EngineClass,
+    /// How much work the engine's ring holds at once, in credits (at least 1).
+    pub ring_credits: u32,
+}
+
+/// Where a memory region lives; mirrors `enum drm_xaccel_region_kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum RegionKind {
+    /// Host RAM.
+    System = uapi::DRM_XACCEL_REGION_SYSTEM,
+    /// Device-local memory (HBM, VRAM).
+    Device = uapi::DRM_XACCEL_REGION_DEVICE,
+}
+
+/// One memory region of a device.
+pub struct RegionDesc {
+    /// Shown in QUERY; at most 15 bytes are kept.
+    pub name: &'static CStr,
+    /// Host or device memory.
+    pub kind: RegionKind,
+    /// Size in bytes; for system memory, the most the device may allocate.
+    pub size: u64,
+    /// The CPU can map the region.
+    pub cpu_visible: bool,
+    /// PCI peer-to-peer transfers can target the region.
+    pub p2p: bool,
+}
+
+/// Device capabilities; mirrors `DRM_XACCEL_CAP_*`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The device translates addresses with its own MMU.
+    pub mmu: bool,
+    /// Device memory can be exported peer-to-peer.
+    pub p2p: bool,
+}
+
+impl Capabilities {
+    /// The uAPI bit mask.
+    pub fn bits(self) -> u64 {
+        let mut bits = 0;
+        if self.mmu {
+            bits |= uapi::DRM_XACCEL_CAP_MMU;
+        }
+        if self.p2p {
+            bits |= uapi::DRM_XACCEL_CAP_P2P;
+        }
+        bits
+    }
+}
+
+/// Everything a backend declares about one device at registration.
+pub struct DeviceDesc {
+    /// The engines, in id order.
+    pub engines: KVec<EngineDesc>,
+    /// The memory regions, in id order; the first system region is the default placement.
+    pub regions: KVec<RegionDesc>,
+    /// What the device can do.
+    pub capabilities: Capabilities,
+    /// The device virtual address window, empty if the device has no VM.
+    pub va_range: Range<u64>,
+}
+
+/// An engine as the core keeps it: names copied out of the backend module.
+pub(crate) struct Engine {
+    pub(crate) name: Name<16>,
+    pub(crate) class: EngineClass,
+    pub(crate) ring_credits: u32,
+}
+
+/// A region as the core keeps it.
+pub(crate) struct Region {
+    pub(crate) name: Name<16>,
+    pub(crate) kind: RegionKind,
+    pub(crate) size: u64,
+    pub(crate) flags: u64,
+}
+
+/// The validated, core-owned form of a [`DeviceDesc`].
+pub(crate) struct DeviceLayout {
+    pub(crate) engines: KVec<Engine>,
+    pub(crate) regions: KVec<Region>,
+    pub(crate) capabilities: Capabilities,
+    pub(crate) va_range: Range<u64>,
+}
+
+/// Most engines or regions one device may declare.
+const MAX_ITEMS: usize = 64;
+
+impl DeviceLayout {
+    /// Checks a backend's description and copies it into core memory.
+    ///
+    /// Returns `EINVAL` for an empty engine or region list, more than 64 of either, an engine
+    /// with no ring credits, no system region, or a reversed VA window.
+    pub(crate) fn new(desc: &DeviceDesc) -> Result<Self> {
+        let engines_ok = !desc.engines.is_empty() && desc.engines.len() <= MAX_ITEMS;
+        let regions_ok = !desc.regions.is_empty() && desc.regions.len() <= MAX_ITEMS;
+        let has_system = desc.regions.iter().any(|r| r.kind == RegionKind::System);
+        let credits_ok = desc.engines.iter().all(|e| e.ring_credits > 0);
+        if !engines_ok || !regions_ok || !has_system || !credits_ok {
+            return Err(EINVAL);
+        }
+        if desc.va_range.start > desc.va_range.end {
+            return Err(EINVAL);
+        }
+
+        let mut engines = KVec::with_capacity(desc.engines.len(), GFP_KERNEL)?;
+        for e in desc.engines.iter() {
+            engines.push(
+                Engine {
+                    name: Name::new(e.name),
+                    class: e.class,
+                    ring_credits: e.ring_credits,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mut regions = KVec::with_capacity(desc.regions.len(), GFP_KERNEL)?;
+        for r in desc.regions.iter() {
+            let mut flags = 0;
+            if r.cpu_visible {
+                flags |= uapi::DRM_XACCEL_REGION_CPU_VISIBLE;
+            }
+            if r.p2p {
+                flags |= uapi::DRM_XACCEL_REGION_P2P;
+            }
+            regions.push(
+                Region {
+                    name: Name::new(r.name),
+                    kind: r.kind,
+                    size: r.size,
+                    flags,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            engines,
+            regions,
+            capabilities: desc.capabilities,
+            va_range: desc.va_range.clone(),
+        })
+    }
+}

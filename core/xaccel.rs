@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! xaccel: a cross-vendor accelerator framework on DRM accel.
+//!
+//! This crate is the core module, `xaccel.ko`. Vendor backends are separate modules that
+//! implement [`Backend`] and call [`Registration::new`] once per device; the core then owns
+//! everything userspace sees: the accel node (`/dev/accel/accelN`), the common uAPI in
+//! `uapi/drm/xaccel_accel.h`, and (as the framework grows) memory, VMs, scheduling and fences.
+//!
+//! # Layout
+//!
+//! - [`backend`]: the trait a backend implements and the device description it hands over.
+//! - [`device`]: the accel device, its registration and unplug.
+//! - `driver`: the per-device `struct drm_driver` and its C callbacks.
+//! - `ioctl`: the ioctl table, with sizes checked at compile time.
+//! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
+//! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
+//!
+//! # Module lifetime rules
+//!
+//! Backends link against this crate (see the top-level `Makefile`), so the core outlives every
+//! backend. Code generic over a backend is compiled into the backend module, so everything that
+//! can run after a backend is unloaded (file release, ioctl entry, DRM device release) is
+//! non-generic code of this crate, and backend data is dropped when its device is unplugged,
+//! before the backend module can go away. An open file pins this module through the accel
+//! `file_operations` owner, never the backend's, so a backend can be unloaded with clients open:
+//! their ioctls then fail with `ENODEV`.
+
+pub mod backend;
+pub mod device;
+mod driver;
+mod ioctl;
+mod name;
+mod query;
+
+/// The common uAPI: a mirror of `uapi/drm/xaccel_accel.h`, shared with userspace.
+#[path = "../uapi/rust/src/abi.rs"]
+pub mod uapi;
+mod uapi_bytes;
+
+pub use backend::{
+    Backend, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind,
+};
+pub use device::{AccelDevice, Registration};
+
+use kernel::prelude::*;
+
+module! {
+    type: XaccelModule,
+    name: "xaccel",
+    authors: ["The xaccel developers"],
+    description: "xaccel: cross-vendor accelerator framework core",
+    license: "GPL",
+}
+
+struct XaccelModule;
+
+impl kernel::Module for XaccelModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        pr_info!(
+            "xaccel core loaded, uAPI {}.{}\n",
+            uapi::DRM_XACCEL_UAPI_MAJOR,
+            uapi::DRM_XACCEL_UAPI_MINOR
+        );
+        Ok(Self)
+    }
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! vaccel: the software reference accelerator of xaccel.
+//!
+//! vaccel is to xaccel what vgem is to DRM: a backend with no hardware that any test kernel can
+//! load. Each device is a faux device with its own `/dev/accel/accelN`, a set of compute engines
+//! and two memory regions (system memory and a CPU-visible "device-local" region).
+//!
+//! Try it:
+//!
+//! ```text
+//! modprobe vaccel devices=2 engines=4 local_mib=128
+//! xaccel list
+//! ```
+
+use kernel::{device, faux, prelude::*, str::CString};
+use xaccel::{Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind};
+
+module! {
+    type: VaccelModule,
+    name: "vaccel",
+    authors: ["The xaccel developers"],
+    description: "vaccel: xaccel's software reference accelerator",
+    license: "GPL",
+    params: {
+        devices: u32 {
+            default: 2,
+            description: "Number of vaccel devices (1-8)",
+        },
+        engines: u32 {
+            default: 2,
+            description: "Engines per device (1-16)",
+        },
+        local_mib: u32 {
+            default: 64,
+            description: "Size of the device-local memory region in MiB (1-4096)",
+        },
+    },
+}
+
+/// The backend type.
+struct Vaccel;
+
+/// Per-device state; grows with the engines' execution state.
+struct VaccelDevice {
+    index: u32,
+}
+
+impl xaccel::Backend for Vaccel {
+    const NAME: &'static CStr = c"vaccel";
+    const DESC: &'static CStr = c"xaccel software reference accelerator";
+    type Device = VaccelDevice;
+}
+
+/// Engine names, one per possible engine.
+const ENGINE_NAMES: [&CStr; 16] = [
+    c"compute0",
+    c"compute1",
+    c"compute2",
+    c"compute3",
+    c"compute4",
+    c"compute5",
+    c"compute6",
+    c"compute7",
+    c"compute8",
+    c"compute9",
+    c"compute10",
+    c"compute11",
+    c"compute12",
+    c"compute13",
+    c"compute14",
+    c"compute15",
+];
+
+/// Credits of each engine's ring: how many jobs it holds at once.
+const RING_CREDITS: u32 = 64;
+
+/// The device-wide VA window: the second 4 GiB up to 256 TiB.
+const VA_RANGE: core::ops::Range<u64> = (1 << 32)..(1 << 48);
+
+/// Validated module parameters.
+struct Params {
+    devices: u32,
+    engines: u32,
+    local_bytes: u64,
+}
+
+impl Params {
+    fn read() -> Result<Self> {
+        let devices = module_parameters::devices.value();
+        let engines = module_parameters::engines.value();
+        let local_mib = module_parameters::local_mib.value();
+        if !(1..=8).contains(&devices)
+            || !(1..=16).contains(&engines)
+            || !(1..=4096).contains(&local_mib)
+        {
+            pr_err!(
+                "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096)\n"
+            );
+            return Err(EINVAL);
+        }
+        Ok(Self {
+            devices,
+            engines,
+            local_bytes: u64::from(local_mib) << 20,
+        })
+    }
+
+    fn describe(&self) -> Result<DeviceDesc> {
+        let mut engines = KVec::new();
+        for name in ENGINE_NAMES.iter().take(self.engines as usize) {
+            engines.push(
+                EngineDesc {
+                    name,
+                    class: EngineClass::Compute,
+                    ring_credits: RING_CREDITS,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        let mut regions = KVec::new();
+        regions.push(
+            RegionDesc {
+                name: c"system",
+                kind: RegionKind::System,
+                size: system_memory_limit(),
+                cpu_visible: true,
+                p2p: false,
+            },
+            GFP_KERNEL,
+        )?;
+        regions.push(
+            RegionDesc {
+                name: c"local",
+                kind: RegionKind::Device,
+                size: self.local_bytes,
+                cpu_visible: true,
+                p2p: false,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(DeviceDesc {
+            engines,
+            regions,
+            capabilities: Capabilities::default(),
+            va_range: VA_RANGE,
+        })
+    }
+}
+
+/// How much system memory one vaccel device may allocate: 1 GiB, a test-device budget.
+fn system_memory_limit() -> u64 {
+    1 << 30
+}
+
+/// One device: its accel registration, then the faux device it hangs off.
+///
+/// Field order is drop order: the accel device is unplugged before its parent goes away.
+struct Instance {
+    _accel: xaccel::Registration<Vaccel>,
+    _faux: faux::Registration,
+}
+
+struct VaccelModule {
+    instances: KVec<Instance>,
+}
+
+impl kernel::Module for VaccelModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let params = Params::read()?;
+        let desc = params.describe()?;
+        let mut instances = KVec::with_capacity(params.devices as usize, GFP_KERNEL)?;
+        for index in 0..params.devices {
+            let name = CString::try_from_fmt(fmt!("vaccel.{index}"))?;
+            let faux = faux::Registration::new(&name, None)?;
+            let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+            let accel = xaccel::Registration::<Vaccel>::new(
+                parent,
+                &desc,
+                Ok::<_, Error>(VaccelDevice { index }),
+            )?;
+            pr_debug!("vaccel.{} is ready\n", accel.data().index);
+            instances.push(
+                Instance {
+                    _accel: accel,
+                    _faux: faux,
+                },
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { instances })
+    }
+}
+
+impl Drop for VaccelModule {
+    fn drop(&mut self) {
+        // Unplug the devices in reverse order of creation.
+        while self.instances.pop().is_some() {}
+    }
+}

@@ -1,0 +1,9 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Shared pieces of the xaccel Rust selftests: the TAP runner ([`tap`]) and
+//! helpers for raw ioctl buffers ([`raw`]). Each selftest is a binary under
+//! `src/<name>/main.rs` holding a table of `(name, fn)`; see `src/query/`.
+//! Build with `cargo build -p xaccel-selftests`; run the binaries on a machine
+//! with an xaccel device.
+
+pub mod raw;
+pub mod tap;

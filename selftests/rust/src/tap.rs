@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! A minimal TAP version 13 runner for selftest binaries.
+//!
+//! A selftest is a table of `(name, fn(&Ctx) -> TestResult)`; [`run`] prints
+//! `TAP version 13`, the plan `1..N`, then `ok N - name`, `ok N - name # SKIP why`
+//! or `not ok N - name` followed by `# ` diagnostic lines, and returns whether
+//! nothing failed. A panicking test counts as failed. Use [`ensure!`](crate::ensure) and
+//! [`fail!`](crate::fail) for assertions:
+//!
+//! ```
+//! use xaccel_selftests::{ensure, tap};
+//! fn positive(n: &i32) -> tap::TestResult {
+//!     ensure!(*n > 0, "{n} is not positive");
+//!     tap::pass()
+//! }
+//! let tests: &[tap::Test<i32>] = &[("positive", positive)];
+//! assert!(tap::run(&1, tests));
+//! ```
+
+use std::fmt::Display;
+use std::panic::{self, AssertUnwindSafe};
+
+/// Why a test failed: the diagnostic printed under `not ok`.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+/// Any displayable error (an `xaccel::Error`, an `Errno`, a string) fails a test
+/// with its message, so `?` works in tests.
+impl<E: Display> From<E> for Failure {
+    fn from(err: E) -> Self {
+        Failure(err.to_string())
+    }
+}
+
+/// What a test that did not fail did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Passed.
+    Pass,
+    /// Could not run here, with the reason.
+    Skip(String),
+}
+
+/// The result of one test.
+pub type TestResult = Result<Outcome, Failure>;
+
+/// One entry of a test table.
+pub type Test<C> = (&'static str, fn(&C) -> TestResult);
+
+/// `Ok(Outcome::Pass)`.
+pub fn pass() -> TestResult {
+    Ok(Outcome::Pass)
+}
+
+/// `Ok(Outcome::Skip(reason))`.
+pub fn skip(reason: impl Into<String>) -> TestResult {
+    Ok(Outcome::Skip(reason.into()))
+}
+
+/// Fails the test with a formatted message unless the condition holds.
+#[macro_export]
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err($crate::tap::Failure(format!($($msg)+)));
+        }
+    };
+}
+
+/// Fails the test with a formatted message.
+#[macro_export]
+macro_rules! fail {
+    ($($msg:tt)+) => {
+        return Err($crate::tap::Failure(format!($($msg)+)))
+    };
+}
+
+/// Prints `# `-prefixed diagnostic lines.
+pub fn diag(text: &str) {
+    for line in text.lines() {
+        println!("# {line}");
+    }
+}
+
+/// Prints the TAP header line.
+pub fn header() {
+    println!("TAP version 13");
+}
+
+/// Aborts the whole run: prints `Bail out!` with the reason.
+pub fn bail_out(reason: &str) {
+    println!("Bail out! {reason}");
+}
+
+/// Runs every test of the table against `ctx` and prints TAP, header included.
+/// Returns true if none failed (skips do not fail).
+pub fn run<C>(ctx: &C, tests: &[Test<C>]) -> bool {
+    header();
+    println!("1..{}", tests.len());
+    let mut failed = 0;
+    for (i, (name, test)) in tests.iter().enumerate() {
+        let n = i + 1;
+        let result = panic::catch_unwind(AssertUnwindSafe(|| test(ctx))).unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| p.downcast_ref::<&str>().copied())
+                .unwrap_or("(no message)");
+            Err(Failure(format!("panicked: {msg}")))
+        });
+        match result {
+            Ok(Outcome::Pass) => println!("ok {n} - {name}"),
+            Ok(Outcome::Skip(why)) => println!("ok {n} - {name} # SKIP {why}"),
+            Err(Failure(why)) => {
+                failed += 1;
+                println!("not ok {n} - {name}");
+                diag(&why);
+            }
+        }
+    }
+    if failed > 0 {
+        diag(&format!("{failed} of {} tests failed", tests.len()));
+    }
+    failed == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn passes(_: &()) -> TestResult {
+        pass()
+    }
+    fn skips(_: &()) -> TestResult {
+        skip("not here")
+    }
+    fn fails(_: &()) -> TestResult {
+        ensure!(1 + 1 == 3, "arithmetic");
+        pass()
+    }
+    fn errs(_: &()) -> TestResult {
+        let n: u8 = "x".parse()?;
+        ensure!(n == 0, "unreachable");
+        pass()
+    }
+    fn panics(_: &()) -> TestResult {
+        panic!("boom")
+    }
+
+    #[test]
+    fn outcomes() {
+        assert!(run(&(), &[("a", passes), ("b", skips)]));
+        assert!(!run(&(), &[("a", passes), ("c", fails)]));
+        assert!(!run(&(), &[("d", errs)]));
+        assert!(!run(&(), &[("e", panics)]));
+        assert!(run::<()>(&(), &[]));
+    }
+
+    #[test]
+    fn failure_messages() {
+        let Err(Failure(msg)) = fails(&()) else {
+            panic!("expected a failure")
+        };
+        assert_eq!(msg, "arithmetic");
+        let Err(Failure(msg)) = errs(&()) else {
+            panic!("expected a failure")
+        };
+        assert_eq!(msg, "invalid digit found in string");
+    }
+}

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#! Runs inside the test VM (started by tools/vm/xaccel-dev): loads xaccel's modules and runs
+#! the demo (`run`) or every in-guest test (`check`), printing TAP blocks that
+#! tools/vm/report.py counts. Each test is announced in the kernel log too, so a splat is
+#! blamed on the test that was running.
+#!
+#! Usage: guest.sh run|check MODROOT REPO
+set -uo pipefail
+mode=$1 modroot=$2 repo=$3
+bin=$repo/target/release
+cbin=$repo/target/selftests-c
+export PATH=$bin:$PATH
+
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+mark() { echo "xaccel-test: $*" >/dev/kmsg; }
+load() { modprobe -d "$modroot" "$@"; }
+unload() { modprobe -d "$modroot" -r "$@"; }
+
+# One test program's TAP output, framed for report.py.
+run_tap() {
+	local name=$1
+	shift
+	echo "### xaccel-test: $name begin"
+	mark "$name begin"
+	"$@"
+	local rc=$?
+	mark "$name end"
+	echo "### xaccel-test: $name end rc=$rc"
+}
+
+# Tests written in this script: a TAP stream of its own.
+tap_n=0
+tap() { # tap NAME COMMAND... : one TAP line from a command's exit status
+	local name=$1
+	shift
+	tap_n=$((tap_n + 1))
+	if "$@" >/tmp/xaccel-tap.out 2>&1; then
+		echo "ok $tap_n - $name"
+	else
+		echo "not ok $tap_n - $name"
+		sed 's/^/# /' /tmp/xaccel-tap.out
+	fi
+}
+
+# The PCI test devices the later backends need, under one PCIe switch.
+pci_find() { # vendor device -> sysfs path
+	local d
+	for d in /sys/bus/pci/devices/*; do
+		[ "$(cat "$d/vendor")" = "0x$1" ] && [ "$(cat "$d/device")" = "0x$2" ] && { realpath "$d"; return 0; }
+	done
+	return 1
+}
+same_switch() {
+	local edu ivshmem
+	edu=$(pci_find 1234 11e8) && ivshmem=$(pci_find 1af4 1110) || return 1
+	# device -> downstream port -> upstream port: both must share the upstream port.
+	[ "$(dirname "$(dirname "$edu")")" = "$(dirname "$(dirname "$ivshmem")")" ]
+}
+
+accel_count() { ls /dev/accel/accel* 2>/dev/null | wc -l; }
+
+# DRM_IOCTL_VERSION on an inherited fd; prints the errno name or "ok".
+version_ioctl_on_fd() {
+	/usr/bin/python3 - "$1" <<'PY'
+import errno, fcntl, sys
+try:
+    fcntl.ioctl(int(sys.argv[1]), 0xC0406400, bytearray(64))
+    print("ok")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+PY
+}
+
+unload_with_client_open() {
+	load vaccel || return 1
+	exec 3</dev/accel/accel0 || return 1
+	unload vaccel || { echo "backend unload refused with a client open"; return 1; }
+	[ "$(accel_count)" = 0 ] || { echo "accel nodes remain after unload"; return 1; }
+	local got
+	got=$(version_ioctl_on_fd 3)
+	[ "$got" = ENODEV ] || { echo "ioctl on unplugged device gave $got, want ENODEV"; return 1; }
+	if rmmod xaccel 2>/dev/null; then echo "core unloaded under an open file"; return 1; fi
+	exec 3<&-
+	rmmod xaccel || { echo "core unload failed after the last close"; return 1; }
+}
+
+unload_without_clients() {
+	load vaccel && [ "$(accel_count)" = 2 ] || return 1
+	unload vaccel && [ "$(accel_count)" = 0 ] || return 1
+	! grep -q '^xaccel ' /proc/modules
+}
+
+infra_tests() {
+	echo "TAP version 13"
+	tap "kernel modules load (vaccel pulls in xaccel)" load vaccel
+	tap "two vaccel devices appear as /dev/accel/accel0..1" test "$(accel_count)" = 2
+	tap "edu (1234:11e8) is enumerated" pci_find 1234 11e8
+	tap "ivshmem (1af4:1110) is enumerated" pci_find 1af4 1110
+	tap "edu and ivshmem sit under one PCIe switch" same_switch
+	echo "1..$tap_n"
+}
+
+lifecycle_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "unload with no client open" unload_without_clients
+	tap "unload of a backend with a client open gives ENODEV" unload_with_client_open
+	tap "reload after unload" load vaccel
+	echo "1..$tap_n"
+}
+
+kunit_results() {
+	local suite found=0
+	for suite in /sys/kernel/debug/kunit/xaccel_* /sys/kernel/debug/kunit/vaccel_*; do
+		[ -f "$suite/results" ] || continue
+		found=1
+		cat "$suite/results"
+	done
+	[ $found = 1 ]
+}
+
+case "$mode" in
+run)
+	load vaccel
+	echo "### xaccel-run: begin"
+	xaccel list
+	for dev in /dev/accel/accel*; do
+		xaccel info --device "$dev"
+	done
+	echo "### xaccel-run: end"
+	;;
+check)
+	run_tap vm-infra infra_tests
+	run_tap kunit kunit_results
+	for dev in /dev/accel/accel*; do
+		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
+	done
+	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
+	run_tap module-lifecycle lifecycle_tests
+	echo "### xaccel-dmesg: begin"
+	dmesg
+	echo "### xaccel-dmesg: end"
+	;;
+esac
+echo "### xaccel-guest: done"

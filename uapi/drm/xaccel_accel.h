@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * xaccel: the common uAPI of the cross-vendor accelerator framework.
+ *
+ * Every xaccel device is a DRM accel node (/dev/accel/accelN). The ioctls in
+ * this header are common to every backend; vendor extension ioctls live in
+ * the range starting at DRM_XACCEL_VENDOR_BASE.
+ *
+ * Extensibility rules, which every ioctl follows:
+ *  - structs only ever grow at the end; the kernel accepts older (shorter)
+ *    structs, zero-extending them, as drm_ioctl() does;
+ *  - arrays of items carry an item size, so items can grow too;
+ *  - every flags field rejects unknown bits and every reserved field must be
+ *    zero, with -EINVAL; a failed ioctl changes no state.
+ */
+#ifndef __UAPI_XACCEL_ACCEL_H__
+#define __UAPI_XACCEL_ACCEL_H__
+
+#include "drm.h"
+
+#if defined(__cplusplus)
+extern "C" {
+#endif
+
+/* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
+#define DRM_XACCEL_UAPI_MAJOR		0
+#define DRM_XACCEL_UAPI_MINOR		1
+
+#define DRM_XACCEL_QUERY		0x00
+/* 0x01 - 0x2f are reserved for further common ioctls. */
+#define DRM_XACCEL_VENDOR_BASE		0x30
+
+#define DRM_IOCTL_XACCEL_QUERY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_QUERY, struct drm_xaccel_query)
+
+/**
+ * enum drm_xaccel_query_type - What &drm_xaccel_query asks for.
+ * @DRM_XACCEL_QUERY_DEVICE: one &drm_xaccel_device_info.
+ * @DRM_XACCEL_QUERY_ENGINES: one &drm_xaccel_engine_info per engine.
+ * @DRM_XACCEL_QUERY_REGIONS: one &drm_xaccel_region_info per memory region.
+ */
+enum drm_xaccel_query_type {
+	DRM_XACCEL_QUERY_DEVICE = 0,
+	DRM_XACCEL_QUERY_ENGINES = 1,
+	DRM_XACCEL_QUERY_REGIONS = 2,
+};
+
+/**
+ * struct drm_xaccel_query - Argument of DRM_IOCTL_XACCEL_QUERY.
+ *
+ * Returns an array of items of one type. Call it once with @items = 0 and
+ * @count = 0 to learn how many items there are and the kernel's item size,
+ * then again with room for them.
+ *
+ * The kernel writes min(@count, available) items, each @item_size bytes
+ * apart: it copies min(@item_size, kernel item size) bytes and zeroes the rest
+ * of each item, so old and new userspace both work. On success it sets @count
+ * to the number of items available and @item_size to the kernel's item size.
+ *
+ * Errors: -EINVAL for an unknown @type, nonzero @flags or @reserved, an
+ * @item_size below the first published size of the item or above 4096, or
+ * @items and @count not both zero or both nonzero; -EFAULT for a bad @items
+ * pointer; -EOVERFLOW when @count * @item_size does not fit in 32 bits.
+ */
+struct drm_xaccel_query {
+	/** @type: One of &enum drm_xaccel_query_type. */
+	__u32 type;
+	/** @flags: Must be zero. */
+	__u32 flags;
+	/** @item_size: In: size of one item in @items. Out: the kernel's size. */
+	__u32 item_size;
+	/** @count: In: room for items in @items. Out: items available. */
+	__u32 count;
+	/** @items: User pointer to @count items of @item_size bytes, or 0. */
+	__u64 items;
+	/** @reserved: Must be zero. */
+	__u64 reserved;
+};
+
+/* Capabilities in &drm_xaccel_device_info.capabilities. */
+/* The device has its own MMU: VM_BIND programs its page tables. */
+#define DRM_XACCEL_CAP_MMU		(1ULL << 0)
+/* Device memory can be exported peer-to-peer over PCIe. */
+#define DRM_XACCEL_CAP_P2P		(1ULL << 1)
+
+/**
+ * struct drm_xaccel_device_info - The result of DRM_XACCEL_QUERY_DEVICE.
+ */
+struct drm_xaccel_device_info {
+	/** @backend: Backend name, NUL-terminated (as DRM_IOCTL_VERSION). */
+	char backend[16];
+	/** @uapi_major: DRM_XACCEL_UAPI_MAJOR of the running kernel. */
+	__u32 uapi_major;
+	/** @uapi_minor: DRM_XACCEL_UAPI_MINOR of the running kernel. */
+	__u32 uapi_minor;
+	/** @engine_count: Number of engines (DRM_XACCEL_QUERY_ENGINES). */
+	__u32 engine_count;
+	/** @region_count: Number of memory regions (DRM_XACCEL_QUERY_REGIONS). */
+	__u32 region_count;
+	/** @capabilities: DRM_XACCEL_CAP_* bits. */
+	__u64 capabilities;
+	/** @va_start: First usable device virtual address. */
+	__u64 va_start;
+	/** @va_size: Size of the device virtual address space, 0 if none. */
+	__u64 va_size;
+	/** @reset_count: Engine and device resets since the device appeared. */
+	__u64 reset_count;
+};
+
+/**
+ * enum drm_xaccel_engine_class - Kinds of engine.
+ * @DRM_XACCEL_ENGINE_COMPUTE: runs compute programs.
+ * @DRM_XACCEL_ENGINE_COPY: moves and fills memory.
+ * @DRM_XACCEL_ENGINE_DMA: moves memory between host and device.
+ */
+enum drm_xaccel_engine_class {
+	DRM_XACCEL_ENGINE_COMPUTE = 0,
+	DRM_XACCEL_ENGINE_COPY = 1,
+	DRM_XACCEL_ENGINE_DMA = 2,
+};
+
+/**
+ * struct drm_xaccel_engine_info - One item of DRM_XACCEL_QUERY_ENGINES.
+ */
+struct drm_xaccel_engine_info {
+	/** @name: Engine name, NUL-terminated. */
+	char name[16];
+	/** @id: Engine index, as used when creating contexts. */
+	__u32 id;
+	/** @engine_class: One of &enum drm_xaccel_engine_class. */
+	__u32 engine_class;
+	/** @ring_credits: How much work the engine's ring holds at once. */
+	__u32 ring_credits;
+	/** @pad: Zero. */
+	__u32 pad;
+};
+
+/**
+ * enum drm_xaccel_region_kind - Where a memory region lives.
+ * @DRM_XACCEL_REGION_SYSTEM: host RAM.
+ * @DRM_XACCEL_REGION_DEVICE: device-local memory (HBM, VRAM).
+ */
+enum drm_xaccel_region_kind {
+	DRM_XACCEL_REGION_SYSTEM = 0,
+	DRM_XACCEL_REGION_DEVICE = 1,
+};
+
+/* Flags in &drm_xaccel_region_info.flags. */
+/* The CPU can map the region. */
+#define DRM_XACCEL_REGION_CPU_VISIBLE	(1ULL << 0)
+/* The region can be the target of PCI peer-to-peer transfers. */
+#define DRM_XACCEL_REGION_P2P		(1ULL << 1)
+
+/**
+ * struct drm_xaccel_region_info - One item of DRM_XACCEL_QUERY_REGIONS.
+ */
+struct drm_xaccel_region_info {
+	/** @name: Region name, NUL-terminated. */
+	char name[16];
+	/** @id: Region index, as used when creating buffer objects. */
+	__u32 id;
+	/** @kind: One of &enum drm_xaccel_region_kind. */
+	__u32 kind;
+	/** @flags: DRM_XACCEL_REGION_* bits. */
+	__u64 flags;
+	/** @size: Size in bytes; for system memory, the limit on allocations. */
+	__u64 size;
+	/** @used: Bytes allocated now. */
+	__u64 used;
+};
+
+#if defined(__cplusplus)
+}
+#endif
+
+#endif /* __UAPI_XACCEL_ACCEL_H__ */

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note
+//! The xaccel uAPI as Rust types: a line-by-line mirror of `uapi/drm/xaccel_accel.h`.
+//!
+//! This file is shared verbatim by the kernel core (included with `#[path]`) and the
+//! userspace crate `xaccel-uapi`, so it uses nothing but `core`. The host test
+//! `tests/layout.rs` checks every size and offset against the C header.
+
+#![allow(non_camel_case_types)]
+
+/// `DRM_XACCEL_UAPI_MAJOR`.
+pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
+/// `DRM_XACCEL_UAPI_MINOR`.
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 1;
+
+/// `DRM_COMMAND_BASE` from `drm.h`.
+pub const DRM_COMMAND_BASE: u32 = 0x40;
+/// `DRM_IOCTL_BASE` from `drm.h`.
+pub const DRM_IOCTL_BASE: u32 = b'd' as u32;
+
+/// Ioctl number offset of QUERY.
+pub const DRM_XACCEL_QUERY: u32 = 0x00;
+/// First ioctl number offset of the vendor extensions.
+pub const DRM_XACCEL_VENDOR_BASE: u32 = 0x30;
+
+/// Linux `_IOC(dir, type, nr, size)` for x86 and the other asm-generic architectures.
+pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
+    (dir << 30) | ((size as u32) << 16) | (ty << 8) | nr
+}
+
+/// `DRM_IOWR(DRM_COMMAND_BASE + nr, T)`.
+pub const fn drm_iowr<T>(nr: u32) -> u32 {
+    ioc(
+        3,
+        DRM_IOCTL_BASE,
+        DRM_COMMAND_BASE + nr,
+        core::mem::size_of::<T>(),
+    )
+}
+
+/// `DRM_IOCTL_XACCEL_QUERY`.
+pub const DRM_IOCTL_XACCEL_QUERY: u32 = drm_iowr::<drm_xaccel_query>(DRM_XACCEL_QUERY);
+
+/// `DRM_XACCEL_QUERY_DEVICE`: one [`drm_xaccel_device_info`].
+pub const DRM_XACCEL_QUERY_DEVICE: u32 = 0;
+/// `DRM_XACCEL_QUERY_ENGINES`: one [`drm_xaccel_engine_info`] per engine.
+pub const DRM_XACCEL_QUERY_ENGINES: u32 = 1;
+/// `DRM_XACCEL_QUERY_REGIONS`: one [`drm_xaccel_region_info`] per region.
+pub const DRM_XACCEL_QUERY_REGIONS: u32 = 2;
+
+/// Largest item size QUERY accepts.
+pub const DRM_XACCEL_QUERY_MAX_ITEM_SIZE: u32 = 4096;
+
+/// `struct drm_xaccel_query`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_query {
+    /// One of the `DRM_XACCEL_QUERY_*` types (`type` in C).
+    pub type_: u32,
+    /// Must be zero.
+    pub flags: u32,
+    /// In: size of one item in `items`. Out: the kernel's item size.
+    pub item_size: u32,
+    /// In: room for items in `items`. Out: items available.
+    pub count: u32,
+    /// User pointer to `count` items of `item_size` bytes, or 0.
+    pub items: u64,
+    /// Must be zero.
+    pub reserved: u64,
+}
+
+/// `DRM_XACCEL_CAP_MMU`.
+pub const DRM_XACCEL_CAP_MMU: u64 = 1 << 0;
+/// `DRM_XACCEL_CAP_P2P`.
+pub const DRM_XACCEL_CAP_P2P: u64 = 1 << 1;
+
+/// `struct drm_xaccel_device_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_device_info {
+    /// Backend name, NUL-terminated.
+    pub backend: [u8; 16],
+    /// `DRM_XACCEL_UAPI_MAJOR` of the running kernel.
+    pub uapi_major: u32,
+    /// `DRM_XACCEL_UAPI_MINOR` of the running kernel.
+    pub uapi_minor: u32,
+    /// Number of engines.
+    pub engine_count: u32,
+    /// Number of memory regions.
+    pub region_count: u32,
+    /// `DRM_XACCEL_CAP_*` bits.
+    pub capabilities: u64,
+    /// First usable device virtual address.
+    pub va_start: u64,
+    /// Size of the device virtual address space, 0 if none.
+    pub va_size: u64,
+    /// Engine and device resets since the device appeared.
+    pub reset_count: u64,
+}
+
+/// `DRM_XACCEL_ENGINE_COMPUTE`.
+pub const DRM_XACCEL_ENGINE_COMPUTE: u32 = 0;
+/// `DRM_XACCEL_ENGINE_COPY`.
+pub const DRM_XACCEL_ENGINE_COPY: u32 = 1;
+/// `DRM_XACCEL_ENGINE_DMA`.
+pub const DRM_XACCEL_ENGINE_DMA: u32 = 2;
+
+/// `struct drm_xaccel_engine_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_engine_info {
+    /// Name, NUL-terminated.
+    pub name: [u8; 16],
+    /// Index, as used by other ioctls.
+    pub id: u32,
+    /// One of the `DRM_XACCEL_ENGINE_*` classes.
+    pub engine_class: u32,
+    /// How much work the engine's ring holds at once.
+    pub ring_credits: u32,
+    /// Zero.
+    pub pad: u32,
+}
+
+/// `DRM_XACCEL_REGION_SYSTEM`.
+pub const DRM_XACCEL_REGION_SYSTEM: u32 = 0;
+/// `DRM_XACCEL_REGION_DEVICE`.
+pub const DRM_XACCEL_REGION_DEVICE: u32 = 1;
+/// `DRM_XACCEL_REGION_CPU_VISIBLE`.
+pub const DRM_XACCEL_REGION_CPU_VISIBLE: u64 = 1 << 0;
+/// `DRM_XACCEL_REGION_P2P`.
+pub const DRM_XACCEL_REGION_P2P: u64 = 1 << 1;
+
+/// `struct drm_xaccel_region_info`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_region_info {
+    /// Name, NUL-terminated.
+    pub name: [u8; 16],
+    /// Index, as used by other ioctls.
+    pub id: u32,
+    /// One of the `DRM_XACCEL_REGION_*` kinds.
+    pub kind: u32,
+    /// `DRM_XACCEL_REGION_*` flag bits.
+    pub flags: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Bytes allocated now.
+    pub used: u64,
+}
