@@ -96,6 +96,10 @@ configure() {
 
 main() {
 	local src version hash out
+	# Several checkouts may share the cache: one kernel build at a time.
+	mkdir -p "$XACCEL_CACHE"
+	exec 9>"$XACCEL_CACHE/.kernel.lock"
+	flock 9
 	src=$(source_dir)
 	version=${src##*/linux-}
 	graft_kconfig "$src"
@@ -104,9 +108,13 @@ main() {
 	configure "$src" "$out"
 	xaccel_log "building kernel $version ($out)"
 	make -s -C "$src" O="$out" -j"$(nproc)" bzImage modules >&2
-	rm -rf "$out/modroot.tmp"
-	make -s -C "$src" O="$out" INSTALL_MOD_PATH="$out/modroot.tmp" modules_install >&2
-	rm -rf "$out/modroot" && mv "$out/modroot.tmp" "$out/modroot"
+	# Stage the kernel's own modules (vgem, drm-sched-tests, ...) for `modprobe -d`.
+	if [ ! -f "$out/modroot/.stamp" ] || [ -n "$(find "$out" -name '*.ko' -newer "$out/modroot/.stamp" -print -quit)" ]; then
+		rm -rf "$out/modroot.tmp"
+		make -s -C "$src" O="$out" INSTALL_MOD_PATH="$out/modroot.tmp" modules_install >&2
+		touch "$out/modroot.tmp/.stamp"
+		rm -rf "$out/modroot" && mv "$out/modroot.tmp" "$out/modroot"
+	fi
 	echo "$version" >"$out/.xaccel-source-version"
 	echo "$out"
 }
