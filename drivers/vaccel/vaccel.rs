@@ -13,6 +13,14 @@
 //! xaccel list
 //! ```
 
+// The engine that executes parsed programs lands with the scheduler; until then only the
+// KUnit suite drives the parser.
+#[allow(dead_code)]
+mod isa;
+/// The instruction set, shared with userspace (`uapi/drm/vaccel_isa.h`).
+#[path = "../../uapi/rust/src/vaccel_isa.rs"]
+pub mod isa_abi;
+
 use kernel::{device, faux, prelude::*, str::CString};
 use xaccel::{Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind};
 
