@@ -139,7 +139,7 @@ check)
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap module-lifecycle lifecycle_tests
 	echo "### xaccel-dmesg: begin"
-	dmesg
+	dmesg --color=never
 	echo "### xaccel-dmesg: end"
 	;;
 esac

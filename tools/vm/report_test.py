@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Self-test of report.py: proves that the verdict of `make check` can fail.
+
+Feeds report.py synthetic VM logs (a clean run, a kernel splat, a missed TAP plan, a
+crashed program, a VM that never finished) and checks each verdict. Prints TAP.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+CLEAN = """\
+### xaccel-test: demo begin
+TAP version 13
+ok 1 - one
+ok 2 - two # SKIP not here
+1..2
+### xaccel-test: demo end rc=0
+### xaccel-dmesg: begin
+[    1.000000] xaccel-test: demo begin
+[    1.100000] xaccel-test: demo end
+### xaccel-dmesg: end
+### xaccel-guest: done
+"""
+
+CASES = [
+    ("a clean run passes", CLEAN, 0, "1 passed, 0 failed, 1 skipped"),
+    ("a WARNING in dmesg fails and names the test",
+     CLEAN.replace("[    1.100000] xaccel-test: demo end",
+                   "[    1.050000] WARNING: CPU: 0 PID: 1 at core/x.rs:1\n"
+                   "[    1.100000] xaccel-test: demo end"),
+     1, "kernel splat during 'demo'"),
+    ("a lockdep report fails",
+     CLEAN.replace("### xaccel-dmesg: end",
+                   "[    2.0] WARNING: possible circular locking dependency detected\n"
+                   "### xaccel-dmesg: end"),
+     1, "possible circular locking"),
+    ("an unmet plan fails", CLEAN.replace("1..2", "1..3"), 1, "planned 3 tests, ran 2"),
+    ("a failing test fails", CLEAN.replace("ok 1 - one", "not ok 1 - one"), 1, "demo: one"),
+    ("a crash with passing output fails", CLEAN.replace("rc=0", "rc=139"), 1, "exited 139"),
+    ("a VM that never finished fails",
+     CLEAN.replace("### xaccel-guest: done\n", ""), 1, "the guest did not finish"),
+    ("a program with no output fails",
+     "### xaccel-test: mute begin\n### xaccel-test: mute end rc=0\n"
+     "### xaccel-dmesg: begin\n### xaccel-dmesg: end\n### xaccel-guest: done\n",
+     1, "produced no test results"),
+]
+
+
+def main():
+    print("TAP version 13")
+    failed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, (name, log, want_rc, want_text) in enumerate(CASES, 1):
+            path = os.path.join(tmp, f"case{n}.log")
+            with open(path, "w") as f:
+                f.write(log)
+            run = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), "--vm", path],
+                                 capture_output=True, text=True)
+            ok = run.returncode == want_rc and want_text in run.stdout
+            failed += not ok
+            print(f"{'ok' if ok else 'not ok'} {n} - report.py: {name}")
+            if not ok:
+                for line in run.stdout.splitlines():
+                    print(f"# {line}")
+    print(f"1..{len(CASES)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
