@@ -92,6 +92,12 @@ unsafe extern "C" fn run_callback(
 ///
 /// Returned by [`DmaFence::add_callback`]. Keep it for as long as the callback may be needed;
 /// see the module documentation for what dropping it guarantees.
+///
+/// # Invariants
+///
+/// `node.cb` was registered on `fence` by `dma_fence_add_callback()`. Until `settled` is set,
+/// the fence's callback list owns one reference on `node`, unless the fence has signalled, in
+/// which case [`run_callback`] owns it.
 #[must_use = "dropping the handle removes the callback"]
 pub struct FenceCallback {
     fence: ARef<DmaFence>,
@@ -177,6 +183,7 @@ impl DmaFence {
             drop(unsafe { Arc::from_raw(list_ref) });
             return Err(Error::from_errno(ret));
         }
+        // INVARIANT: `cb` is registered on `self`, whose callback list owns `list_ref`.
         Ok(FenceCallback {
             fence: ARef::from(self),
             node,

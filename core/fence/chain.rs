@@ -9,6 +9,10 @@
 //!
 //! Building is two steps, like the syncobj code does it: [`ChainNode::new`] allocates (may
 //! sleep), [`ChainNode::link`] publishes the point and cannot fail for lack of memory.
+//!
+//! The node is allocated with `dma_fence_chain_alloc()` from this module's C, so with memory
+//! allocation profiling its allocation tag is this module's: unloading the core while chain
+//! nodes live on makes the kernel keep the tags and log it, which is harmless.
 
 use super::{c_helpers, DmaFence};
 use core::{mem::ManuallyDrop, ptr::NonNull};

@@ -164,6 +164,11 @@ pub(super) struct Timeline {
 /// // ... hand `fence.to_dma_fence()` to a syncobj, run the job ...
 /// fence.signal()?;
 /// ```
+///
+/// # Invariants
+///
+/// `timeline` is initialised until [`FenceContext::drop`] drops it, and counted in
+/// `LIVE_CONTEXTS` until then.
 pub struct FenceContext {
     /// Dropped explicitly at the end of [`FenceContext::drop`], before the context stops
     /// counting as live, so that module exit cannot overtake the deadline hook's drop.
@@ -201,6 +206,7 @@ impl FenceContext {
             GFP_KERNEL,
         )?;
         LIVE_CONTEXTS.inc();
+        // INVARIANT: The timeline is initialised and counted just above.
         Ok(Self {
             timeline: ManuallyDrop::new(timeline),
         })
@@ -289,7 +295,8 @@ impl Drop for FenceContext {
 #[kunit_tests(xaccel_fence_context)]
 mod tests {
     use super::*;
-    use crate::fence::{stats, FenceStats};
+    use crate::fence::{stats, FenceStats, WaitMode};
+    use kernel::time::Delta;
 
     fn context(name: &CStr) -> Result<FenceContext> {
         FenceContext::new(c"xaccel-test", name, None)
@@ -357,6 +364,10 @@ mod tests {
         ensure!(kept.signal() == Err(EALREADY));
         // The context's reference went with it.
         ensure!(kept.ref_count() == 1);
+        // The fence outlives its context and no longer reaches it.
+        ensure!(kept.wait(WaitMode::Uninterruptible, Some(Delta::ZERO)) == Ok(()));
+        let detached = kept.with_names(|driver, _| driver.to_bytes() == b"detached-driver");
+        ensure!(detached && kept.timestamp().is_some());
         Ok(())
     }
 

@@ -188,6 +188,8 @@ impl FenceAllocation {
                 seqno,
             );
         }
+        // INVARIANT: Every field is initialised as the type invariants require (see above); the
+        // caller counts the fence as unsignalled and links it before anyone else sees it.
         // SAFETY: `dma_fence_init64()` set the reference count to one, which we hand over.
         unsafe { ARef::from_raw(NonNull::new_unchecked(fence)) }
     }
