@@ -12,6 +12,8 @@
 //! - [`backend`]: the trait a backend implements and the device description it hands over.
 //! - [`device`]: the accel device, its registration and unplug.
 //! - `driver`: the per-device `struct drm_driver` and its C callbacks.
+//! - [`fence`]: `dma_fence` for every backend: contexts, fences, callbacks, foreign fences,
+//!   chains; its documentation holds the rules that let fences outlive backends and the core.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
 //! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
@@ -29,6 +31,7 @@
 pub mod backend;
 pub mod device;
 mod driver;
+pub mod fence;
 mod ioctl;
 mod name;
 mod query;
@@ -63,5 +66,12 @@ impl kernel::Module for XaccelModule {
             uapi::DRM_XACCEL_UAPI_MINOR
         );
         Ok(Self)
+    }
+}
+
+impl Drop for XaccelModule {
+    fn drop(&mut self) {
+        // Unsignalled fences still call into this module; signalled ones do not (see `fence`).
+        fence::wait_until_idle();
     }
 }
