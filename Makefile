@@ -64,9 +64,10 @@ else
 SHELL := /bin/bash
 XACCEL := tools/vm/xaccel-dev
 
-.PHONY: run check lint setup kernel modules userspace clean
+.PHONY: run check bench lint setup kernel modules userspace clean
 run:        ; @$(XACCEL) run
 check:      ; @$(XACCEL) check
+bench:      ; @$(XACCEL) bench
 lint:       ; @$(XACCEL) lint
 setup:      ; @$(XACCEL) setup
 kernel:     ; @$(XACCEL) kernel

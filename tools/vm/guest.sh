@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #! Runs inside the test VM (started by tools/vm/xaccel-dev): loads xaccel's modules and runs
-#! the demo (`run`) or every in-guest test (`check`), printing TAP blocks that
-#! tools/vm/report.py counts. Each test is announced in the kernel log too, so a splat is
-#! blamed on the test that was running.
+#! the demo (`run`), every in-guest test (`check`), printing TAP blocks that
+#! tools/vm/report.py counts, or the benchmarks (`bench`), printing `bench:` lines. Each test
+#! is announced in the kernel log too, so a splat is blamed on the test that was running.
 #!
-#! Usage: guest.sh run|check MODROOT REPO
+#! Usage: guest.sh run|check|bench MODROOT REPO
 set -uo pipefail
 mode=$1 modroot=$2 repo=$3
 bin=$repo/target/release
@@ -198,6 +198,18 @@ check)
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap cli cli_tests
 	run_tap module-lifecycle lifecycle_tests
+	echo "### xaccel-dmesg: begin"
+	dmesg --color=never
+	echo "### xaccel-dmesg: end"
+	;;
+bench)
+	# One boot, both sides: xaccel (vaccel's system region) and the C anchors.
+	load vaccel && load vgem
+	mark "bench begin"
+	echo "### xaccel-bench: begin"
+	xaccel-bench --device /dev/accel/accel0
+	echo "### xaccel-bench: end rc=$?"
+	mark "bench end"
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"
