@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Memory accounting: QUERY REGIONS `used` per device, and the per-file
-//! keys of `/proc/self/fdinfo` (`drm-total-<region>`, `drm-resident-<region>`).
+//! keys of `/proc/self/fdinfo` (`drm-total-<region>`, `drm-shared-<region>`,
+//! `drm-resident-<region>`).
 
-use xaccel::Bo;
-use xaccel_selftests::tap::{pass, TestResult};
+use std::os::fd::AsFd;
+
+use rustix::ioctl::{ioctl, opcode, Opcode, Updater};
+use xaccel::{Bo, Errno};
+use xaccel_selftests::tap::{pass, skip, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::Ctx;
@@ -119,5 +123,82 @@ pub fn fdinfo_per_file(ctx: &Ctx) -> TestResult {
     let b = other.fdinfo()?.client_id;
     ensure!(a != b, "both files have drm-client-id {a:?}");
     drop((bo, bo2));
+    pass()
+}
+
+/// `struct drm_gem_flink` from `drm.h`.
+#[repr(C)]
+#[derive(Debug, Default)]
+struct DrmGemFlink {
+    handle: u32,
+    name: u32,
+}
+
+/// `struct drm_gem_open` from `drm.h`.
+#[repr(C)]
+#[derive(Debug, Default)]
+struct DrmGemOpen {
+    name: u32,
+    handle: u32,
+    size: u64,
+}
+
+/// `DRM_IOCTL_GEM_FLINK`: `DRM_IOWR(0x0a, struct drm_gem_flink)`.
+const GEM_FLINK: Opcode = opcode::read_write::<DrmGemFlink>(b'd', 0x0a);
+/// `DRM_IOCTL_GEM_OPEN`: `DRM_IOWR(0x0b, struct drm_gem_open)`.
+const GEM_OPEN: Opcode = opcode::read_write::<DrmGemOpen>(b'd', 0x0b);
+
+/// A BO another file opened through a flink name (DRM's global names, for
+/// authenticated clients such as root) counts in both files' drm-total and
+/// drm-shared, and once in the region's `used`; closing the second handle
+/// makes it private again.
+pub fn fdinfo_shared(ctx: &Ctx) -> TestResult {
+    let other = ctx.open_again()?;
+    let used = ctx.used()?;
+    let (mine0, theirs0) = (ctx.total(&ctx.dev)?, ctx.total(&other)?);
+    let size = 4 * ctx.page;
+    let bo = Bo::create(&ctx.dev, size, ctx.system.id)?;
+    let mut flink = DrmGemFlink {
+        handle: bo.handle(),
+        name: 0,
+    };
+    // SAFETY: GEM_FLINK takes a drm_gem_flink, which holds no pointers.
+    match unsafe { ioctl(ctx.dev.as_fd(), Updater::<GEM_FLINK, _>::new(&mut flink)) } {
+        Ok(()) => {}
+        Err(Errno::ACCESS | Errno::PERM) => {
+            return skip("GEM_FLINK needs an authenticated (root) client")
+        }
+        Err(e) => fail!("GEM_FLINK: {e}"),
+    }
+    let mut open = DrmGemOpen {
+        name: flink.name,
+        ..Default::default()
+    };
+    // SAFETY: GEM_OPEN takes a drm_gem_open, which holds no pointers.
+    unsafe { ioctl(other.as_fd(), Updater::<GEM_OPEN, _>::new(&mut open)) }?;
+    ensure!(open.size == size, "GEM_OPEN size {}", open.size);
+    ctx.expect_used(used + size, "with one BO in two files")?;
+    for (who, dev, base) in [("this", &ctx.dev, mine0), ("the other", &other, theirs0)] {
+        let m = ctx.region_memory(dev)?;
+        ensure!(
+            m.total == base + size && m.shared == size,
+            "{who} file: total {} (was {base}), shared {}, expected +{size} and {size}",
+            m.total,
+            m.shared
+        );
+    }
+    other.gem_close_raw(open.handle)?;
+    let m = ctx.region_memory(&ctx.dev)?;
+    ensure!(
+        m.total == mine0 + size && m.shared == 0,
+        "after the other file closed its handle: total {}, shared {}",
+        m.total,
+        m.shared
+    );
+    let theirs = ctx.total(&other)?;
+    ensure!(
+        theirs == theirs0,
+        "the other file's total stayed at {theirs}"
+    );
     pass()
 }

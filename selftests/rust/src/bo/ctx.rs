@@ -81,7 +81,8 @@ impl Ctx {
         }
     }
 
-    fn region_memory(&self, dev: &Device) -> Check<xaccel::RegionMemory> {
+    /// fdinfo memory keys of the system region for `dev`'s open file.
+    pub fn region_memory(&self, dev: &Device) -> Check<xaccel::RegionMemory> {
         let info = dev.fdinfo()?;
         match info.region(&self.system.name) {
             Some(m) => Ok(m.clone()),

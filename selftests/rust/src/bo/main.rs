@@ -78,6 +78,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("fdinfo lists every region, in QUERY order",               accounting::fdinfo_regions),
     ("fdinfo drm-total grows and shrinks, resident on touch",   accounting::fdinfo_total),
     ("fdinfo of another file does not count these BOs",         accounting::fdinfo_per_file),
+    ("a flink-opened BO: shared in both fdinfos, used once",    accounting::fdinfo_shared),
 ];
 
 fn main() -> ExitCode {
