@@ -10,11 +10,9 @@
 //! progress until a reset.
 
 use crate::compute;
-use crate::dma::{DataPath, Fault, PhysMem};
+use crate::dma::{AccessFault, AccessReason, DataPath, Fault, PhysMem};
 use crate::mmu::Mmu;
-use crate::packets::{
-    declared_size, DecodeError, Illegal, LinSrc, MsgTarget, Packet, OP_VEC, QWORD,
-};
+use crate::packets::{declared_size, DecodeError, Illegal, LinSrc, MsgTarget, Packet, QWORD};
 use crate::queues::{self, CqEntry, EqEntry, OutRing, PacketRing, Push};
 use crate::regs::{self, Regs, IRQ_CQ, IRQ_EQ};
 
@@ -290,9 +288,8 @@ impl Engine {
             return Step::Idle;
         }
         let mut header = [0u8; QWORD];
-        if ring.fetch(ctx.phys, self.ci, &mut header).is_err() {
-            unreachable!("rings are validated when enabled");
-        }
+        ring.fetch(ctx.phys, self.ci, &mut header)
+            .expect("rings are validated when enabled");
         let Some(size) = declared_size(&header) else {
             self.halt(ctx, ring, header[0], Illegal::Malformed);
             return Step::Progress;
@@ -470,10 +467,10 @@ impl Engine {
             Packet::LinDma { src, dst, len } => fault(self.lin_dma(ctx, src, dst, len)),
             Packet::PteWrite { pa, value } => {
                 if !ctx.phys.store_pte(pa, value) {
-                    return Outcome::Fault(Fault::Access(crate::dma::AccessFault {
+                    return Outcome::Fault(Fault::Access(AccessFault {
                         pa,
                         write: true,
-                        reason: crate::dma::AccessReason::HbmRange,
+                        reason: AccessReason::HbmRange,
                     }));
                 }
                 ctx.mmu.invalidate(None);
@@ -482,7 +479,6 @@ impl Engine {
             }
             Packet::Vec(ref v) => {
                 if self.kind != EngineKind::Compute {
-                    debug_assert_eq!(packet.opcode(), OP_VEC);
                     return Outcome::Illegal(Illegal::WrongEngine);
                 }
                 fault(compute::execute(&mut self.data_path(ctx), v))
