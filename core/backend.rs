@@ -6,9 +6,10 @@
 //! (QEMU's edu PCI device). It describes each device once, at registration, and the core turns
 //! that description into the uAPI (`DRM_IOCTL_VERSION`, `DRM_IOCTL_XACCEL_QUERY`). What varies by
 //! hardware is declared here as data where it can be (engines, memory regions, capabilities, the
-//! device VA window) and becomes trait methods only where it must run code: command validation,
-//! job execution, MMU page tables and reset join this trait as the core's services that call
-//! them land. Nothing here is `unsafe`: a backend never touches `bindings`.
+//! device VA window) and becomes trait methods only where it must run code: MMU page tables
+//! ([`Backend::mmu_map`], [`Backend::mmu_unmap`]) now; command validation, job execution and
+//! reset join this trait as the core's services that call them land. Nothing here is `unsafe`:
+//! a backend never touches `bindings`.
 
 use crate::name::Name;
 use crate::uapi;
@@ -42,7 +43,91 @@ pub trait Backend: Send + Sync + 'static {
     /// every ioctl that could reach it has returned and before [`Registration`] drop returns.
     ///
     /// [`Registration`]: crate::Registration
-    type Device: Send + Sync;
+    type Device: Send + Sync + 'static;
+
+    /// Maps `[va, va + len)` of the device VM `vm`, where `len` is the sum of the lengths of
+    /// `pages`, to the DMA addresses in `pages`, in order, with `access` rights.
+    ///
+    /// Called by `VM_BIND` for devices that declare [`Capabilities::mmu`] (never for the
+    /// others), in process context (it may sleep and allocate), with the VM's lock held: calls
+    /// for one VM never overlap, and `[va, va + len)` is inside the device's VA window and
+    /// unmapped. The addresses are those of a buffer object's pages, mapped for DMA by the
+    /// backend's device; each range is page-aligned and a multiple of the page size. On error the
+    /// bind fails with that error, and the backend must leave nothing of the range mapped.
+    ///
+    /// The default refuses (`EOPNOTSUPP`): a backend declaring an MMU implements both methods.
+    fn mmu_map(
+        _dev: &Self::Device,
+        _vm: VmId,
+        _va: u64,
+        _pages: &[DmaRange],
+        _access: Access,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Unmaps `[va, va + len)` of the device VM `vm`, which an earlier [`Backend::mmu_map`]
+    /// mapped (possibly as part of a larger range, possibly over several calls).
+    ///
+    /// Called by `VM_UNBIND`, `VM_DESTROY` and when a file with VMs is closed, in process
+    /// context, with the VM's lock held, while the device is registered. It cannot fail: once it
+    /// returns, the device must no longer reach the range (TLBs invalidated). The pages stay
+    /// allocated until the jobs that may still use them are done; the core sees to that.
+    fn mmu_unmap(_dev: &Self::Device, _vm: VmId, _va: u64, _len: u64) {}
+}
+
+/// Names one device VM to its backend: unique among the VMs of the running core, never reused.
+pub type VmId = u64;
+
+/// Device-visible (DMA) addresses of a piece of memory, as the backend's device reaches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaRange {
+    /// The first DMA address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// What the device may do through a mapping; mirrors `DRM_XACCEL_VM_BIND_READ_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only.
+    ReadOnly,
+    /// Reads and writes.
+    ReadWrite,
+}
+
+impl Access {
+    /// Whether writes are allowed.
+    pub fn writable(self) -> bool {
+        self == Self::ReadWrite
+    }
+}
+
+/// The core's non-generic view of a backend's MMU callbacks, through a `dyn` pointer.
+///
+/// Implemented for every backend by [`BackendDevice`]; the generic code (and its vtable) is
+/// compiled into the backend module, so the core calls it only while the device is registered
+/// (see `device::Plugged::mmu`).
+pub(crate) trait MmuOps: Send + Sync {
+    /// [`Backend::mmu_map`].
+    fn map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result;
+    /// [`Backend::mmu_unmap`].
+    fn unmap(&self, vm: VmId, va: u64, len: u64);
+}
+
+/// A backend's per-device data, seen as the [`MmuOps`] of its backend.
+#[repr(transparent)]
+pub(crate) struct BackendDevice<B: Backend>(pub(crate) B::Device);
+
+impl<B: Backend> MmuOps for BackendDevice<B> {
+    fn map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result {
+        B::mmu_map(&self.0, vm, va, pages, access)
+    }
+
+    fn unmap(&self, vm: VmId, va: u64, len: u64) {
+        B::mmu_unmap(&self.0, vm, va, len)
+    }
 }
 
 /// What an engine does; mirrors `enum drm_xaccel_engine_class`.

@@ -14,7 +14,7 @@
 //! Open files keep the [`AccelDevice`] alive, but never the backend's data.
 
 use crate::{
-    backend::{Backend, DeviceDesc, DeviceLayout},
+    backend::{Backend, BackendDevice, DeviceDesc, DeviceLayout, MmuOps},
     driver,
     gem::RegionCounters,
     name::Name,
@@ -43,6 +43,8 @@ use kernel::{
 ///   points at `self.driver`, whose `release` callback drops the Rust fields.
 /// - `driver.name` and `driver.desc` point at `self.name` and `self.desc`.
 /// - All fields are initialised while any reference to `self` exists.
+/// - `mmu`, if set, points at the per-device data of the backend that registered the device, as
+///   its [`MmuOps`], which stays valid until the device is unplugged (see [`Registration`]).
 #[repr(C)]
 pub struct AccelDevice {
     drm: Opaque<bindings::drm_device>,
@@ -53,10 +55,13 @@ pub struct AccelDevice {
     /// Bytes of live buffer objects in each region, at most the region's size.
     pub(crate) region_used: RegionCounters,
     resets: AtomicU64,
+    /// The backend's MMU callbacks, for devices that declare an MMU; only for [`Plugged::mmu`].
+    mmu: Option<NonNull<dyn MmuOps>>,
 }
 
 // SAFETY: The C `drm_device` is built for concurrent use and synchronises itself; the Rust fields
 // are immutable after construction except for atomics (`resets`, the counters of `region_used`).
+// `mmu` points at `Send + Sync` backend data.
 unsafe impl Send for AccelDevice {}
 // SAFETY: As above.
 unsafe impl Sync for AccelDevice {}
@@ -68,6 +73,7 @@ impl AccelDevice {
         name: &CStr,
         desc: &CStr,
         layout: DeviceLayout,
+        mmu: Option<NonNull<dyn MmuOps>>,
     ) -> Result<ARef<Self>> {
         let name = Name::<16>::new(name);
         let desc = Name::<64>::new(desc);
@@ -98,6 +104,7 @@ impl AccelDevice {
             (&raw mut (*this).layout).write(layout);
             (&raw mut (*this).region_used).write(region_used);
             (&raw mut (*this).resets).write(AtomicU64::new(0));
+            (&raw mut (*this).mmu).write(mmu);
             let vtable =
                 driver::vtable((*this).name.as_char_ptr(), (*this).desc.as_char_ptr(), true);
             (*this).driver.get().write(vtable);
@@ -209,6 +216,16 @@ pub(crate) struct Plugged<'a> {
     _not_send: PhantomData<*mut ()>,
 }
 
+impl Plugged<'_> {
+    /// The backend's MMU callbacks, if the device declared an MMU.
+    pub(crate) fn mmu(&self) -> Option<&dyn MmuOps> {
+        // SAFETY: `mmu` points at the backend's per-device data (type invariants), which
+        // `Registration` drops only after `drm_dev_unplug()` has waited for every section like
+        // this one to end; `self` borrows such a section.
+        self.dev.mmu.map(|ops| unsafe { ops.as_ref() })
+    }
+}
+
 impl Drop for Plugged<'_> {
     fn drop(&mut self) {
         // SAFETY: `idx` is from a successful `drm_dev_enter()` (type invariant).
@@ -237,7 +254,16 @@ impl<B: Backend> Registration<B> {
     ) -> Result<Self> {
         let layout = DeviceLayout::new(desc)?;
         let data = KBox::pin_init(data, GFP_KERNEL)?;
-        let dev = AccelDevice::create(parent, B::NAME, B::DESC, layout)?;
+        let mmu = if layout.capabilities.mmu {
+            let ops: NonNull<BackendDevice<B>> = NonNull::from(data.as_ref().get_ref()).cast();
+            Some(ops as NonNull<dyn MmuOps>)
+        } else {
+            None
+        };
+        // INVARIANT: `BackendDevice<B>` is a transparent wrapper of `B::Device`, so `mmu` points
+        // at `data` as `MmuOps`. `data` is pinned, never moves, and is dropped after the device
+        // is unplugged (`Drop` below).
+        let dev = AccelDevice::create(parent, B::NAME, B::DESC, layout, mmu)?;
         // SAFETY: `dev` is a fully initialised, never registered DRM device.
         to_result(unsafe { bindings::drm_dev_register(dev.as_raw(), 0) })?;
         if let Some(index) = dev.minor_index() {

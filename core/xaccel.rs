@@ -18,6 +18,7 @@
 //! - [`gem`]: buffer objects, `BO_CREATE`/`BO_INFO` and memory accounting.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
+//! - [`vm`]: device virtual memory: per-file VMs, `VM_BIND`/`VM_UNBIND`, MMU callbacks.
 //! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
 //!
 //! # Module lifetime rules
@@ -40,6 +41,7 @@ pub mod gem;
 mod ioctl;
 mod name;
 mod query;
+pub mod vm;
 
 /// The common uAPI: a mirror of `uapi/drm/xaccel_accel.h`, shared with userspace.
 #[path = "../uapi/rust/src/abi.rs"]
@@ -47,7 +49,8 @@ pub mod uapi;
 mod uapi_bytes;
 
 pub use backend::{
-    Backend, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind,
+    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc,
+    RegionKind, VmId,
 };
 pub use device::{AccelDevice, Registration};
 
@@ -78,5 +81,7 @@ impl Drop for XaccelModule {
     fn drop(&mut self) {
         // Unsignalled fences still call into this module; signalled ones do not (see `fence`).
         fence::wait_until_idle();
+        // Deferred releases of unmapped buffer objects run after their fences signalled.
+        vm::wait_for_releases();
     }
 }

@@ -101,6 +101,7 @@ mod signalling;
 mod timestamp;
 
 pub use callback::FenceCallback;
+pub(crate) use counter::DrainCounter;
 pub use chain::{ChainNode, ChainWalk};
 pub use context::{DeadlineHook, FenceContext};
 pub use fence::{Fence, FenceAllocation};

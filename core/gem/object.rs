@@ -30,10 +30,11 @@ use crate::{device::AccelDevice, file::DrmFile, gem::usage::Charge};
 use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
-    error::to_result,
+    error::{from_err_ptr, to_result},
     ffi::{c_int, c_uint},
     page::PAGE_SIZE,
     prelude::*,
+    scatterlist::SGTable,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
@@ -282,6 +283,21 @@ impl Bo {
         to_result(unsafe { bindings::drm_gem_create_mmap_offset(self.gem()) })?;
         // SAFETY: The offset node was set up just above and stays until the object is freed.
         Ok(unsafe { bindings::drm_vma_node_offset_addr(&raw mut (*self.gem()).vma_node) })
+    }
+
+    /// The object's pages as an sg table mapped for DMA by the device's parent (the backend's
+    /// `struct device`), allocating and pinning them on first use.
+    ///
+    /// The pages stay pinned, and the table valid, until the object is freed. Sleeps (takes the
+    /// object's reservation lock). Errors: `ENOMEM` and the DMA layer's mapping errors.
+    pub(crate) fn dma_sg_table(&self) -> Result<&SGTable> {
+        // SAFETY: `shmem` is an initialised shmem object (type invariants); the helper
+        // serialises itself with the reservation lock and caches the table in the object.
+        let sgt = unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.shmem.get()) };
+        let sgt = from_err_ptr(sgt)?;
+        // SAFETY: The helper keeps the table, unchanged, until `drm_gem_shmem_release()` in
+        // `free`, which cannot run while `&self` is alive.
+        Ok(unsafe { SGTable::from_raw(sgt) })
     }
 
     /// Bytes of the object's pages that are in memory now, for statistics.
