@@ -6,6 +6,7 @@
 //! the probe-then-fetch protocol of `crate::query`. Buffer objects are created
 //! with `DRM_IOCTL_XACCEL_BO_CREATE` (see `crate::bo`), described with
 //! `DRM_IOCTL_XACCEL_BO_INFO` and closed with DRM's `DRM_IOCTL_GEM_CLOSE`.
+//! Device VMs (see `crate::vm`) use the `DRM_IOCTL_XACCEL_VM_*` ioctls.
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -16,8 +17,10 @@ use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
 use xaccel_uapi::{
     drm_xaccel_bo_create, drm_xaccel_bo_info, drm_xaccel_device_info, drm_xaccel_engine_info,
-    drm_xaccel_query, drm_xaccel_region_info, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
-    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY,
+    drm_xaccel_query, drm_xaccel_region_info, drm_xaccel_vm_bind, drm_xaccel_vm_create,
+    drm_xaccel_vm_destroy, drm_xaccel_vm_unbind, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
+    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY, DRM_XACCEL_VM_BIND,
+    DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
 };
 
 use crate::bo::BoInfo;
@@ -46,6 +49,30 @@ const BO_CREATE: Opcode = opcode::read_write::<drm_xaccel_bo_create>(
 const BO_INFO: Opcode = opcode::read_write::<drm_xaccel_bo_info>(
     DRM_IOCTL_BASE as u8,
     (DRM_COMMAND_BASE + DRM_XACCEL_BO_INFO) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_CREATE`.
+const VM_CREATE: Opcode = opcode::read_write::<drm_xaccel_vm_create>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_CREATE) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_DESTROY`.
+const VM_DESTROY: Opcode = opcode::read_write::<drm_xaccel_vm_destroy>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_DESTROY) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_BIND`.
+const VM_BIND: Opcode = opcode::read_write::<drm_xaccel_vm_bind>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_BIND) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_UNBIND`.
+const VM_UNBIND: Opcode = opcode::read_write::<drm_xaccel_vm_unbind>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_UNBIND) as u8,
 );
 
 /// `struct drm_gem_close` from `drm.h`.
@@ -199,6 +226,32 @@ impl Device {
         let args = drm_gem_close { handle, pad: 0 };
         // SAFETY: GEM_CLOSE takes a drm_gem_close, which holds no pointers.
         unsafe { ioctl(&self.fd, Setter::<GEM_CLOSE, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_CREATE` with `args` as is; on success the
+    /// caller owns the VM `args.vm_id` (see [`crate::Vm`] for an owner that
+    /// destroys it).
+    pub fn vm_create_raw(&self, args: &mut drm_xaccel_vm_create) -> Result<(), Errno> {
+        // SAFETY: VM_CREATE takes a drm_xaccel_vm_create, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_CREATE, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_DESTROY` with `args` as is.
+    pub fn vm_destroy_raw(&self, args: &mut drm_xaccel_vm_destroy) -> Result<(), Errno> {
+        // SAFETY: VM_DESTROY takes a drm_xaccel_vm_destroy, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_DESTROY, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_BIND` with `args` as is.
+    pub fn vm_bind_raw(&self, args: &mut drm_xaccel_vm_bind) -> Result<(), Errno> {
+        // SAFETY: VM_BIND takes a drm_xaccel_vm_bind, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_BIND, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_UNBIND` with `args` as is.
+    pub fn vm_unbind_raw(&self, args: &mut drm_xaccel_vm_unbind) -> Result<(), Errno> {
+        // SAFETY: VM_UNBIND takes a drm_xaccel_vm_unbind, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_UNBIND, _>::new(args)) }
     }
 
     /// This open file's memory statistics, from `/proc/self/fdinfo`.
