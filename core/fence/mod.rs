@@ -101,9 +101,9 @@ mod signalling;
 mod timestamp;
 
 pub use callback::FenceCallback;
-pub(crate) use counter::DrainCounter;
 pub use chain::{ChainNode, ChainWalk};
 pub use context::{DeadlineHook, FenceContext};
+pub(crate) use counter::DrainCounter;
 pub use fence::{Fence, FenceAllocation};
 pub use foreign::{DmaFence, WaitMode};
 pub use signalling::SignallingSection;

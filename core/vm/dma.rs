@@ -14,7 +14,11 @@ use kernel::{prelude::*, scatterlist::SGTable};
 /// and length, in order) describe.
 ///
 /// Errors: `EINVAL` if the segments end before `offset + len` or it overflows, `ENOMEM`.
-fn cut(segments: impl Iterator<Item = (u64, u64)>, offset: u64, len: u64) -> Result<KVec<DmaRange>> {
+fn cut(
+    segments: impl Iterator<Item = (u64, u64)>,
+    offset: u64,
+    len: u64,
+) -> Result<KVec<DmaRange>> {
     let end = offset.checked_add(len).ok_or(EINVAL)?;
     let mut out = KVec::new();
     // Byte offset of the current segment in the object.

@@ -49,8 +49,7 @@ impl BindRequest {
         if args.pad != 0 || args.reserved != [0; 2] || args.size == 0 {
             return Err(EINVAL);
         }
-        if !aligned(args.va, page) || !aligned(args.size, page) || !aligned(args.bo_offset, page)
-        {
+        if !aligned(args.va, page) || !aligned(args.size, page) || !aligned(args.bo_offset, page) {
             return Err(EINVAL);
         }
         let end = args.va.checked_add(args.size).ok_or(EINVAL)?;

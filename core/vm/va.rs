@@ -296,13 +296,13 @@ mod tests {
         );
         let before = layout(&map);
         for (start, len) in [
-            (10 * P, P),      // same start
-            (9 * P, 2 * P),   // overlaps the first page
-            (11 * P, 4 * P),  // overlaps the last page
-            (9 * P, 5 * P),   // covers it
-            (10 * P + 1, 1),  // inside it
-            (0, 100 * P),     // covers both
-            (2 * P, 1),       // the other one's first byte
+            (10 * P, P),     // same start
+            (9 * P, 2 * P),  // overlaps the first page
+            (11 * P, 4 * P), // overlaps the last page
+            (9 * P, 5 * P),  // covers it
+            (10 * P + 1, 1), // inside it
+            (0, 100 * P),    // covers both
+            (2 * P, 1),      // the other one's first byte
         ] {
             assert_eq!(map.insert(start, len, 0, 9), Err(EEXIST));
         }
@@ -314,7 +314,11 @@ mod tests {
         let map = map_with(&[(P, P, 0, 1), (2 * P, P, 0, 2), (0, P, 0, 3)]);
         assert_eq!(
             layout(&map)[..],
-            [(0, P - 1, 0, 3), (P, 2 * P - 1, 0, 1), (2 * P, 3 * P - 1, 0, 2)]
+            [
+                (0, P - 1, 0, 3),
+                (P, 2 * P - 1, 0, 1),
+                (2 * P, 3 * P - 1, 0, 2)
+            ]
         );
     }
 
@@ -365,7 +369,10 @@ mod tests {
                 value: 2
             }]
         );
-        assert_eq!(layout(&map)[..], [(0, P - 1, 0, 1), (3 * P, 4 * P - 1, 0, 3)]);
+        assert_eq!(
+            layout(&map)[..],
+            [(0, P - 1, 0, 1), (3 * P, 4 * P - 1, 0, 3)]
+        );
     }
 
     #[test]
@@ -385,12 +392,21 @@ mod tests {
         let mut map = map_with(&[(0, 4 * P, 0, 1), (8 * P, P, 0, 2)]);
         let removed = map.remove(P, 2 * P).unwrap();
         assert_eq!(
-            (removed.len(), removed[0].start, removed[0].len(), removed[0].offset),
+            (
+                removed.len(),
+                removed[0].start,
+                removed[0].len(),
+                removed[0].offset
+            ),
             (1, P, 2 * P, P)
         );
         assert_eq!(
             layout(&map)[..],
-            [(0, P - 1, 0, 1), (3 * P, 4 * P - 1, 3 * P, 1), (8 * P, 9 * P - 1, 0, 2)]
+            [
+                (0, P - 1, 0, 1),
+                (3 * P, 4 * P - 1, 3 * P, 1),
+                (8 * P, 9 * P - 1, 0, 2)
+            ]
         );
         // The hole can be mapped again, and unmapped again.
         map.insert(P, 2 * P, 0, 3).unwrap();
@@ -419,7 +435,10 @@ mod tests {
                 (3 * P, 4 * P - 1, 0, 3)
             ]
         );
-        assert_eq!(layout(&map)[..], [(0, P - 1, 0, 1), (4 * P, 5 * P - 1, P, 3)]);
+        assert_eq!(
+            layout(&map)[..],
+            [(0, P - 1, 0, 1), (4 * P, 5 * P - 1, P, 3)]
+        );
     }
 
     #[test]

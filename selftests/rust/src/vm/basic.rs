@@ -4,15 +4,15 @@
 
 use xaccel::uapi::{drm_xaccel_vm_destroy, DRM_XACCEL_VM_BIND_READ_ONLY};
 use xaccel::{Access, Errno, Vm};
-use xaccel_selftests::tap::{pass, TestResult};
 use xaccel_selftests::ensure;
+use xaccel_selftests::tap::{pass, TestResult};
 
 use crate::ctx::Ctx;
 
 /// The device has a VA window of at least 64 pages.
 pub fn va_window(ctx: &Ctx) -> TestResult {
     ensure!(
-        ctx.va_size >= 64 * ctx.page && ctx.va_start % ctx.page == 0,
+        ctx.va_size >= 64 * ctx.page && ctx.va_start.is_multiple_of(ctx.page),
         "VA window {:#x} + {:#x}",
         ctx.va_start,
         ctx.va_size
@@ -43,7 +43,8 @@ pub fn several_vms(ctx: &Ctx) -> TestResult {
     // The others still take mappings.
     let bo = ctx.bo(&ctx.dev, 1)?;
     for vm in vms {
-        vm.bind(&bo, 0, ctx.page, ctx.va(0), Access::ReadWrite)?.unbind()?;
+        vm.bind(&bo, 0, ctx.page, ctx.va(0), Access::ReadWrite)?
+            .unbind()?;
         vm.destroy()?;
     }
     pass()
@@ -89,7 +90,13 @@ pub fn overlap(ctx: &Ctx) -> TestResult {
         ctx.expect_bind(&ctx.dev, args, Err(Errno::EXIST))?;
     }
     let before = vm.bind(&bo, 0, 4 * ctx.page, ctx.va(0), Access::ReadWrite)?;
-    let after = vm.bind(&bo, 4 * ctx.page, 4 * ctx.page, ctx.va(8), Access::ReadWrite)?;
+    let after = vm.bind(
+        &bo,
+        4 * ctx.page,
+        4 * ctx.page,
+        ctx.va(8),
+        Access::ReadWrite,
+    )?;
     before.unbind()?;
     after.unbind()?;
     pass()
@@ -120,10 +127,22 @@ pub fn split_middle(ctx: &Ctx) -> TestResult {
     ctx.expect_unbind(&ctx.dev, ctx.unbind_args(vm.id(), 1, 2), Ok(()))?;
     // The hole is unmapped, both ends still are mapped.
     ctx.expect_unbind(&ctx.dev, ctx.unbind_args(vm.id(), 0, 4), Err(Errno::NOENT))?;
-    ctx.expect_bind(&ctx.dev, ctx.bind_args(vm.id(), bo.handle(), 0, 1, 0), Err(Errno::EXIST))?;
-    ctx.expect_bind(&ctx.dev, ctx.bind_args(vm.id(), bo.handle(), 0, 1, 3), Err(Errno::EXIST))?;
+    ctx.expect_bind(
+        &ctx.dev,
+        ctx.bind_args(vm.id(), bo.handle(), 0, 1, 0),
+        Err(Errno::EXIST),
+    )?;
+    ctx.expect_bind(
+        &ctx.dev,
+        ctx.bind_args(vm.id(), bo.handle(), 0, 1, 3),
+        Err(Errno::EXIST),
+    )?;
     // Binding into the hole works, then everything unbinds in one call.
-    ctx.expect_bind(&ctx.dev, ctx.bind_args(vm.id(), bo.handle(), 2, 2, 1), Ok(()))?;
+    ctx.expect_bind(
+        &ctx.dev,
+        ctx.bind_args(vm.id(), bo.handle(), 2, 2, 1),
+        Ok(()),
+    )?;
     ctx.expect_unbind(&ctx.dev, ctx.unbind_args(vm.id(), 0, 4), Ok(()))?;
     ctx.expect_unbind(&ctx.dev, ctx.unbind_args(vm.id(), 0, 1), Err(Errno::NOENT))?;
     pass()
@@ -167,6 +186,7 @@ pub fn window_top(ctx: &Ctx) -> TestResult {
     let vm = Vm::create(&ctx.dev)?;
     let bo = ctx.bo(&ctx.dev, 2)?;
     let top = ctx.va_start + ctx.va_size - 2 * ctx.page;
-    vm.bind(&bo, 0, 2 * ctx.page, top, Access::ReadWrite)?.unbind()?;
+    vm.bind(&bo, 0, 2 * ctx.page, top, Access::ReadWrite)?
+        .unbind()?;
     pass()
 }

@@ -84,7 +84,14 @@ impl Ctx {
 
     /// A read-write VM_BIND of `pages` pages of `handle` from page
     /// `bo_page`, at VA page `va_page`, in VM `vm_id` of `dev`.
-    pub fn bind_args(&self, vm_id: u32, handle: u32, bo_page: u64, pages: u64, va_page: u64) -> drm_xaccel_vm_bind {
+    pub fn bind_args(
+        &self,
+        vm_id: u32,
+        handle: u32,
+        bo_page: u64,
+        pages: u64,
+        va_page: u64,
+    ) -> drm_xaccel_vm_bind {
         drm_xaccel_vm_bind {
             vm_id,
             handle,
@@ -108,7 +115,12 @@ impl Ctx {
 
     /// Issues VM_BIND on `dev` and expects `want`; on error the struct must
     /// come back as it was sent.
-    pub fn expect_bind(&self, dev: &Device, mut args: drm_xaccel_vm_bind, want: Result<(), Errno>) -> Check {
+    pub fn expect_bind(
+        &self,
+        dev: &Device,
+        mut args: drm_xaccel_vm_bind,
+        want: Result<(), Errno>,
+    ) -> Check {
         let sent = args;
         let got = dev.vm_bind_raw(&mut args);
         ensure!(
@@ -123,7 +135,12 @@ impl Ctx {
 
     /// Issues VM_UNBIND on `dev` and expects `want`; the struct must come
     /// back as it was sent.
-    pub fn expect_unbind(&self, dev: &Device, mut args: drm_xaccel_vm_unbind, want: Result<(), Errno>) -> Check {
+    pub fn expect_unbind(
+        &self,
+        dev: &Device,
+        mut args: drm_xaccel_vm_unbind,
+        want: Result<(), Errno>,
+    ) -> Check {
         let sent = args;
         let got = dev.vm_unbind_raw(&mut args);
         ensure!(

@@ -12,9 +12,9 @@ use xaccel::uapi::{
     DRM_XACCEL_VM_BIND_READ_ONLY, DRM_XACCEL_VM_BIND_READ_WRITE,
 };
 use xaccel::{Access, Bo, Errno, Vm};
+use xaccel_selftests::ensure;
 use xaccel_selftests::raw::result_name;
 use xaccel_selftests::tap::{pass, skip, TestResult};
-use xaccel_selftests::ensure;
 
 use crate::ctx::{Check, Ctx};
 
@@ -73,7 +73,11 @@ impl<'c> Fixture<'c> {
         }
         let after = ctx.bind_args(self.vm.id(), self.bo.handle(), 0, 1, MAPPED + 4);
         ctx.expect_bind(&ctx.dev, after, Ok(()))?;
-        ctx.expect_unbind(&ctx.dev, ctx.unbind_args(self.vm.id(), MAPPED + 4, 1), Ok(()))?;
+        ctx.expect_unbind(
+            &ctx.dev,
+            ctx.unbind_args(self.vm.id(), MAPPED + 4, 1),
+            Ok(()),
+        )?;
         ctx.usable()
     }
 
@@ -89,7 +93,13 @@ impl<'c> Fixture<'c> {
 pub fn misaligned_va(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
     for off in [1, ctx.page / 2] {
-        f.bad_bind(drm_xaccel_vm_bind { va: ctx.va(0) + off, ..f.bind() }, Errno::INVAL)?;
+        f.bad_bind(
+            drm_xaccel_vm_bind {
+                va: ctx.va(0) + off,
+                ..f.bind()
+            },
+            Errno::INVAL,
+        )?;
     }
     f.finish()
 }
@@ -107,7 +117,13 @@ pub fn misaligned_size(ctx: &Ctx) -> TestResult {
 pub fn misaligned_offset(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
     for bo_offset in [1, ctx.page - 1, ctx.page + 8] {
-        f.bad_bind(drm_xaccel_vm_bind { bo_offset, ..f.bind() }, Errno::INVAL)?;
+        f.bad_bind(
+            drm_xaccel_vm_bind {
+                bo_offset,
+                ..f.bind()
+            },
+            Errno::INVAL,
+        )?;
     }
     f.finish()
 }
@@ -115,7 +131,13 @@ pub fn misaligned_offset(ctx: &Ctx) -> TestResult {
 /// A zero size.
 pub fn zero_size(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
-    f.bad_bind(drm_xaccel_vm_bind { size: 0, ..f.bind() }, Errno::INVAL)?;
+    f.bad_bind(
+        drm_xaccel_vm_bind {
+            size: 0,
+            ..f.bind()
+        },
+        Errno::INVAL,
+    )?;
     f.finish()
 }
 
@@ -145,8 +167,20 @@ pub fn past_window(ctx: &Ctx) -> TestResult {
 pub fn va_overflow(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
     let top = u64::MAX - ctx.page + 1;
-    f.bad_bind(drm_xaccel_vm_bind { va: top, ..f.bind() }, Errno::INVAL)?;
-    f.bad_bind(drm_xaccel_vm_bind { size: top, ..f.bind() }, Errno::INVAL)?;
+    f.bad_bind(
+        drm_xaccel_vm_bind {
+            va: top,
+            ..f.bind()
+        },
+        Errno::INVAL,
+    )?;
+    f.bad_bind(
+        drm_xaccel_vm_bind {
+            size: top,
+            ..f.bind()
+        },
+        Errno::INVAL,
+    )?;
     f.finish()
 }
 
@@ -164,7 +198,13 @@ pub fn beyond_bo(ctx: &Ctx) -> TestResult {
 pub fn bo_overflow(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
     let bo_offset = u64::MAX - ctx.page + 1;
-    f.bad_bind(drm_xaccel_vm_bind { bo_offset, ..f.bind() }, Errno::INVAL)?;
+    f.bad_bind(
+        drm_xaccel_vm_bind {
+            bo_offset,
+            ..f.bind()
+        },
+        Errno::INVAL,
+    )?;
     f.finish()
 }
 
@@ -172,7 +212,13 @@ pub fn bo_overflow(ctx: &Ctx) -> TestResult {
 pub fn bind_flags(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
     let both = DRM_XACCEL_VM_BIND_READ_ONLY | DRM_XACCEL_VM_BIND_READ_WRITE;
-    for flags in [0, both, 1 << 2, 1 << 31, DRM_XACCEL_VM_BIND_READ_WRITE | 1 << 5] {
+    for flags in [
+        0,
+        both,
+        1 << 2,
+        1 << 31,
+        DRM_XACCEL_VM_BIND_READ_WRITE | 1 << 5,
+    ] {
         f.bad_bind(drm_xaccel_vm_bind { flags, ..f.bind() }, Errno::INVAL)?;
     }
     f.finish()
@@ -200,13 +246,26 @@ pub fn unbind_bad(ctx: &Ctx) -> TestResult {
     reserved[1].reserved[1] = 1;
     let cases = [
         drm_xaccel_vm_unbind { flags: 1, ..ok },
-        drm_xaccel_vm_unbind { flags: 1 << 31, ..ok },
+        drm_xaccel_vm_unbind {
+            flags: 1 << 31,
+            ..ok
+        },
         reserved[0],
         reserved[1],
         drm_xaccel_vm_unbind { size: 0, ..ok },
-        drm_xaccel_vm_unbind { size: 4 * ctx.page - 1, ..ok },
-        drm_xaccel_vm_unbind { va: ok.va + 1, ..ok },
-        drm_xaccel_vm_unbind { va: u64::MAX - ctx.page + 1, size: 2 * ctx.page, ..ok },
+        drm_xaccel_vm_unbind {
+            size: 4 * ctx.page - 1,
+            ..ok
+        },
+        drm_xaccel_vm_unbind {
+            va: ok.va + 1,
+            ..ok
+        },
+        drm_xaccel_vm_unbind {
+            va: u64::MAX - ctx.page + 1,
+            size: 2 * ctx.page,
+            ..ok
+        },
     ];
     for args in cases {
         f.bad_unbind(args, Errno::INVAL)?;
@@ -233,7 +292,11 @@ pub fn create_bad(ctx: &Ctx) -> TestResult {
     for mut args in cases {
         let sent = args;
         let got = ctx.dev.vm_create_raw(&mut args);
-        ensure!(got == Err(Errno::INVAL), "VM_CREATE {sent:?}: {}", result_name(&got));
+        ensure!(
+            got == Err(Errno::INVAL),
+            "VM_CREATE {sent:?}: {}",
+            result_name(&got)
+        );
         ensure!(args == sent, "VM_CREATE changed the struct: {args:?}");
     }
     // Ids keep counting from the last VM created: nothing was created.
@@ -249,12 +312,24 @@ pub fn destroy_bad(ctx: &Ctx) -> TestResult {
     let f = Fixture::new(ctx)?;
     let vm_id = f.vm.id();
     for mut args in [
-        drm_xaccel_vm_destroy { vm_id, pad: 1, reserved: 0 },
-        drm_xaccel_vm_destroy { vm_id, pad: 0, reserved: 1 },
+        drm_xaccel_vm_destroy {
+            vm_id,
+            pad: 1,
+            reserved: 0,
+        },
+        drm_xaccel_vm_destroy {
+            vm_id,
+            pad: 0,
+            reserved: 1,
+        },
     ] {
         let sent = args;
         let got = ctx.dev.vm_destroy_raw(&mut args);
-        ensure!(got == Err(Errno::INVAL), "VM_DESTROY {sent:?}: {}", result_name(&got));
+        ensure!(
+            got == Err(Errno::INVAL),
+            "VM_DESTROY {sent:?}: {}",
+            result_name(&got)
+        );
         ensure!(args == sent, "VM_DESTROY changed the struct: {args:?}");
     }
     f.unchanged()?;
@@ -268,7 +343,9 @@ pub fn bad_vm_ids(ctx: &Ctx) -> TestResult {
     let other = ctx.open_again()?;
     let theirs = Vm::create(&other)?;
     let their_bo = ctx.bo(&other, 1)?;
-    theirs.bind(&their_bo, 0, ctx.page, ctx.va(0), Access::ReadWrite)?.forget();
+    theirs
+        .bind(&their_bo, 0, ctx.page, ctx.va(0), Access::ReadWrite)?
+        .forget();
     let destroyed = Vm::create(&ctx.dev)?;
     let destroyed_id = destroyed.id();
     destroyed.destroy()?;
@@ -279,9 +356,16 @@ pub fn bad_vm_ids(ctx: &Ctx) -> TestResult {
         f.bad_bind(drm_xaccel_vm_bind { vm_id, ..f.bind() }, Errno::NOENT)?;
         let unbind = ctx.unbind_args(vm_id, MAPPED, 4);
         f.bad_unbind(unbind, Errno::NOENT)?;
-        let mut args = drm_xaccel_vm_destroy { vm_id, ..Default::default() };
+        let mut args = drm_xaccel_vm_destroy {
+            vm_id,
+            ..Default::default()
+        };
         let got = ctx.dev.vm_destroy_raw(&mut args);
-        ensure!(got == Err(Errno::NOENT), "VM_DESTROY of {vm_id}: {}", result_name(&got));
+        ensure!(
+            got == Err(Errno::NOENT),
+            "VM_DESTROY of {vm_id}: {}",
+            result_name(&got)
+        );
     }
     // The other file's VM still has its mapping.
     ctx.expect_unbind(&other, ctx.unbind_args(theirs.id(), 0, 1), Ok(()))?;
@@ -305,7 +389,13 @@ pub fn bad_handles(ctx: &Ctx) -> TestResult {
     }
     // The other file's handle number, if it means nothing here.
     if theirs.handle() != f.bo.handle() {
-        f.bad_bind(drm_xaccel_vm_bind { handle: theirs.handle(), ..f.bind() }, Errno::NOENT)?;
+        f.bad_bind(
+            drm_xaccel_vm_bind {
+                handle: theirs.handle(),
+                ..f.bind()
+            },
+            Errno::NOENT,
+        )?;
     }
     f.finish()
 }

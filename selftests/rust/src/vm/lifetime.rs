@@ -25,7 +25,8 @@ pub fn split_release(ctx: &Ctx) -> TestResult {
     let before = ctx.used()?;
     let vm = Vm::create(&ctx.dev)?;
     let bo = ctx.bo(&ctx.dev, 4)?;
-    vm.bind(&bo, 0, 4 * ctx.page, ctx.va(0), Access::ReadWrite)?.forget();
+    vm.bind(&bo, 0, 4 * ctx.page, ctx.va(0), Access::ReadWrite)?
+        .forget();
     bo.close()?;
     vm.unbind(ctx.va(1), 2 * ctx.page)?;
     ctx.expect_used(before + 4 * ctx.page, "two pieces left")?;
