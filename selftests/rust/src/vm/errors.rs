@@ -339,7 +339,7 @@ pub fn destroy_bad(ctx: &Ctx) -> TestResult {
 /// VM ids that name no VM of this file, in every VM ioctl: 0, u32::MAX, a
 /// destroyed VM's, another file's. The other file's VM is untouched.
 pub fn bad_vm_ids(ctx: &Ctx) -> TestResult {
-    let f = Fixture::new(ctx)?;
+    // Everything else is allocated before the fixture measures `used`.
     let other = ctx.open_again()?;
     let theirs = Vm::create(&other)?;
     let their_bo = ctx.bo(&other, 1)?;
@@ -349,6 +349,7 @@ pub fn bad_vm_ids(ctx: &Ctx) -> TestResult {
     let destroyed = Vm::create(&ctx.dev)?;
     let destroyed_id = destroyed.id();
     destroyed.destroy()?;
+    let f = Fixture::new(ctx)?;
     for vm_id in [0, u32::MAX, destroyed_id, theirs.id() + 1000, theirs.id()] {
         if vm_id == f.vm.id() {
             continue;
@@ -375,12 +376,13 @@ pub fn bad_vm_ids(ctx: &Ctx) -> TestResult {
 /// BO handles that name no BO of this file: 0, u32::MAX, a closed one,
 /// another file's.
 pub fn bad_handles(ctx: &Ctx) -> TestResult {
-    let f = Fixture::new(ctx)?;
+    // Everything else is allocated before the fixture measures `used`.
     let other = ctx.open_again()?;
     let theirs = ctx.bo(&other, 4)?;
     let closed = ctx.bo(&ctx.dev, 4)?;
     let closed_handle = closed.handle();
     closed.close()?;
+    let f = Fixture::new(ctx)?;
     for handle in [0, u32::MAX, closed_handle, theirs.handle() + 1000] {
         if handle == f.bo.handle() {
             continue;
