@@ -376,13 +376,15 @@ pub fn bad_vm_ids(ctx: &Ctx) -> TestResult {
 /// BO handles that name no BO of this file: 0, u32::MAX, a closed one,
 /// another file's.
 pub fn bad_handles(ctx: &Ctx) -> TestResult {
-    // Everything else is allocated before the fixture measures `used`.
+    // The other file's BO is allocated before the fixture measures `used`;
+    // the closed one after (a closed handle's number is reused by the next
+    // BO), and it gives its memory back.
     let other = ctx.open_again()?;
     let theirs = ctx.bo(&other, 4)?;
+    let f = Fixture::new(ctx)?;
     let closed = ctx.bo(&ctx.dev, 4)?;
     let closed_handle = closed.handle();
     closed.close()?;
-    let f = Fixture::new(ctx)?;
     for handle in [0, u32::MAX, closed_handle, theirs.handle() + 1000] {
         if handle == f.bo.handle() {
             continue;
