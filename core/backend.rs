@@ -13,7 +13,7 @@
 
 use crate::name::Name;
 use crate::uapi;
-use core::ops::Range;
+use core::{ops::Range, ptr::NonNull};
 use kernel::prelude::*;
 
 /// A vendor backend: one implementation per backend module.
@@ -118,7 +118,16 @@ pub(crate) trait MmuOps: Send + Sync {
 
 /// A backend's per-device data, seen as the [`MmuOps`] of its backend.
 #[repr(transparent)]
-pub(crate) struct BackendDevice<B: Backend>(pub(crate) B::Device);
+pub(crate) struct BackendDevice<B: Backend>(B::Device);
+
+impl<B: Backend> BackendDevice<B> {
+    /// `data` as the [`MmuOps`] of backend `B`: a pointer valid as long as `data` is.
+    pub(crate) fn mmu_ops(data: &B::Device) -> NonNull<dyn MmuOps> {
+        // `BackendDevice<B>` is a transparent wrapper of `B::Device`: same address, same layout.
+        let ops: NonNull<Self> = NonNull::from(data).cast();
+        ops
+    }
+}
 
 impl<B: Backend> MmuOps for BackendDevice<B> {
     fn map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result {
@@ -290,5 +299,102 @@ impl DeviceLayout {
             capabilities: desc.capabilities,
             va_range: desc.va_range.clone(),
         })
+    }
+}
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_backend_mmu)]
+mod tests {
+    use super::*;
+    use kernel::{new_mutex, sync::Mutex};
+
+    /// A backend whose "page table" records the calls it gets.
+    struct Recorder;
+
+    #[pin_data]
+    struct RecorderDevice {
+        #[pin]
+        calls: Mutex<KVec<(VmId, u64, u64, bool)>>,
+    }
+
+    impl Backend for Recorder {
+        const NAME: &'static CStr = c"recorder";
+        const DESC: &'static CStr = c"MMU callback recorder";
+        type Device = Pin<KBox<RecorderDevice>>;
+
+        fn mmu_map(
+            dev: &Self::Device,
+            vm: VmId,
+            va: u64,
+            pages: &[DmaRange],
+            access: Access,
+        ) -> Result {
+            if pages.is_empty() {
+                return Err(EINVAL);
+            }
+            let len = pages.iter().map(|p| p.len).sum();
+            dev.calls
+                .lock()
+                .push((vm, va, len, access.writable()), GFP_KERNEL)?;
+            Ok(())
+        }
+
+        fn mmu_unmap(dev: &Self::Device, vm: VmId, va: u64, len: u64) {
+            let _ = dev.calls.lock().push((vm, va, len, false), GFP_KERNEL);
+        }
+    }
+
+    /// A backend that declares nothing: the defaults.
+    struct Plain;
+
+    impl Backend for Plain {
+        const NAME: &'static CStr = c"plain";
+        const DESC: &'static CStr = c"no MMU";
+        type Device = ();
+    }
+
+    #[test]
+    fn calls_reach_the_backend_through_the_core_pointer() -> Result {
+        let data = KBox::pin_init(
+            pin_init!(RecorderDevice {
+                calls <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let ops = BackendDevice::<Recorder>::mmu_ops(&data);
+        // SAFETY: `data` outlives `ops`' use in this test.
+        let ops = unsafe { ops.as_ref() };
+        let pages = [
+            DmaRange {
+                addr: 0x1000,
+                len: 0x2000,
+            },
+            DmaRange {
+                addr: 0x8000,
+                len: 0x1000,
+            },
+        ];
+        ops.map(7, 1 << 32, &pages, Access::ReadOnly)?;
+        assert_eq!(ops.map(7, 0, &[], Access::ReadWrite), Err(EINVAL));
+        ops.unmap(7, (1 << 32) + 0x1000, 0x1000);
+        let calls = data.calls.lock();
+        assert_eq!(
+            calls[..],
+            [
+                (7, 1 << 32, 0x3000, false),
+                (7, (1 << 32) + 0x1000, 0x1000, false)
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_defaults_refuse_to_map() {
+        let ops = BackendDevice::<Plain>::mmu_ops(&());
+        // SAFETY: `()` is a zero-sized value that lives for the whole test.
+        let ops = unsafe { ops.as_ref() };
+        assert_eq!(ops.map(1, 0, &[], Access::ReadWrite), Err(EOPNOTSUPP));
+        ops.unmap(1, 0, 4096);
+        assert!(Access::ReadWrite.writable() && !Access::ReadOnly.writable());
     }
 }

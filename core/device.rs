@@ -254,15 +254,12 @@ impl<B: Backend> Registration<B> {
     ) -> Result<Self> {
         let layout = DeviceLayout::new(desc)?;
         let data = KBox::pin_init(data, GFP_KERNEL)?;
-        let mmu = if layout.capabilities.mmu {
-            let ops: NonNull<BackendDevice<B>> = NonNull::from(data.as_ref().get_ref()).cast();
-            Some(ops as NonNull<dyn MmuOps>)
-        } else {
-            None
-        };
-        // INVARIANT: `BackendDevice<B>` is a transparent wrapper of `B::Device`, so `mmu` points
-        // at `data` as `MmuOps`. `data` is pinned, never moves, and is dropped after the device
-        // is unplugged (`Drop` below).
+        // INVARIANT: `mmu` points at `data`, which is pinned, never moves, and is dropped after
+        // the device is unplugged (`Drop` below).
+        let mmu = layout
+            .capabilities
+            .mmu
+            .then(|| BackendDevice::<B>::mmu_ops(data.as_ref().get_ref()));
         let dev = AccelDevice::create(parent, B::NAME, B::DESC, layout, mmu)?;
         // SAFETY: `dev` is a fully initialised, never registered DRM device.
         to_result(unsafe { bindings::drm_dev_register(dev.as_raw(), 0) })?;
