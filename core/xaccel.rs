@@ -52,7 +52,7 @@ pub use backend::{
     Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc,
     RegionKind, VmId,
 };
-pub use device::{AccelDevice, Registration};
+pub use device::{use_cpu_physical_dma, AccelDevice, Registration};
 
 use kernel::prelude::*;
 

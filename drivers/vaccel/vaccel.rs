@@ -4,7 +4,10 @@
 //!
 //! vaccel is to xaccel what vgem is to DRM: a backend with no hardware that any test kernel can
 //! load. Each device is a faux device with its own `/dev/accel/accelN`, a set of compute engines
-//! and two memory regions (system memory and a CPU-visible "device-local" region).
+//! and two memory regions (system memory and a CPU-visible "device-local" region). vaccel has no
+//! MMU: the core keeps its VM mappings and its engines resolve device addresses through the core.
+//! With `mmu=1` its devices declare one instead, a software page table that checks every call
+//! the core makes (`mmu`), to test the core's MMU path.
 //!
 //! Try it:
 //!
@@ -20,9 +23,14 @@ mod isa;
 /// The instruction set, shared with userspace (`uapi/drm/vaccel_isa.h`).
 #[path = "../../uapi/rust/src/vaccel_isa.rs"]
 pub mod isa_abi;
+mod mmu;
 
-use kernel::{device, faux, prelude::*, str::CString};
-use xaccel::{Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind};
+use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Mutex};
+use mmu::PageTable;
+use xaccel::{
+    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc, RegionKind,
+    VmId,
+};
 
 module! {
     type: VaccelModule,
@@ -43,6 +51,10 @@ module! {
             default: 64,
             description: "Size of the device-local memory region in MiB (1-4096)",
         },
+        mmu: u32 {
+            default: 0,
+            description: "1: devices declare a software MMU that checks the core's page-table calls",
+        },
     },
 }
 
@@ -50,14 +62,32 @@ module! {
 struct Vaccel;
 
 /// Per-device state; grows with the engines' execution state.
+#[pin_data]
 struct VaccelDevice {
     index: u32,
+    /// The software page table, used with `mmu=1` only.
+    #[pin]
+    page_table: Mutex<PageTable>,
 }
 
 impl xaccel::Backend for Vaccel {
     const NAME: &'static CStr = c"vaccel";
     const DESC: &'static CStr = c"xaccel software reference accelerator";
     type Device = VaccelDevice;
+
+    fn mmu_map(
+        dev: &VaccelDevice,
+        vm: VmId,
+        va: u64,
+        pages: &[DmaRange],
+        access: Access,
+    ) -> Result {
+        dev.page_table.lock().map(vm, va, pages, access)
+    }
+
+    fn mmu_unmap(dev: &VaccelDevice, vm: VmId, va: u64, len: u64) {
+        dev.page_table.lock().unmap(vm, va, len)
+    }
 }
 
 /// Engine names, one per possible engine.
@@ -91,6 +121,7 @@ struct Params {
     devices: u32,
     engines: u32,
     local_bytes: u64,
+    mmu: bool,
 }
 
 impl Params {
@@ -98,12 +129,15 @@ impl Params {
         let devices = module_parameters::devices.value();
         let engines = module_parameters::engines.value();
         let local_mib = module_parameters::local_mib.value();
+        let mmu = module_parameters::mmu.value();
         if !(1..=8).contains(&devices)
             || !(1..=16).contains(&engines)
             || !(1..=4096).contains(&local_mib)
+            || mmu > 1
         {
             pr_err!(
-                "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096)\n"
+                "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096, \
+                 mmu 0-1)\n"
             );
             return Err(EINVAL);
         }
@@ -111,6 +145,7 @@ impl Params {
             devices,
             engines,
             local_bytes: u64::from(local_mib) << 20,
+            mmu: mmu == 1,
         })
     }
 
@@ -150,7 +185,10 @@ impl Params {
         Ok(DeviceDesc {
             engines,
             regions,
-            capabilities: Capabilities::default(),
+            capabilities: Capabilities {
+                mmu: self.mmu,
+                ..Capabilities::default()
+            },
             va_range: VA_RANGE,
         })
     }
@@ -182,10 +220,17 @@ impl kernel::Module for VaccelModule {
             let name = CString::try_from_fmt(fmt!("vaccel.{index}"))?;
             let faux = faux::Registration::new(&name, None)?;
             let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+            if params.mmu {
+                // The "device" reaches memory by CPU physical address.
+                xaccel::use_cpu_physical_dma(parent)?;
+            }
             let accel = xaccel::Registration::<Vaccel>::new(
                 parent,
                 &desc,
-                Ok::<_, Error>(VaccelDevice { index }),
+                try_pin_init!(VaccelDevice {
+                    index,
+                    page_table <- new_mutex!(PageTable::new(*index, params.mmu)),
+                }? Error),
             )?;
             pr_debug!("vaccel.{} is ready\n", accel.data().index);
             instances.push(

@@ -159,6 +159,35 @@ assert client["fdinfo"]["driver"] == report["backend"], client
 '
 }
 
+# vaccel with mmu=1 declares a software MMU, which checks every page-table call the core makes
+# (a warning fails the run) and reports at unplug how many pages are still mapped.
+mmu_reload() {
+	unload vaccel && load vaccel devices=1 mmu=1 && [ "$(accel_count)" = 1 ] || return 1
+	xaccel info --device /dev/accel/accel0 | grep -q 'capabilities *mmu'
+}
+mmu_reports() { dmesg | grep -c 'vaccel.0: software MMU:'; }
+mmu_all_unmapped() {
+	local before
+	before=$(mmu_reports)
+	unload vaccel || return 1
+	[ "$(mmu_reports)" = $((before + 1)) ] || { echo "no report at unplug"; return 1; }
+	dmesg | grep 'vaccel.0: software MMU:' | tail -1 | grep -q ': 0 pages mapped at unplug' ||
+		{ dmesg | grep 'software MMU:' | tail -1; return 1; }
+}
+mmu_setup_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel mmu=1: one device declaring an MMU" mmu_reload
+	echo "1..$tap_n"
+}
+mmu_teardown_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel mmu=1: every page unmapped when the device goes" mmu_all_unmapped
+	tap "vaccel reloads without an MMU" load vaccel
+	echo "1..$tap_n"
+}
+
 cli_tests() {
 	tap_n=0
 	echo "TAP version 13"
@@ -199,6 +228,9 @@ check)
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap cli cli_tests
 	run_tap module-lifecycle lifecycle_tests
+	run_tap vm-mmu-setup mmu_setup_tests
+	run_tap selftest-vm-mmu:accel0 "$bin/xaccel-selftest-vm" /dev/accel/accel0
+	run_tap vm-mmu-teardown mmu_teardown_tests
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"
