@@ -7,8 +7,8 @@
 //! VMs and closed files) with the DMA addresses of the bound pages. The table records one entry
 //! per page and treats anything inconsistent as a core bug, with a kernel warning: mapping a page
 //! twice, unmapping a page that is not mapped, ranges that are empty or not page-aligned. When
-//! the device goes it reports how many pages are still mapped, so a test can check that every
-//! mapping was taken down.
+//! the device goes it reports how many map and unmap calls it got and how many pages are still
+//! mapped, so a test can check that the calls came and every mapping was taken down.
 
 use kernel::{page::PAGE_SIZE, prelude::*, rbtree::RBTree, warn_on};
 use xaccel::{Access, DmaRange, VmId};
@@ -29,6 +29,9 @@ pub(crate) struct PageTable {
     /// The device declared the MMU (`mmu=1`): report at unplug.
     declared: bool,
     pages: RBTree<(VmId, u64), Entry>,
+    /// Successful map and unmap calls, reported at unplug.
+    maps: u64,
+    unmaps: u64,
 }
 
 impl PageTable {
@@ -38,6 +41,8 @@ impl PageTable {
             device,
             declared,
             pages: RBTree::new(),
+            maps: 0,
+            unmaps: 0,
         }
     }
 
@@ -84,6 +89,7 @@ impl PageTable {
                 page_va += PAGE;
             }
         }
+        self.maps += 1;
         Ok(())
     }
 
@@ -101,6 +107,7 @@ impl PageTable {
     /// Unmaps `[va, va + len)` of `vm`, which must be mapped page by page.
     pub(crate) fn unmap(&mut self, vm: VmId, va: u64, len: u64) {
         let missing = self.unmap_pages(vm, va, len);
+        self.unmaps += 1;
         if warn_on!(missing != 0 || len % PAGE != 0) {
             pr_err!(
                 "vaccel.{}: unmap of {va:#x}+{len:#x} in VM {vm}: {missing} pages were not mapped\n",

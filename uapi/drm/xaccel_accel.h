@@ -302,7 +302,7 @@ struct drm_xaccel_bo_info {
  * Creates an empty VM in this open file.
  *
  * Errors: -EINVAL for nonzero @flags or @reserved; -ENOSPC when the file
- * has 1024 VMs; -ENOMEM. On error nothing is created and the struct is left
+ * has 1024 VMs (or has used up all 2^32 - 1 ids); -ENOMEM. On error nothing is created and the struct is left
  * as it was.
  */
 struct drm_xaccel_vm_create {

@@ -190,3 +190,25 @@ pub fn window_top(ctx: &Ctx) -> TestResult {
         .unbind()?;
     pass()
 }
+
+/// A file holds at most 1024 VMs: the next VM_CREATE gets ENOSPC and
+/// creates nothing; after destroying one, one more fits.
+pub fn vm_limit(ctx: &Ctx) -> TestResult {
+    let file = ctx.open_again()?;
+    let mut vms = Vec::new();
+    let errno = loop {
+        match Vm::create(&file) {
+            Ok(vm) => vms.push(vm),
+            Err(e) => break e.errno(),
+        }
+        ensure!(vms.len() <= 1024, "more than 1024 VMs in one file");
+    };
+    ensure!(
+        errno == Some(Errno::NOSPC) && vms.len() == 1024,
+        "VM_CREATE number {} failed with {errno:?}",
+        vms.len() + 1
+    );
+    vms.pop().unwrap().destroy()?;
+    vms.push(Vm::create(&file)?);
+    pass()
+}

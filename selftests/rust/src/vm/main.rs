@@ -41,6 +41,7 @@ struct Args {
 const TESTS: &[Test<Ctx>] = &[
     ("QUERY DEVICE reports a VA window",                          basic::va_window),
     ("several VMs per file, distinct nonzero ids, destroyed",     basic::several_vms),
+    ("1024 VMs per file, then ENOSPC; room again after a destroy", basic::vm_limit),
     ("bind and unbind a BO range, read-only and read-write",      basic::bind_unbind),
     ("the same VA in two VMs is independent",                     basic::vms_independent),
     ("overlapping binds -> EEXIST, adjacent binds work",          basic::overlap),
