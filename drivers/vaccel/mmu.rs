@@ -124,8 +124,10 @@ impl Drop for PageTable {
         }
         let left = self.pages.iter().count();
         pr_info!(
-            "vaccel.{}: software MMU: {left} pages mapped at unplug\n",
-            self.device
+            "vaccel.{}: software MMU: {} maps, {} unmaps, {left} pages mapped at unplug\n",
+            self.device,
+            self.maps,
+            self.unmaps
         );
     }
 }
