@@ -119,3 +119,29 @@ xaccel_ioctls! {
     (DRM_IOCTL_XACCEL_VM_UNBIND, uapi::drm_xaccel_vm_unbind,
         0, vm::ioctl::vm_unbind),
 }
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kernel::prelude::kunit_tests(xaccel_ioctl_table)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_slot_is_its_ioctl_or_a_hole() {
+        for (slot, desc) in TABLE.iter().enumerate() {
+            if desc.func.is_some() {
+                assert_eq!((_IOC_NR(desc.cmd) - uapi::DRM_COMMAND_BASE) as usize, slot);
+                assert!(!desc.name.is_null());
+            } else {
+                assert_eq!(desc.cmd, 0);
+                assert!(desc.name.is_null());
+            }
+        }
+    }
+
+    #[test]
+    fn the_vm_ioctls_sit_at_their_numbers_after_a_hole() {
+        assert_eq!(TABLE.len(), 0x14);
+        assert_eq!(TABLE[0x12].cmd, uapi::DRM_IOCTL_XACCEL_VM_BIND);
+        assert!(TABLE[0x0f].func.is_none());
+    }
+}
