@@ -230,3 +230,186 @@ impl PinnedDrop for Vm {
         self.teardown(None);
     }
 }
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_vm)]
+mod tests {
+    use super::*;
+    use crate::{
+        backend::{Backend, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc},
+        device::Registration,
+        fence::FenceContext,
+        vm::release::wait_for_releases,
+        RegionKind,
+    };
+    use kernel::{faux, page::PAGE_SIZE};
+
+    // A failed check returns `EINVAL` instead of aborting the test thread, so that the device,
+    // the fence context and the buffer objects are still dropped.
+    macro_rules! ensure {
+        ($cond:expr) => {
+            if !$cond {
+                kernel::pr_err!("xaccel: check failed at {}:{}\n", file!(), line!());
+                return Err(EINVAL);
+            }
+        };
+    }
+
+    const P: u64 = PAGE_SIZE as u64;
+    const VA: u64 = 1 << 32;
+
+    /// A backend without an MMU, for a device the tests register themselves.
+    struct TestBackend;
+
+    impl Backend for TestBackend {
+        const NAME: &'static CStr = c"xaccel-vm-test";
+        const DESC: &'static CStr = c"xaccel VM KUnit device";
+        type Device = ();
+    }
+
+    fn desc() -> Result<DeviceDesc> {
+        let mut engines = KVec::new();
+        engines.push(
+            EngineDesc {
+                name: c"engine0",
+                class: EngineClass::Compute,
+                ring_credits: 1,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut regions = KVec::new();
+        regions.push(
+            RegionDesc {
+                name: c"system",
+                kind: RegionKind::System,
+                size: 1 << 20,
+                cpu_visible: true,
+                p2p: false,
+            },
+            GFP_KERNEL,
+        )?;
+        Ok(DeviceDesc {
+            engines,
+            regions,
+            capabilities: Capabilities::default(),
+            va_range: VA..(1 << 40),
+        })
+    }
+
+    #[test]
+    fn unbinding_while_busy_keeps_the_memory_until_the_fence_signals() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
+        let reg = Registration::<TestBackend>::new(faux.as_ref().as_ref(), &desc()?, Ok(()))?;
+        let dev = reg.device();
+        // Dropped before `reg`, whose unplug waits for it.
+        let plugged = dev.enter().ok_or(ENODEV)?;
+        let ctx = FenceContext::new(c"xaccel-test", c"vm-job", None)?;
+
+        let bo = Bo::new_system(dev, 0, 4 * P, 0, 0)?;
+        let vm = Vm::new()?;
+        vm.bind(&plugged, VA, bo.clone(), 0, 4 * P, Access::ReadWrite)?;
+        // The mapping's reference is the only one left.
+        drop(bo);
+        ensure!(dev.region_used.get(0) == 4 * P);
+
+        // A job using the VM is running: unbinding everything, in three calls that split the
+        // mapping first, must not free the memory.
+        let job = ctx.create_fence(GFP_KERNEL)?;
+        vm.set_busy(job.to_dma_fence());
+        vm.unbind(&plugged, VA + P, P)?;
+        vm.unbind(&plugged, VA, P)?;
+        vm.unbind(&plugged, VA + 2 * P, 2 * P)?;
+        ensure!(vm.mapping_count() == 0);
+        ensure!(vm.resolve(VA, P, false).err() == Some(EFAULT));
+        ensure!(dev.region_used.get(0) == 4 * P);
+
+        // The job ends: the memory goes (once the queued work has run).
+        job.signal()?;
+        wait_for_releases();
+        ensure!(dev.region_used.get(0) == 0);
+        Ok(())
+    }
+
+    #[test]
+    fn destroying_a_busy_vm_defers_too_and_idle_unbinds_do_not() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
+        let reg = Registration::<TestBackend>::new(faux.as_ref().as_ref(), &desc()?, Ok(()))?;
+        let dev = reg.device();
+        let plugged = dev.enter().ok_or(ENODEV)?;
+        let ctx = FenceContext::new(c"xaccel-test", c"vm-job", None)?;
+
+        let vm = Vm::new()?;
+        vm.bind(
+            &plugged,
+            VA,
+            Bo::new_system(dev, 0, P, 0, 0)?,
+            0,
+            P,
+            Access::ReadOnly,
+        )?;
+        // No job: unbinding frees at once.
+        vm.unbind(&plugged, VA, P)?;
+        ensure!(dev.region_used.get(0) == 0);
+
+        vm.bind(
+            &plugged,
+            VA,
+            Bo::new_system(dev, 0, 2 * P, 0, 0)?,
+            0,
+            2 * P,
+            Access::ReadWrite,
+        )?;
+        let job = ctx.create_fence(GFP_KERNEL)?;
+        vm.set_busy(job.to_dma_fence());
+        vm.teardown(Some(&plugged));
+        ensure!(
+            vm.bind(
+                &plugged,
+                VA,
+                Bo::new_system(dev, 0, P, 0, 0)?,
+                0,
+                P,
+                Access::ReadWrite
+            ) == Err(ENOENT)
+        );
+        ensure!(dev.region_used.get(0) == 2 * P);
+        // The queue goes away: its job is cancelled, which signals the fence too.
+        drop(ctx);
+        wait_for_releases();
+        ensure!(dev.region_used.get(0) == 0);
+        Ok(())
+    }
+
+    #[test]
+    fn resolve_checks_bounds_and_write_permission() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
+        let reg = Registration::<TestBackend>::new(faux.as_ref().as_ref(), &desc()?, Ok(()))?;
+        let dev = reg.device();
+        let plugged = dev.enter().ok_or(ENODEV)?;
+
+        let vm = Vm::new()?;
+        let ro = Bo::new_system(dev, 0, 2 * P, 0, 0)?;
+        let rw = Bo::new_system(dev, 0, 2 * P, 0, 0)?;
+        vm.bind(&plugged, VA, ro.clone(), P, P, Access::ReadOnly)?;
+        vm.bind(&plugged, VA + P, rw.clone(), 0, 2 * P, Access::ReadWrite)?;
+
+        // Across the two mappings, cut to the range.
+        let pieces = vm.resolve(VA + 16, P + 32, false)?;
+        ensure!(pieces.len() == 2);
+        ensure!(pieces[0].va == VA + 16 && pieces[0].len == P - 16 && pieces[0].offset == P + 16);
+        ensure!(core::ptr::eq(&*pieces[0].bo, &*ro));
+        ensure!(pieces[1].va == VA + P && pieces[1].len == 48 && pieces[1].offset == 0);
+        ensure!(core::ptr::eq(&*pieces[1].bo, &*rw));
+        drop(pieces);
+        // Writes: only through the read-write mapping.
+        ensure!(vm.resolve(VA + P, 2 * P, true)?.len() == 1);
+        ensure!(vm.resolve(VA + P - 1, 2, true).err() == Some(EACCES));
+        // Out of bounds, empty, overflowing.
+        ensure!(vm.resolve(VA + 3 * P - 1, 2, false).err() == Some(EFAULT));
+        ensure!(vm.resolve(VA - 1, 1, false).err() == Some(EFAULT));
+        ensure!(vm.resolve(VA, 0, false).err() == Some(EINVAL));
+        ensure!(vm.resolve(u64::MAX, 2, false).err() == Some(EFAULT));
+        vm.teardown(Some(&plugged));
+        Ok(())
+    }
+}
