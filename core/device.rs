@@ -63,7 +63,7 @@ unsafe impl Sync for AccelDevice {}
 
 impl AccelDevice {
     /// Allocates an unregistered device under `parent`.
-    fn create(
+    pub(crate) fn create(
         parent: &device::Device<device::Bound>,
         name: &CStr,
         desc: &CStr,

@@ -39,7 +39,7 @@ use kernel::{
 
 /// A `dma_buf_ops` table that can live in a `static`.
 #[repr(transparent)]
-pub(super) struct DmaBufOps(bindings::dma_buf_ops);
+pub(super) struct DmaBufOps(pub(super) bindings::dma_buf_ops);
 
 // SAFETY: The table is never written; it holds only function pointers.
 unsafe impl Sync for DmaBufOps {}

@@ -322,3 +322,284 @@ pub(crate) unsafe fn prepare_dma_device(parent: *mut bindings::device) -> Result
     // SAFETY: `parent` is live and unused for DMA, so its masks may change.
     to_result(unsafe { xaccel_dma_coerce_mask_64(parent) })
 }
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_gem_import)]
+mod tests {
+    //! Imports of a one-page test exporter, dynamic and static, into an unregistered device on
+    //! a faux parent: what the exporter sees (pins, maps, unmaps) and what the object holds,
+    //! including an invalidation by a dynamic exporter.
+
+    use super::*;
+    use crate::backend::{
+        Capabilities, DeviceDesc, DeviceLayout, EngineClass, EngineDesc, RegionDesc, RegionKind,
+    };
+    use core::sync::atomic::{AtomicU32, Ordering};
+    use kernel::{device, faux, page::Page};
+
+    /// Fails the test (returning, so destructors run) unless `$cond` holds.
+    macro_rules! check {
+        ($cond:expr) => {
+            if !$cond {
+                kernel::pr_err!(
+                    "xaccel: test check failed at {}:{}: {}\n",
+                    file!(),
+                    line!(),
+                    stringify!($cond)
+                );
+                return Err(EINVAL);
+            }
+        };
+    }
+
+    /// A one-page exporter that counts what its importers do.
+    struct TestExporter {
+        page: Page,
+        pins: AtomicU32,
+        maps: AtomicU32,
+        unmaps: AtomicU32,
+    }
+
+    /// # Safety
+    ///
+    /// `attach` must be a live attachment of a test export.
+    unsafe fn exporter<'a>(attach: *mut bindings::dma_buf_attachment) -> &'a TestExporter {
+        // SAFETY: A test export's `priv` is its `TestExporter`, alive until release.
+        unsafe { &*(*(*attach).dmabuf).priv_.cast::<TestExporter>() }
+    }
+
+    extern "C" fn test_pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
+        // SAFETY: Called by the dma-buf core for an attachment of a test export.
+        unsafe { exporter(attach) }
+            .pins
+            .fetch_add(1, Ordering::Relaxed);
+        0
+    }
+
+    extern "C" fn test_unpin(attach: *mut bindings::dma_buf_attachment) {
+        // SAFETY: As in `test_pin`.
+        unsafe { exporter(attach) }
+            .pins
+            .fetch_sub(1, Ordering::Relaxed);
+    }
+
+    extern "C" fn test_map(
+        attach: *mut bindings::dma_buf_attachment,
+        _dir: bindings::dma_data_direction,
+    ) -> *mut bindings::sg_table {
+        // SAFETY: As in `test_pin`.
+        let e = unsafe { exporter(attach) };
+        let mut page = e.page.as_ptr();
+        // SAFETY: One valid page; no device, so no segment limit. Nothing maps it for DMA: the
+        // tests only count mappings.
+        let sgt = unsafe { bindings::drm_prime_pages_to_sg(ptr::null_mut(), &mut page, 1) };
+        if from_err_ptr(sgt).is_ok() {
+            e.maps.fetch_add(1, Ordering::Relaxed);
+        }
+        sgt
+    }
+
+    extern "C" fn test_unmap(
+        attach: *mut bindings::dma_buf_attachment,
+        sgt: *mut bindings::sg_table,
+        _dir: bindings::dma_data_direction,
+    ) {
+        // SAFETY: As in `test_pin`; `sgt` was allocated by `test_map`.
+        unsafe {
+            exporter(attach).unmaps.fetch_add(1, Ordering::Relaxed);
+            bindings::sg_free_table(sgt);
+            bindings::kfree(sgt.cast());
+        }
+    }
+
+    extern "C" fn test_release(dma_buf: *mut bindings::dma_buf) {
+        // SAFETY: `priv` is the `KBox` `export` leaked; the dma-buf is going away.
+        drop(unsafe { KBox::from_raw((*dma_buf).priv_.cast::<TestExporter>()) });
+    }
+
+    /// The ops of a test export: dynamic with `pin`/`unpin`, static without.
+    fn ops(dynamic: bool) -> &'static bindings::dma_buf_ops {
+        const fn table(dynamic: bool) -> bindings::dma_buf_ops {
+            bindings::dma_buf_ops {
+                attach: None,
+                detach: None,
+                pin: if dynamic { Some(test_pin) } else { None },
+                unpin: if dynamic { Some(test_unpin) } else { None },
+                map_dma_buf: Some(test_map),
+                unmap_dma_buf: Some(test_unmap),
+                release: Some(test_release),
+                begin_cpu_access: None,
+                end_cpu_access: None,
+                mmap: None,
+                vmap: None,
+                vunmap: None,
+            }
+        }
+        static DYNAMIC: export::DmaBufOps = export::DmaBufOps(table(true));
+        static STATIC: export::DmaBufOps = export::DmaBufOps(table(false));
+        if dynamic {
+            &DYNAMIC.0
+        } else {
+            &STATIC.0
+        }
+    }
+
+    /// A test export and its exporter; dropping it drops the test's dma-buf reference.
+    struct Export {
+        dma_buf: *mut bindings::dma_buf,
+        exporter: *const TestExporter,
+    }
+
+    impl Export {
+        fn new(dynamic: bool) -> Result<Self> {
+            let exporter = KBox::new(
+                TestExporter {
+                    page: Page::alloc_page(GFP_KERNEL)?,
+                    pins: AtomicU32::new(0),
+                    maps: AtomicU32::new(0),
+                    unmaps: AtomicU32::new(0),
+                },
+                GFP_KERNEL,
+            )?;
+            let exporter = KBox::into_raw(exporter);
+            let info = bindings::dma_buf_export_info {
+                exp_name: c"xaccel-kunit".as_char_ptr(),
+                owner: ptr::null_mut(),
+                ops: ops(dynamic),
+                size: PAGE_SIZE,
+                flags: 2, // O_RDWR
+                resv: ptr::null_mut(),
+                priv_: exporter.cast(),
+            };
+            // SAFETY: `info` is complete; on success `release` frees the exporter.
+            match from_err_ptr(unsafe { bindings::dma_buf_export(&info) }) {
+                Ok(dma_buf) => Ok(Self { dma_buf, exporter }),
+                Err(e) => {
+                    // SAFETY: Not exported, so still ours.
+                    drop(unsafe { KBox::from_raw(exporter) });
+                    Err(e)
+                }
+            }
+        }
+
+        fn counts(&self) -> (u32, u32, u32) {
+            // SAFETY: The exporter lives until the dma-buf, which `self` holds, is released.
+            let e = unsafe { &*self.exporter };
+            let load = |c: &AtomicU32| c.load(Ordering::Relaxed);
+            (load(&e.pins), load(&e.maps), load(&e.unmaps))
+        }
+    }
+
+    impl Drop for Export {
+        fn drop(&mut self) {
+            // SAFETY: The reference `dma_buf_export()` gave us.
+            unsafe { bindings::dma_buf_put(self.dma_buf) };
+        }
+    }
+
+    /// An unregistered device with one system region on a faux parent.
+    fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelDevice>> {
+        let mut engines = KVec::new();
+        engines.push(
+            EngineDesc {
+                name: c"e0",
+                class: EngineClass::Compute,
+                ring_credits: 1,
+            },
+            GFP_KERNEL,
+        )?;
+        let mut regions = KVec::new();
+        regions.push(
+            RegionDesc {
+                name: c"system",
+                kind: RegionKind::System,
+                size: 1 << 20,
+                cpu_visible: true,
+                p2p: false,
+            },
+            GFP_KERNEL,
+        )?;
+        let layout = DeviceLayout::new(&DeviceDesc {
+            engines,
+            regions,
+            capabilities: Capabilities { mmu: false, p2p },
+            va_range: 0..0,
+        })?;
+        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+        let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
+        // SAFETY: The faux device is bound and nothing maps DMA for it.
+        unsafe { prepare_dma_device(raw) }?;
+        AccelDevice::create(parent, c"kunit", c"xaccel KUnit device", layout)
+    }
+
+    /// The mapping an imported object holds, read under the reservation lock.
+    fn mapped(bo: &Bo) -> Result<bool> {
+        // SAFETY: An imported object's attachment and reservation object live as long as it.
+        let resv = unsafe { (*(*(*bo.gem()).import_attach).dmabuf).resv };
+        // SAFETY: A live reservation object, no acquire context.
+        to_result(unsafe { bindings::dma_resv_lock(resv, ptr::null_mut()) })?;
+        // SAFETY: The reservation lock is held (type invariants of `ImportMapping`).
+        let mapped = unsafe { !(*bo.import_mapping().sgt.get()).is_null() };
+        // SAFETY: Locked above.
+        unsafe { bindings::dma_resv_unlock(resv) };
+        Ok(mapped)
+    }
+
+    #[test]
+    fn a_dynamic_export_is_attached_dynamically_and_invalidated() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-dyn", None)?;
+        let dev = device(&faux, false)?;
+        let export = Export::new(true)?;
+        // SAFETY: The test holds a reference to the dma-buf.
+        let bo = unsafe { import(&dev, export.dma_buf) }?;
+        check!(bo.placement() == crate::gem::Placement::Imported);
+        check!(bo.size() == PAGE_SIZE as u64);
+        // SAFETY: The attachment lives as long as `bo`.
+        let attach = unsafe { (*bo.gem()).import_attach };
+        // SAFETY: As above.
+        let (ops, peer2peer) = unsafe { ((*attach).importer_ops, (*attach).peer2peer) };
+        check!(ptr::eq(ops, &IMPORTER_OPS[0].0) && !peer2peer);
+        // Mapped at import, not pinned: the exporter may move it.
+        check!(export.counts() == (0, 1, 0) && mapped(&bo)?);
+        // SAFETY: The dma-buf is live; its reservation lock is taken around the call, as
+        // `dma_buf_invalidate_mappings()` requires.
+        unsafe {
+            let resv = (*export.dma_buf).resv;
+            to_result(bindings::dma_resv_lock(resv, ptr::null_mut()))?;
+            bindings::dma_buf_invalidate_mappings(export.dma_buf);
+            bindings::dma_resv_unlock(resv);
+        }
+        check!(export.counts() == (0, 1, 1) && !mapped(&bo)?);
+        drop(bo);
+        // Freed: detached, nothing more unmapped.
+        check!(export.counts() == (0, 1, 1));
+        Ok(())
+    }
+
+    #[test]
+    fn a_static_export_is_mapped_until_the_object_is_freed() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-static", None)?;
+        let dev = device(&faux, true)?;
+        let export = Export::new(false)?;
+        // SAFETY: The test holds a reference to the dma-buf.
+        let bo = unsafe { import(&dev, export.dma_buf) }?;
+        // SAFETY: The attachment lives as long as `bo`.
+        check!(unsafe { (*(*bo.gem()).import_attach).importer_ops }.is_null());
+        check!(export.counts() == (0, 1, 0) && mapped(&bo)?);
+        drop(bo);
+        check!(export.counts() == (0, 1, 1));
+        Ok(())
+    }
+
+    #[test]
+    fn p2p_devices_allow_peer_to_peer_on_dynamic_attachments() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-p2p", None)?;
+        let dev = device(&faux, true)?;
+        let export = Export::new(true)?;
+        // SAFETY: The test holds a reference to the dma-buf.
+        let bo = unsafe { import(&dev, export.dma_buf) }?;
+        // SAFETY: The attachment lives as long as `bo`.
+        check!(unsafe { (*(*bo.gem()).import_attach).peer2peer });
+        Ok(())
+    }
+}
