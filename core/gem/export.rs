@@ -188,3 +188,143 @@ pub(super) extern "C" fn vunmap_system(
     // SAFETY: As in `vmap_system`, for a mapping it made.
     unsafe { bindings::drm_gem_shmem_vunmap_locked(shmem_of(obj), map) }
 }
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_gem_export)]
+mod tests {
+    //! What an importer of a system-memory export gets: the object's own pages, pinned from
+    //! attach to detach, in an sg table DMA-mapped for the importing device.
+
+    use super::*;
+    use crate::gem::{import::dma_device, kunit_device::device};
+    use kernel::{error::from_err_ptr, faux, page::PAGE_SIZE, sync::aref::ARef};
+
+    /// Fails the test (returning, so destructors run) unless `$cond` holds.
+    macro_rules! check {
+        ($cond:expr) => {
+            if !$cond {
+                kernel::pr_err!(
+                    "xaccel: test check failed at {}:{}: {}\n",
+                    file!(),
+                    line!(),
+                    stringify!($cond)
+                );
+                return Err(EINVAL);
+            }
+        };
+    }
+
+    const PAGES: usize = 4;
+
+    /// How many attachments pin the object's pages.
+    fn pins(bo: &Bo) -> i32 {
+        // SAFETY: A system object's shmem state lives as long as it; a lone racy read of the
+        // counter is enough in a single-threaded test.
+        unsafe { ptr::read_volatile(&raw const (*shmem_of(bo.gem())).pages_pin_count.refs.counter) }
+    }
+
+    /// The DMA address of each page of `sgt`, page by page.
+    fn dma_pages(sgt: *mut bindings::sg_table) -> Result<KVec<u64>> {
+        let mut pages = KVec::new();
+        // SAFETY: `sgt` is a mapped table; its `nents` DMA segments are walked with `sg_next()`.
+        unsafe {
+            let mut sg = (*sgt).sgl;
+            for _ in 0..(*sgt).nents {
+                let (addr, len) = (bindings::sg_dma_address(sg), bindings::sg_dma_len(sg));
+                let mut off = 0;
+                while off < u64::from(len) {
+                    pages.push(addr + off, GFP_KERNEL)?;
+                    off += PAGE_SIZE as u64;
+                }
+                sg = bindings::sg_next(sg);
+            }
+        }
+        Ok(pages)
+    }
+
+    #[test]
+    fn importers_get_the_objects_pinned_pages() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-export", None)?;
+        let dev = device(&faux, false)?;
+        let bo: ARef<Bo> = Bo::new_system(&dev, 0, (PAGES * PAGE_SIZE) as u64, 0, 0)?;
+        // O_RDWR, as `DRM_RDWR` asks.
+        let dma_buf = from_err_ptr(export(bo.gem(), 2))?;
+        let dma_dev = dma_device(&dev);
+        let result = (|| -> Result {
+            // SAFETY: `dma_buf` is live (we hold its reference); the faux device has a mask.
+            let attach = from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf, dma_dev) })?;
+            check!(pins(&bo) == 1);
+            // SAFETY: `attach` is live and static: the unlocked variant takes the lock.
+            let sgt = from_err_ptr(unsafe {
+                bindings::dma_buf_map_attachment_unlocked(
+                    attach,
+                    bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                )
+            });
+            let mut same = sgt.is_ok();
+            if let Ok(sgt) = sgt {
+                let got = dma_pages(sgt)?;
+                same = got.len() == PAGES;
+                for (i, &addr) in got.iter().enumerate().take(PAGES) {
+                    // SAFETY: The pages are pinned by the attachment; mapping one of them again
+                    // for the same device gives its DMA address, unmapped right away.
+                    let want = unsafe {
+                        let page = *(*shmem_of(bo.gem())).pages.add(i);
+                        let want = bindings::dma_map_page_attrs(
+                            dma_dev,
+                            page,
+                            0,
+                            PAGE_SIZE,
+                            bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                            bindings::DMA_ATTR_SKIP_CPU_SYNC as usize,
+                        );
+                        bindings::dma_unmap_page_attrs(
+                            dma_dev,
+                            want,
+                            PAGE_SIZE,
+                            bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                            bindings::DMA_ATTR_SKIP_CPU_SYNC as usize,
+                        );
+                        want
+                    };
+                    same &= addr == want;
+                }
+                // SAFETY: The mapping made above, of `attach`.
+                unsafe {
+                    bindings::dma_buf_unmap_attachment_unlocked(
+                        attach,
+                        sgt,
+                        bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                    )
+                };
+            }
+            // SAFETY: Made above; nothing uses it afterwards.
+            unsafe { bindings::dma_buf_detach(dma_buf, attach) };
+            check!(same);
+            check!(pins(&bo) == 0);
+            Ok(())
+        })();
+        // SAFETY: The reference `export` returned; the dma-buf drops its object reference.
+        unsafe { bindings::dma_buf_put(dma_buf) };
+        result
+    }
+
+    #[test]
+    fn own_exports_are_recognised_only_on_their_device() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-own", None)?;
+        let (a, b) = (device(&faux, false)?, device(&faux, false)?);
+        let bo = Bo::new_system(&a, 0, PAGE_SIZE as u64, 0, 0)?;
+        let dma_buf = from_err_ptr(export(bo.gem(), 2))?;
+        // SAFETY: `dma_buf` is live until the put below.
+        let (on_a, on_b) = unsafe {
+            (
+                own_object(a.as_raw(), dma_buf),
+                own_object(b.as_raw(), dma_buf),
+            )
+        };
+        // SAFETY: The reference `export` returned.
+        unsafe { bindings::dma_buf_put(dma_buf) };
+        check!(on_a == Some(bo.gem()) && on_b.is_none());
+        Ok(())
+    }
+}

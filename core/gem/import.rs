@@ -148,7 +148,7 @@ extern "C" fn invalidate_mappings(attach: *mut bindings::dma_buf_attachment) {
 }
 
 /// The `struct device` that DMA for `dev` goes through: `drm_dev_dma_dev()`.
-fn dma_device(dev: &AccelDevice) -> *mut bindings::device {
+pub(super) fn dma_device(dev: &AccelDevice) -> *mut bindings::device {
     // SAFETY: `dev` is a live DRM device; `dma_dev` and `dev` are set before registration and
     // hold references to their devices until it is released.
     unsafe {
@@ -331,11 +331,9 @@ mod tests {
     //! including an invalidation by a dynamic exporter.
 
     use super::*;
-    use crate::backend::{
-        Capabilities, DeviceDesc, DeviceLayout, EngineClass, EngineDesc, RegionDesc, RegionKind,
-    };
+    use crate::gem::kunit_device::device;
     use core::sync::atomic::{AtomicU32, Ordering};
-    use kernel::{device, faux, page::Page};
+    use kernel::{faux, page::Page};
 
     /// Fails the test (returning, so destructors run) unless `$cond` holds.
     macro_rules! check {
@@ -495,41 +493,6 @@ mod tests {
             // SAFETY: The reference `dma_buf_export()` gave us.
             unsafe { bindings::dma_buf_put(self.dma_buf) };
         }
-    }
-
-    /// An unregistered device with one system region on a faux parent.
-    fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelDevice>> {
-        let mut engines = KVec::new();
-        engines.push(
-            EngineDesc {
-                name: c"e0",
-                class: EngineClass::Compute,
-                ring_credits: 1,
-            },
-            GFP_KERNEL,
-        )?;
-        let mut regions = KVec::new();
-        regions.push(
-            RegionDesc {
-                name: c"system",
-                kind: RegionKind::System,
-                size: 1 << 20,
-                cpu_visible: true,
-                p2p: false,
-            },
-            GFP_KERNEL,
-        )?;
-        let layout = DeviceLayout::new(&DeviceDesc {
-            engines,
-            regions,
-            capabilities: Capabilities { mmu: false, p2p },
-            va_range: 0..0,
-        })?;
-        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
-        let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
-        // SAFETY: The faux device is bound and nothing maps DMA for it.
-        unsafe { prepare_dma_device(raw) }?;
-        AccelDevice::create(parent, c"kunit", c"xaccel KUnit device", layout)
     }
 
     /// The mapping an imported object holds, read under the reservation lock.

@@ -20,6 +20,8 @@ mod export;
 mod fdinfo;
 mod import;
 pub(crate) mod info;
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+mod kunit_device;
 mod object;
 mod usage;
 
