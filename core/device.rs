@@ -16,7 +16,7 @@
 use crate::{
     backend::{Backend, DeviceDesc, DeviceLayout},
     driver,
-    gem::RegionCounters,
+    gem::{self, RegionCounters},
     name::Name,
 };
 use core::{
@@ -63,7 +63,7 @@ unsafe impl Sync for AccelDevice {}
 
 impl AccelDevice {
     /// Allocates an unregistered device under `parent`.
-    fn create(
+    pub(crate) fn create(
         parent: &device::Device<device::Bound>,
         name: &CStr,
         desc: &CStr,
@@ -236,6 +236,10 @@ impl<B: Backend> Registration<B> {
         data: impl PinInit<B::Device, Error>,
     ) -> Result<Self> {
         let layout = DeviceLayout::new(desc)?;
+        // SAFETY: `parent` is bound, and nothing maps DMA for it through us yet.
+        unsafe {
+            gem::prepare_dma_device(ptr::from_ref(parent).cast::<bindings::device>().cast_mut())
+        }?;
         let data = KBox::pin_init(data, GFP_KERNEL)?;
         let dev = AccelDevice::create(parent, B::NAME, B::DESC, layout)?;
         // SAFETY: `dev` is a fully initialised, never registered DRM device.

@@ -59,6 +59,7 @@ module! {
     authors: ["The xaccel developers"],
     description: "xaccel: cross-vendor accelerator framework core",
     license: "GPL",
+    imports_ns: ["DMA_BUF"],
 }
 
 struct XaccelModule;

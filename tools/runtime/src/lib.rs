@@ -28,6 +28,9 @@
 //! # Ok::<(), xaccel::Error>(())
 //! ```
 //!
+//! Buffer objects are shared as dma-bufs: [`Bo::export`] gives an
+//! [`OwnedFd`](std::os::fd::OwnedFd), [`Device::import`] takes any dma-buf.
+//!
 //! The raw uAPI is re-exported as [`uapi`]. Unit tests run on any host:
 //! `cargo test -p xaccel-runtime`.
 
@@ -42,7 +45,7 @@ mod types;
 mod version;
 
 pub use bo::{Bo, BoInfo};
-pub use device::{Device, ACCEL_DIR};
+pub use device::{drm_prime_handle, Device, ACCEL_DIR, PRIME_FLAGS};
 pub use error::{Error, Result};
 pub use fdinfo::{FdInfo, RegionMemory};
 pub use info::{DeviceInfo, EngineInfo, RegionInfo};
