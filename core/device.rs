@@ -16,7 +16,7 @@
 use crate::{
     backend::{Backend, BackendDevice, DeviceDesc, DeviceLayout, MmuOps},
     driver,
-    gem::RegionCounters,
+    gem::{self, RegionCounters},
     name::Name,
 };
 use core::{
@@ -68,7 +68,7 @@ unsafe impl Sync for AccelDevice {}
 
 impl AccelDevice {
     /// Allocates an unregistered device under `parent`.
-    fn create(
+    pub(crate) fn create(
         parent: &device::Device<device::Bound>,
         name: &CStr,
         desc: &CStr,
@@ -233,29 +233,6 @@ impl Drop for Plugged<'_> {
     }
 }
 
-/// Lets a software device, which has no bus to do DMA through (a faux device), use the DMA API:
-/// the DMA addresses of its buffer objects become CPU physical addresses (a 64-bit mask through
-/// the DMA layer's direct mapping), as `dma_coerce_mask_and_coherent()` does for platform
-/// devices.
-///
-/// For software backends that declare an MMU ([`Capabilities::mmu`](crate::Capabilities)) and
-/// must receive DMA addresses; call it before [`Registration::new`], while nothing maps memory
-/// for `parent` yet. A device that already has a DMA mask keeps it. Errors: those of
-/// `dma_set_mask_and_coherent()`.
-pub fn use_cpu_physical_dma(parent: &device::Device<device::Bound>) -> Result {
-    let dev = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
-    // SAFETY: `dev` is a live, bound device (`device::Device` wraps `struct device`). Its
-    // `dma_mask` is only set here if the bus left it unset, pointing at the device's own
-    // `coherent_dma_mask`, which lives as long as the device; the caller does this before any
-    // DMA mapping of the device (documented above).
-    to_result(unsafe {
-        if (*dev).dma_mask.is_null() {
-            (*dev).dma_mask = &raw mut (*dev).coherent_dma_mask;
-        }
-        bindings::dma_set_mask_and_coherent(dev, u64::MAX)
-    })
-}
-
 /// A backend device registered with userspace; dropping it unplugs the device.
 ///
 /// Backends keep it for as long as the device exists: in their module state for software
@@ -276,6 +253,10 @@ impl<B: Backend> Registration<B> {
         data: impl PinInit<B::Device, Error>,
     ) -> Result<Self> {
         let layout = DeviceLayout::new(desc)?;
+        // SAFETY: `parent` is bound, and nothing maps DMA for it through us yet.
+        unsafe {
+            gem::prepare_dma_device(ptr::from_ref(parent).cast::<bindings::device>().cast_mut())
+        }?;
         let data = KBox::pin_init(data, GFP_KERNEL)?;
         // INVARIANT: `mmu` points at `data`, which is pinned, never moves, and is dropped after
         // the device is unplugged (`Drop` below).

@@ -52,7 +52,7 @@ pub use backend::{
     Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc,
     RegionKind, VmId,
 };
-pub use device::{use_cpu_physical_dma, AccelDevice, Registration};
+pub use device::{AccelDevice, Registration};
 
 use kernel::prelude::*;
 
@@ -62,6 +62,7 @@ module! {
     authors: ["The xaccel developers"],
     description: "xaccel: cross-vendor accelerator framework core",
     license: "GPL",
+    imports_ns: ["DMA_BUF"],
 }
 
 struct XaccelModule;

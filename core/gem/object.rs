@@ -13,10 +13,11 @@
 //! `funcs` table says which placement it has. [`Placement::System`] objects are built on the
 //! kernel's shmem helper (`drm_gem_shmem_init()`): a shmem file whose pages are allocated, zeroed,
 //! when the object is first mapped, and CPU mappings through the fake-offset mechanism
-//! (`drm_gem_mmap()`). Device-memory placements (blocks of a region's `gpu_buddy` allocator) and
-//! userptr objects will initialise only the base object, with `drm_gem_private_object_init()` as
-//! the helper's own PRIME import does, and bring a funcs table of their own; the alignment a
-//! buffer object was created with is kept for them and for device addresses.
+//! (`drm_gem_mmap()`). [`Placement::Imported`] objects (dma-bufs of other exporters, see
+//! `import`) initialise only the base object, with `drm_gem_private_object_init()`, and have a
+//! funcs table of their own; so will device-memory placements (blocks of a region's `gpu_buddy`
+//! allocator) and userptr objects. The alignment a buffer object was created with is kept for
+//! them and for device addresses.
 //!
 //! # Lifetime
 //!
@@ -26,7 +27,11 @@
 //! its file open and a mapping keeps its file alive, and each file holds the core module, so
 //! `free` cannot outlive the code it runs.
 
-use crate::{device::AccelDevice, file::DrmFile, gem::usage::Charge};
+use crate::{
+    device::AccelDevice,
+    file::DrmFile,
+    gem::{export, import, import::ImportMapping, usage::Charge},
+};
 use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
@@ -45,6 +50,8 @@ pub enum Placement {
     /// Host memory in a shmem file: allocated when first used, zeroed, swappable while not
     /// mapped, always CPU-mappable.
     System,
+    /// Another exporter's dma-buf, attached to the device: CPU-mappable if the exporter is.
+    Imported,
 }
 
 /// A `drm_gem_object_funcs` table that can live in a `static`.
@@ -72,19 +79,19 @@ extern "C" {
 }
 
 /// The GEM callbacks of system-memory buffer objects: the shmem helper's for CPU mappings, the
-/// core's for lifetime, accounting and sharing. All of them live in `xaccel.ko` or in the
-/// helper module it depends on, never in a backend.
+/// core's for lifetime, accounting and sharing (`export`). All of them live in `xaccel.ko` or in
+/// the helper module it depends on, never in a backend.
 static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     free: Some(free),
     open: Some(open_handle),
     close: Some(close_handle),
     print_info: Some(xaccel_shmem_print_info),
-    export: Some(refuse_export),
-    pin: None,
-    unpin: None,
-    get_sg_table: None,
-    vmap: None,
-    vunmap: None,
+    export: Some(export::export),
+    pin: Some(export::pin_system),
+    unpin: Some(export::unpin_system),
+    get_sg_table: Some(export::sg_table_system),
+    vmap: Some(export::vmap_system),
+    vunmap: Some(export::vunmap_system),
     mmap: Some(xaccel_shmem_mmap),
     evict: None,
     status: None,
@@ -93,13 +100,37 @@ static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     vm_ops: &raw const bindings::drm_gem_shmem_vm_ops,
 });
 
+/// The GEM callbacks of imported buffer objects. DRM never exports them (it hands out the
+/// original dma-buf), and their CPU mappings are the exporter's (`import`).
+static IMPORT_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
+    free: Some(free),
+    open: Some(open_handle),
+    close: Some(close_handle),
+    print_info: None,
+    export: Some(export::export),
+    pin: None,
+    unpin: None,
+    get_sg_table: None,
+    vmap: None,
+    vunmap: None,
+    mmap: Some(import::mmap_import),
+    evict: None,
+    status: None,
+    rss: None,
+    vm_ops: ptr::null(),
+});
+
 /// A buffer object.
 ///
 /// # Invariants
 ///
-/// - `shmem` was initialised by `drm_gem_shmem_init()` with `base.funcs` = `SYSTEM_FUNCS`, in a
-///   [`KBox`] that only `free` reclaims, when GEM's reference count drops to zero.
-/// - `charge` holds `base.size` bytes of the object's region on `base.dev`.
+/// - The object is in a [`KBox`] that only `free` reclaims, when GEM's reference count drops to
+///   zero, and `base.funcs` says how it was initialised: `SYSTEM_FUNCS` for
+///   [`Placement::System`], by `drm_gem_shmem_init()`; `IMPORT_FUNCS` for
+///   [`Placement::Imported`], by `drm_gem_private_object_init()` (the rest of `shmem` zero).
+/// - `charge` holds `base.size` bytes of the object's region on `base.dev`, or none for an
+///   imported object (its memory is the exporter's).
+/// - `import` is unmapped unless the object is imported.
 /// - `base.size` is a multiple of the page size and never changes.
 #[repr(C)]
 pub struct Bo {
@@ -109,6 +140,7 @@ pub struct Bo {
     flags: u32,
     alignment: u64,
     charge: Charge,
+    import: ImportMapping,
 }
 
 // SAFETY: GEM objects are built for concurrent use: the reference count is atomic, the C state
@@ -143,6 +175,7 @@ impl Bo {
                 flags,
                 alignment,
                 charge,
+                import: ImportMapping::none(),
             }),
             GFP_KERNEL,
         )?;
@@ -165,6 +198,41 @@ impl Bo {
         // holds `size` bytes, the object's size.
         // SAFETY: `drm_gem_shmem_init()` set the reference count to one, which the `ARef` takes
         // over; `bo` comes from `KBox::into_raw`, so it is not null.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
+    }
+
+    /// Creates an imported buffer object of `size` bytes (a nonzero multiple of the page size)
+    /// accounted in `region`, not attached yet: `import` attaches it to a dma-buf.
+    ///
+    /// Nothing is charged to the region. Returns `ENOMEM` if the object cannot be allocated.
+    pub(super) fn new_imported(dev: &AccelDevice, region: u32, size: usize) -> Result<ARef<Self>> {
+        if size == 0 || size % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let charge = Charge::reserve(dev, region, 0)?;
+        let bo = KBox::init(
+            try_init!(Self {
+                shmem <- Opaque::init_zeroed(),
+                placement: Placement::Imported,
+                flags: 0,
+                alignment: 0,
+                charge,
+                import: ImportMapping::none(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let bo = KBox::into_raw(bo);
+        // SAFETY: `bo` is a fresh allocation nobody else knows, its GEM object zeroed; `dev` is a
+        // live device and `size` a nonzero multiple of the page size.
+        unsafe {
+            let gem = &raw mut (*(*bo).shmem.get()).base;
+            (*gem).funcs = &IMPORT_FUNCS.0;
+            bindings::drm_gem_private_object_init(dev.as_raw(), gem, size);
+        }
+        // INVARIANT: Initialised with `IMPORT_FUNCS` in a `KBox` that `free` reclaims, charging
+        // nothing, unmapped.
+        // SAFETY: `drm_gem_private_object_init()` set the reference count to one, which the
+        // `ARef` takes over; `bo` comes from `KBox::into_raw`, so it is not null.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
     }
 
@@ -197,11 +265,11 @@ impl Bo {
         // SAFETY: `obj` is live (safety requirements); `funcs` is set before the object is
         // published and never changes.
         let funcs = unsafe { (*obj).funcs };
-        if !ptr::eq(funcs, &SYSTEM_FUNCS.0) {
+        if !ptr::eq(funcs, &SYSTEM_FUNCS.0) && !ptr::eq(funcs, &IMPORT_FUNCS.0) {
             return None;
         }
-        // SAFETY: Only `new_system` installs `SYSTEM_FUNCS`, on the `base` of the shmem object
-        // embedded in a `Bo`, which lives as long as `obj` does.
+        // SAFETY: Only `new_system` and `new_imported` install these tables, on the `base` of
+        // the shmem object embedded in a `Bo`, which lives as long as `obj` does.
         Some(unsafe { Self::from_gem_unchecked(obj) })
     }
 
@@ -210,7 +278,7 @@ impl Bo {
     /// # Safety
     ///
     /// `obj` must be the GEM object of a live [`Bo`] that stays alive for `'a`.
-    unsafe fn from_gem_unchecked<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
+    pub(super) unsafe fn from_gem_unchecked<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
         // SAFETY: By the safety requirements, `obj` is the GEM object of a `Bo` alive for `'a`.
         unsafe { &*Self::raw_from_gem(obj) }
     }
@@ -230,7 +298,7 @@ impl Bo {
     }
 
     /// The C GEM object.
-    fn gem(&self) -> *mut bindings::drm_gem_object {
+    pub(super) fn gem(&self) -> *mut bindings::drm_gem_object {
         // SAFETY: `shmem` is initialised (type invariants); this only computes a field address.
         unsafe { &raw mut (*self.shmem.get()).base }
     }
@@ -249,6 +317,11 @@ impl Bo {
     /// Where the object's memory lives.
     pub fn placement(&self) -> Placement {
         self.placement
+    }
+
+    /// The attachment mapping of an imported object.
+    pub(super) fn import_mapping(&self) -> &ImportMapping {
+        &self.import
     }
 
     /// The `DRM_XACCEL_BO_*` flags the object was created with.
@@ -304,7 +377,12 @@ impl Bo {
     ///
     /// Counts the pages of the object's shmem file: they are allocated on first mapping and stay
     /// (holding the object's contents) until the object is freed or they are swapped out.
+    ///
+    /// An imported object counts whole: its exporter holds the memory while it is attached.
     pub(crate) fn resident_bytes(&self) -> u64 {
+        if self.placement == Placement::Imported {
+            return self.size();
+        }
         // SAFETY: A system object's `filp` is the shmem file `drm_gem_shmem_init()` created; it
         // and its `f_mapping` live as long as the object and never change. `nrpages` changes
         // under the mapping's lock; a lone racy read of an aligned word, as `READ_ONCE()` does,
@@ -351,12 +429,21 @@ unsafe impl AlwaysRefCounted for Bo {
 /// `free`: the last reference to a buffer object is gone.
 extern "C" fn free(obj: *mut bindings::drm_gem_object) {
     // SAFETY: DRM calls `free` once per object, after its last reference is gone, and only for
-    // objects with `SYSTEM_FUNCS`: the base of a `Bo` made by `Bo::new_system`.
+    // objects with our funcs tables: the base of a `Bo` made by `Bo::new_system` or
+    // `Bo::new_imported`.
     let bo = unsafe { Bo::raw_from_gem(obj) };
-    // SAFETY: Nobody else uses the object any more; the helper releases its pages, shmem file,
-    // mmap offset and GEM state, but not the memory of the object itself.
-    unsafe { bindings::drm_gem_shmem_release((*bo).shmem.get()) };
-    // SAFETY: The `Bo` was allocated by `KBox` in `Bo::new_system` and this is the only place it
+    // SAFETY: Nobody else uses the object any more. The shmem helper releases a system
+    // object's pages, shmem file, mmap offset and GEM state; an import is unmapped, detached
+    // and its GEM state released. Neither frees the memory of the object itself.
+    unsafe {
+        if (*bo).placement == Placement::Imported {
+            import::release_import(obj);
+            bindings::drm_gem_object_release(obj);
+        } else {
+            bindings::drm_gem_shmem_release((*bo).shmem.get());
+        }
+    }
+    // SAFETY: The `Bo` was allocated by `KBox` in its constructor and this is the only place it
     // is reclaimed. Dropping it returns the charge and the device reference.
     drop(unsafe { KBox::from_raw(bo) });
 }
@@ -378,13 +465,4 @@ extern "C" fn close_handle(obj: *mut bindings::drm_gem_object, file: *mut bindin
     // SAFETY: As in `open_handle`: DRM still holds the handle's reference during the call.
     let (bo, file) = unsafe { (Bo::from_gem_unchecked(obj), DrmFile::from_raw(file)) };
     file.state().handle_bytes().sub(bo.region(), bo.size());
-}
-
-/// `export`: buffer objects cannot become dma-bufs yet, so `DRM_IOCTL_PRIME_HANDLE_TO_FD` fails
-/// with `EOPNOTSUPP` instead of exporting through callbacks the core does not provide.
-extern "C" fn refuse_export(
-    _obj: *mut bindings::drm_gem_object,
-    _flags: c_int,
-) -> *mut bindings::dma_buf {
-    EOPNOTSUPP.to_ptr()
 }

@@ -220,10 +220,6 @@ impl kernel::Module for VaccelModule {
             let name = CString::try_from_fmt(fmt!("vaccel.{index}"))?;
             let faux = faux::Registration::new(&name, None)?;
             let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
-            if params.mmu {
-                // The "device" reaches memory by CPU physical address.
-                xaccel::use_cpu_physical_dma(parent)?;
-            }
             let accel = xaccel::Registration::<Vaccel>::new(
                 parent,
                 &desc,

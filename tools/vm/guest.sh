@@ -198,6 +198,16 @@ cli_tests() {
 	echo "1..$tap_n"
 }
 
+# After xaccel-selftest-dmabuf --unplug closed everything it held across the backend unload:
+# nothing pins the core any more.
+dmabuf_after_unplug() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "xaccel.ko unloads once every dma-buf and import is closed" rmmod xaccel
+	tap "vaccel loads again" load vaccel
+	echo "1..$tap_n"
+}
+
 kunit_results() {
 	local suite found=0
 	for suite in /sys/kernel/debug/kunit/xaccel_* /sys/kernel/debug/kunit/vaccel_*; do
@@ -228,6 +238,12 @@ check)
 		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
+	# dma-buf interop: udmabuf is built in, vgem is a module.
+	load vgem
+	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1
+	run_tap selftest-dmabuf-unplug "$bin/xaccel-selftest-dmabuf" \
+		--unplug "modprobe -d $modroot -r vaccel" /dev/accel/accel0
+	run_tap dmabuf-after-unplug dmabuf_after_unplug
 	run_tap cli cli_tests
 	run_tap module-lifecycle lifecycle_tests
 	run_tap vm-mmu-setup mmu_setup_tests

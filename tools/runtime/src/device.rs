@@ -5,7 +5,9 @@
 //! lists them by index. Every query goes through `DRM_IOCTL_XACCEL_QUERY` with
 //! the probe-then-fetch protocol of `crate::query`. Buffer objects are created
 //! with `DRM_IOCTL_XACCEL_BO_CREATE` (see `crate::bo`), described with
-//! `DRM_IOCTL_XACCEL_BO_INFO` and closed with DRM's `DRM_IOCTL_GEM_CLOSE`.
+//! `DRM_IOCTL_XACCEL_BO_INFO` and closed with DRM's `DRM_IOCTL_GEM_CLOSE`; they are
+//! shared as dma-bufs with DRM's PRIME ioctls (`DRM_IOCTL_PRIME_HANDLE_TO_FD`,
+//! `DRM_IOCTL_PRIME_FD_TO_HANDLE`).
 //! Device VMs (see `crate::vm`) use the `DRM_IOCTL_XACCEL_VM_*` ioctls.
 
 use std::fs;
@@ -23,7 +25,7 @@ use xaccel_uapi::{
     DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
 };
 
-use crate::bo::BoInfo;
+use crate::bo::{Bo, BoInfo};
 use crate::error::{Error, Result};
 use crate::fdinfo::FdInfo;
 use crate::info::{DeviceInfo, EngineInfo, RegionInfo};
@@ -86,6 +88,30 @@ struct drm_gem_close {
 
 /// `DRM_IOCTL_GEM_CLOSE`: `DRM_IOW(0x09, struct drm_gem_close)`.
 const GEM_CLOSE: Opcode = opcode::write::<drm_gem_close>(DRM_IOCTL_BASE as u8, 0x09);
+
+/// `struct drm_prime_handle` from `drm.h`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_prime_handle {
+    /// The GEM handle.
+    pub handle: u32,
+    /// `DRM_CLOEXEC` and `DRM_RDWR` ([`PRIME_FLAGS`]) for export, ignored on import.
+    pub flags: u32,
+    /// The dma-buf file descriptor.
+    pub fd: i32,
+}
+
+/// `DRM_CLOEXEC | DRM_RDWR` (`O_CLOEXEC | O_RDWR`): the only flags PRIME export takes.
+pub const PRIME_FLAGS: u32 = 0o2_000_000 | 0o2;
+
+/// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: `DRM_IOWR(0x2d, struct drm_prime_handle)`.
+const PRIME_HANDLE_TO_FD: Opcode =
+    opcode::read_write::<drm_prime_handle>(DRM_IOCTL_BASE as u8, 0x2d);
+
+/// `DRM_IOCTL_PRIME_FD_TO_HANDLE`: `DRM_IOWR(0x2e, struct drm_prime_handle)`.
+const PRIME_FD_TO_HANDLE: Opcode =
+    opcode::read_write::<drm_prime_handle>(DRM_IOCTL_BASE as u8, 0x2e);
 
 /// An open xaccel device node.
 #[derive(Debug)]
@@ -254,6 +280,42 @@ impl Device {
         unsafe { ioctl(&self.fd, Updater::<VM_UNBIND, _>::new(args)) }
     }
 
+    /// Imports a dma-buf (`DRM_IOCTL_PRIME_FD_TO_HANDLE`) as a buffer object
+    /// of this file.
+    ///
+    /// If this file already has a handle for the dma-buf (it exported it, or
+    /// imported it before), the kernel returns that handle: the returned `Bo`
+    /// then names the same handle as the existing one, and whichever is dropped
+    /// first closes it. Use [`Device::prime_fd_to_handle_raw`] to check.
+    pub fn import(&self, dma_buf: BorrowedFd<'_>) -> Result<Bo<'_>> {
+        let handle = self
+            .prime_fd_to_handle_raw(dma_buf)
+            .map_err(|errno| Error::Ioctl {
+                ioctl: "PRIME_FD_TO_HANDLE",
+                errno,
+            })?;
+        Bo::from_handle(self, handle)
+    }
+
+    /// Issues `DRM_IOCTL_PRIME_HANDLE_TO_FD` with `args` as is; on success the
+    /// caller owns the file descriptor in `args.fd`.
+    pub fn prime_handle_to_fd_raw(&self, args: &mut drm_prime_handle) -> Result<(), Errno> {
+        // SAFETY: PRIME_HANDLE_TO_FD takes a drm_prime_handle, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<PRIME_HANDLE_TO_FD, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_PRIME_FD_TO_HANDLE` for `dma_buf`; on success the
+    /// caller owns the returned handle (unless the file already had it).
+    pub fn prime_fd_to_handle_raw(&self, dma_buf: BorrowedFd<'_>) -> Result<u32, Errno> {
+        let mut args = drm_prime_handle {
+            fd: dma_buf.as_raw_fd(),
+            ..Default::default()
+        };
+        // SAFETY: PRIME_FD_TO_HANDLE takes a drm_prime_handle, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<PRIME_FD_TO_HANDLE, _>::new(&mut args)) }?;
+        Ok(args.handle)
+    }
+
     /// This open file's memory statistics, from `/proc/self/fdinfo`.
     pub fn fdinfo(&self) -> Result<FdInfo> {
         FdInfo::read(FdInfo::path(None, self.fd.as_raw_fd()))
@@ -302,6 +364,9 @@ mod tests {
         );
         // DRM_IOW('d', 0x09, 8 bytes), from drm.h.
         assert_eq!(GEM_CLOSE as u64, 0x4008_6409);
+        // DRM_IOWR('d', 0x2d / 0x2e, 12 bytes), from drm.h.
+        assert_eq!(PRIME_HANDLE_TO_FD as u64, 0xc00c_642d);
+        assert_eq!(PRIME_FD_TO_HANDLE as u64, 0xc00c_642e);
     }
 
     #[test]

@@ -28,6 +28,9 @@
 //! # Ok::<(), xaccel::Error>(())
 //! ```
 //!
+//! Buffer objects are shared as dma-bufs: [`Bo::export`] gives an
+//! [`OwnedFd`](std::os::fd::OwnedFd), [`Device::import`] takes any dma-buf.
+//!
 //! Device virtual memory: a [`Vm`] is destroyed when dropped, and a
 //! [`Binding`] (a BO range mapped at a device address) unbinds when dropped:
 //!
@@ -56,7 +59,7 @@ mod version;
 mod vm;
 
 pub use bo::{Bo, BoInfo};
-pub use device::{Device, ACCEL_DIR};
+pub use device::{drm_prime_handle, Device, ACCEL_DIR, PRIME_FLAGS};
 pub use error::{Error, Result};
 pub use fdinfo::{FdInfo, RegionMemory};
 pub use info::{DeviceInfo, EngineInfo, RegionInfo};
