@@ -68,7 +68,7 @@ pub mod uapi;
 mod uapi_bytes;
 
 pub use backend::{
-    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc,
+    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
     RegionKind, VmId,
 };
 pub use device::{AccelDevice, Registration};

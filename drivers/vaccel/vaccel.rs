@@ -28,7 +28,7 @@ mod mmu;
 use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Mutex};
 use mmu::PageTable;
 use xaccel::{
-    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc, RegionKind,
+    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc, RegionKind,
     VmId,
 };
 
@@ -169,6 +169,7 @@ impl Params {
                 size: system_memory_limit(),
                 cpu_visible: true,
                 p2p: false,
+                backing: RegionBacking::Shmem,
             },
             GFP_KERNEL,
         )?;
@@ -179,6 +180,8 @@ impl Params {
                 size: self.local_bytes,
                 cpu_visible: true,
                 p2p: false,
+                // A software device: the core allocates the region as host pages.
+                backing: RegionBacking::CorePages,
             },
             GFP_KERNEL,
         )?;

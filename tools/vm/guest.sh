@@ -236,6 +236,7 @@ check)
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
 		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
+		run_tap "selftest-devmem:${dev##*/}" "$bin/xaccel-selftest-devmem" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	# dma-buf interop: udmabuf is built in, vgem is a module.
