@@ -23,7 +23,9 @@ use kernel::{
     bindings,
     error::to_result,
     ffi::c_int,
-    gpu::buddy::{AllocatedBlocks, GpuBuddy, GpuBuddyAllocFlags, GpuBuddyAllocMode, GpuBuddyParams},
+    gpu::buddy::{
+        AllocatedBlocks, GpuBuddy, GpuBuddyAllocFlags, GpuBuddyAllocMode, GpuBuddyParams,
+    },
     page::{Page, PAGE_SIZE},
     prelude::*,
     ptr::Alignment,

@@ -251,7 +251,10 @@ impl Bo {
     ) -> Result<ARef<Self>> {
         let len = usize::try_from(size)?;
         let charge = Charge::reserve(dev, region, size)?;
-        let blocks = charge.device_memory().ok_or(EINVAL)?.alloc(size, alignment)?;
+        let blocks = charge
+            .device_memory()
+            .ok_or(EINVAL)?
+            .alloc(size, alignment)?;
         let bo = KBox::init(
             try_init!(Self {
                 shmem <- Opaque::init_zeroed(),

@@ -28,8 +28,8 @@ mod mmu;
 use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Mutex};
 use mmu::PageTable;
 use xaccel::{
-    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc, RegionKind,
-    VmId,
+    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
+    RegionKind, VmId,
 };
 
 module! {

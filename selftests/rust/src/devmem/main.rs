@@ -103,7 +103,11 @@ impl Ctx {
     /// Sends a one-page BO_CREATE in the DEVICE region with `edit` applied
     /// and expects `want`, the struct unchanged, `used` unchanged and the
     /// device usable.
-    fn expect_create_error(&self, edit: impl FnOnce(&mut drm_xaccel_bo_create), want: Errno) -> Check {
+    fn expect_create_error(
+        &self,
+        edit: impl FnOnce(&mut drm_xaccel_bo_create),
+        want: Errno,
+    ) -> Check {
         let used = self.used()?;
         let mut args = drm_xaccel_bo_create {
             size: self.page,
@@ -169,7 +173,10 @@ fn create_map_write_read(ctx: &Ctx) -> TestResult {
     for page in 0..16u64 {
         let mut back = [0u8; 8];
         map.read((page * ctx.page) as usize, &mut back);
-        ensure!(back == [page as u8 + 1; 8], "page {page} read back {back:?}");
+        ensure!(
+            back == [page as u8 + 1; 8],
+            "page {page} read back {back:?}"
+        );
     }
     drop(map);
     big.close()?;
@@ -195,7 +202,10 @@ fn reuse_is_zeroed(ctx: &Ctx) -> TestResult {
     let bo = ctx.create(room)?;
     let map = bo.map()?;
     if let Some(at) = map.find_not(0) {
-        fail!("byte {at} (page {}) of a reused BO is not zero", at as u64 / ctx.page);
+        fail!(
+            "byte {at} (page {}) of a reused BO is not zero",
+            at as u64 / ctx.page
+        );
     }
     pass()
 }
@@ -236,7 +246,11 @@ fn full_region(ctx: &Ctx) -> TestResult {
     if result.is_ok() {
         let _ = ctx.dev.gem_close_raw(args.handle);
     }
-    ensure!(result == Err(Errno::NOSPC), "got {}, expected ENOSPC", result_name(&result));
+    ensure!(
+        result == Err(Errno::NOSPC),
+        "got {}, expected ENOSPC",
+        result_name(&result)
+    );
     all.close()?;
     ctx.expect_used(used, "after closing")?;
     ctx.usable()?;
@@ -279,7 +293,11 @@ fn fragmented(ctx: &Ctx) -> TestResult {
 fn alignment_rounds_the_size(ctx: &Ctx) -> TestResult {
     let before = ctx.used()?;
     let bo = Bo::create_aligned(&ctx.dev, 3 * ctx.page, ctx.local()?.id, 2 * ctx.page)?;
-    ensure!(bo.size() == 4 * ctx.page, "size {} for 3 pages aligned to 2", bo.size());
+    ensure!(
+        bo.size() == 4 * ctx.page,
+        "size {} for 3 pages aligned to 2",
+        bo.size()
+    );
     ctx.expect_used(before + 4 * ctx.page, "with the aligned BO")?;
     let map = bo.map()?;
     map.write((4 * ctx.page - 1) as usize, &[7]);
@@ -293,15 +311,29 @@ fn alignment_rounds_the_size(ctx: &Ctx) -> TestResult {
 /// from creation (its memory is allocated then) until it is closed.
 fn fdinfo_counts(ctx: &Ctx) -> TestResult {
     let (total, resident) = ctx.fdinfo()?;
-    ensure!(resident != u64::MAX, "fdinfo has no drm-resident for the region");
+    ensure!(
+        resident != u64::MAX,
+        "fdinfo has no drm-resident for the region"
+    );
     let size = 32 * ctx.page;
     let bo = ctx.create(size)?;
     let (t, r) = ctx.fdinfo()?;
-    ensure!(t == total + size, "drm-total {t}, expected {}", total + size);
-    ensure!(r == resident + size, "drm-resident {r}, expected {}", resident + size);
+    ensure!(
+        t == total + size,
+        "drm-total {t}, expected {}",
+        total + size
+    );
+    ensure!(
+        r == resident + size,
+        "drm-resident {r}, expected {}",
+        resident + size
+    );
     bo.close()?;
     let (t, r) = ctx.fdinfo()?;
-    ensure!((t, r) == (total, resident), "after close: total {t}, resident {r}");
+    ensure!(
+        (t, r) == (total, resident),
+        "after close: total {t}, resident {r}"
+    );
     pass()
 }
 
@@ -314,7 +346,11 @@ fn bad_mappings(ctx: &Ctx) -> TestResult {
         (MapFlags::SHARED, 2 * ctx.page, "two pages of a one-page BO"),
     ] {
         let result = try_mmap(&ctx.dev, offset, len, flags);
-        ensure!(result == Err(Errno::INVAL), "{what}: {}", result_name(&result));
+        ensure!(
+            result == Err(Errno::INVAL),
+            "{what}: {}",
+            result_name(&result)
+        );
     }
     bo.close()?;
     ctx.usable()?;
