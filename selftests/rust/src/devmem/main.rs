@@ -15,7 +15,7 @@ use std::ptr::NonNull;
 
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use xaccel::uapi::drm_xaccel_bo_create;
-use xaccel::{Bo, Device, Errno, RegionInfo, RegionKind};
+use xaccel::{Access, Bo, Device, Errno, RegionInfo, RegionKind, Vm};
 use xaccel_selftests::raw::{errno_name, result_name};
 use xaccel_selftests::tap::{self, pass, Failure, Test, TestResult};
 use xaccel_selftests::{ensure, fail};
@@ -373,6 +373,37 @@ fn export_refused(ctx: &Ctx) -> TestResult {
     pass()
 }
 
+/// VM_BIND of a device BO is refused with EOPNOTSUPP; the VM still binds a
+/// system BO afterwards.
+fn vm_bind_refused(ctx: &Ctx) -> TestResult {
+    let va = ctx.dev.device_info()?.va_start;
+    let vm = Vm::create(&ctx.dev)?;
+    let bo = ctx.create(ctx.page)?;
+    match vm.bind(&bo, 0, ctx.page, va, Access::ReadWrite) {
+        Ok(_) => fail!("a device-memory BO was bound"),
+        Err(e) => ensure!(
+            e.errno() == Some(Errno::OPNOTSUPP),
+            "VM_BIND failed with {e}, expected EOPNOTSUPP"
+        ),
+    }
+    let system = ctx
+        .dev
+        .regions()?
+        .into_iter()
+        .find(|r| r.kind == RegionKind::System);
+    let Some(system) = system else {
+        fail!("the device has no system region");
+    };
+    let sys = Bo::create(&ctx.dev, ctx.page, system.id)?;
+    let binding = vm.bind(&sys, 0, ctx.page, va, Access::ReadWrite)?;
+    binding.unbind()?;
+    drop(sys);
+    bo.close()?;
+    vm.destroy()?;
+    ctx.usable()?;
+    pass()
+}
+
 /// Bad alignments and flags in the DEVICE region: EINVAL each.
 fn bad_inputs(ctx: &Ctx) -> TestResult {
     let page = ctx.page;
@@ -403,6 +434,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("fdinfo drm-total/resident of the region count device BOs",    fdinfo_counts),
     ("MAP_PRIVATE and oversized mappings -> EINVAL",                bad_mappings),
     ("dma-buf export of a device BO -> EOPNOTSUPP",                 export_refused),
+    ("VM_BIND of a device BO -> EOPNOTSUPP, the VM stays usable",    vm_bind_refused),
     ("bad sizes, alignments, flags, reserved -> EINVAL",            bad_inputs),
 ];
 
