@@ -15,9 +15,10 @@
 //! when the object is first mapped, and CPU mappings through the fake-offset mechanism
 //! (`drm_gem_mmap()`). [`Placement::Imported`] objects (dma-bufs of other exporters, see
 //! `import`) initialise only the base object, with `drm_gem_private_object_init()`, and have a
-//! funcs table of their own; so will device-memory placements (blocks of a region's `gpu_buddy`
-//! allocator) and userptr objects. The alignment a buffer object was created with is kept for
-//! them and for device addresses.
+//! funcs table of their own, as do [`Placement::Device`] objects (blocks of a device-memory
+//! region's `gpu_buddy` allocator, `devmem`, mapped by the core's own `mmap` callback); so will
+//! userptr objects. The alignment a buffer object was created with is kept for device
+//! addresses.
 //!
 //! # Lifetime
 //!
