@@ -6,7 +6,8 @@
 //! `used` and fdinfo; bad inputs, each with its errno.
 //!
 //! Usage: `xaccel-selftest-devmem [DEVICE]` (default `/dev/accel/accel0`);
-//! skips everything on a device without a CPU-visible DEVICE region. Nothing
+//! fails on a device without a DEVICE region; on a region that is not
+//! CPU-visible it checks that mmap() is refused and skips the mapping tests. Nothing
 //! else may allocate on the device while it runs. Exits 0 only if every test
 //! passed (or was skipped).
 
@@ -15,9 +16,9 @@ use std::ptr::NonNull;
 
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use xaccel::uapi::drm_xaccel_bo_create;
-use xaccel::{Access, Bo, Device, Errno, RegionInfo, RegionKind, Vm};
+use xaccel::{Access, Bo, Device, Errno, RegionFlags, RegionInfo, RegionKind, Vm};
 use xaccel_selftests::raw::{errno_name, result_name};
-use xaccel_selftests::tap::{self, pass, Failure, Test, TestResult};
+use xaccel_selftests::tap::{self, pass, skip, Failure, Test, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 type Check<T = ()> = Result<T, Failure>;
@@ -26,6 +27,8 @@ type Check<T = ()> = Result<T, Failure>;
 struct Ctx {
     dev: Device,
     local: Option<RegionInfo>,
+    /// Whether the DEVICE region is CPU-visible: the mapping tests need it.
+    visible: bool,
     page: u64,
 }
 
@@ -36,9 +39,13 @@ impl Ctx {
             .regions()?
             .into_iter()
             .find(|r| r.kind == RegionKind::Device);
+        let visible = local
+            .as_ref()
+            .is_some_and(|r| r.flags.contains(RegionFlags::CPU_VISIBLE));
         Ok(Self {
             dev,
             local,
+            visible,
             page: rustix::param::page_size() as u64,
         })
     }
@@ -85,11 +92,21 @@ impl Ctx {
         Ok(Bo::create(&self.dev, size, self.local()?.id)?)
     }
 
-    /// A full cycle in the DEVICE region: create, map, write, read back,
-    /// close; `used` must come back to where it was.
+    /// Skips a test that maps BOs if the region is not CPU-visible.
+    fn needs_mapping(&self) -> Check<Option<TestResult>> {
+        self.local()?;
+        Ok((!self.visible).then(|| skip("the DEVICE region is not CPU-visible")))
+    }
+
+    /// A full cycle in the DEVICE region: create, map (if CPU-visible),
+    /// write, read back, close; `used` must come back to where it was.
     fn usable(&self) -> Check {
         let before = self.used()?;
         let bo = self.create(self.page)?;
+        if !self.visible {
+            bo.close()?;
+            return self.expect_used(before, "after a create-close cycle");
+        }
         let map = bo.map()?;
         map.write(0, b"usable");
         let mut back = [0u8; 6];
@@ -154,6 +171,9 @@ fn try_mmap(dev: &Device, offset: u64, len: u64, flags: MapFlags) -> Result<(), 
 /// A 1-byte BO is one page of the region, with an mmap offset; data written
 /// through one mapping reads back through another; closing returns `used`.
 fn create_map_write_read(ctx: &Ctx) -> TestResult {
+    if let Some(skipped) = ctx.needs_mapping()? {
+        return skipped;
+    }
     let local = ctx.local()?;
     let before = ctx.used()?;
     let bo = ctx.create(1)?;
@@ -189,6 +209,9 @@ fn create_map_write_read(ctx: &Ctx) -> TestResult {
 /// BO filled with a pattern: it takes all of the region's free memory both
 /// times, so it must get the same pages back.
 fn reuse_is_zeroed(ctx: &Ctx) -> TestResult {
+    if let Some(skipped) = ctx.needs_mapping()? {
+        return skipped;
+    }
     let room = ctx.room()?;
     ensure!(room >= ctx.page, "the region is full to begin with");
     {
@@ -292,6 +315,9 @@ fn fragmented(ctx: &Ctx) -> TestResult {
 
 /// A device BO's size is rounded up to its alignment, and counted so.
 fn alignment_rounds_the_size(ctx: &Ctx) -> TestResult {
+    if let Some(skipped) = ctx.needs_mapping()? {
+        return skipped;
+    }
     let before = ctx.used()?;
     let bo = Bo::create_aligned(&ctx.dev, 3 * ctx.page, ctx.local()?.id, 2 * ctx.page)?;
     ensure!(
@@ -340,6 +366,9 @@ fn fdinfo_counts(ctx: &Ctx) -> TestResult {
 
 /// MAP_PRIVATE and a mapping longer than the BO get EINVAL.
 fn bad_mappings(ctx: &Ctx) -> TestResult {
+    if let Some(skipped) = ctx.needs_mapping()? {
+        return skipped;
+    }
     let bo = ctx.create(ctx.page)?;
     let offset = bo.info().mmap_offset;
     for (flags, len, what) in [
@@ -353,6 +382,27 @@ fn bad_mappings(ctx: &Ctx) -> TestResult {
             result_name(&result)
         );
     }
+    bo.close()?;
+    ctx.usable()?;
+    pass()
+}
+
+/// A BO of a region that is not CPU-visible cannot be mapped: ENODEV.
+fn hidden_refuses_mmap(ctx: &Ctx) -> TestResult {
+    ctx.local()?;
+    if ctx.visible {
+        return skip("the DEVICE region is CPU-visible");
+    }
+    let before = ctx.used()?;
+    let bo = ctx.create(2 * ctx.page)?;
+    let offset = ctx.dev.bo_info(bo.handle())?.mmap_offset;
+    let result = try_mmap(&ctx.dev, offset, 2 * ctx.page, MapFlags::SHARED);
+    ensure!(
+        result == Err(Errno::NODEV),
+        "mmap: {}",
+        result_name(&result)
+    );
+    ctx.expect_used(before + 2 * ctx.page, "with the BO")?;
     bo.close()?;
     ctx.usable()?;
     pass()
@@ -433,6 +483,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("alignment rounds a device BO's size up, counted in used",     alignment_rounds_the_size),
     ("fdinfo drm-total/resident of the region count device BOs",    fdinfo_counts),
     ("MAP_PRIVATE and oversized mappings -> EINVAL",                bad_mappings),
+    ("a region that is not CPU-visible: mmap -> ENODEV",            hidden_refuses_mmap),
     ("dma-buf export of a device BO -> EOPNOTSUPP",                 export_refused),
     ("VM_BIND of a device BO -> EOPNOTSUPP, the VM stays usable",    vm_bind_refused),
     ("bad sizes, alignments, flags, reserved -> EINVAL",            bad_inputs),
