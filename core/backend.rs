@@ -178,7 +178,8 @@ pub struct RegionDesc {
     pub name: &'static CStr,
     /// Host or device memory.
     pub kind: RegionKind,
-    /// Size in bytes; for system memory, the most the device may allocate.
+    /// Size in bytes; for system memory, the most the device may allocate; for device memory,
+    /// the region's size, a nonzero multiple of the page size.
     pub size: u64,
     /// The CPU can map the region.
     pub cpu_visible: bool,

@@ -213,6 +213,41 @@ mod tests {
     }
 
     #[test]
+    fn regions_need_the_backing_of_their_kind() -> Result {
+        use crate::backend::{Capabilities, DeviceLayout, RegionBacking, RegionDesc, RegionKind};
+        let layout = |kind, backing, size| -> Result<DeviceLayout> {
+            let mut desc = crate::gem::kunit_device::desc(Capabilities::default(), 0..0)?;
+            desc.regions.push(
+                RegionDesc {
+                    name: c"local",
+                    kind,
+                    size,
+                    cpu_visible: true,
+                    p2p: false,
+                    backing,
+                },
+                GFP_KERNEL,
+            )?;
+            DeviceLayout::new(&desc)
+        };
+        let ok = layout(RegionKind::Device, RegionBacking::CorePages, REGION)?;
+        assert!(ok.regions[0].memory.is_none());
+        assert_eq!(
+            ok.regions[1].memory.as_ref().map(|m| m.avail()),
+            Some(REGION)
+        );
+        for (kind, backing, size) in [
+            (RegionKind::Device, RegionBacking::Shmem, REGION),
+            (RegionKind::System, RegionBacking::CorePages, REGION),
+            (RegionKind::Device, RegionBacking::CorePages, 0),
+            (RegionKind::Device, RegionBacking::CorePages, REGION + 1),
+        ] {
+            assert_eq!(layout(kind, backing, size).err(), Some(EINVAL));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn sizes_must_be_whole_pages() {
         assert!(DeviceMemory::new(0, true).is_err());
         assert!(DeviceMemory::new(PAGE + 1, true).is_err());
