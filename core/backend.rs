@@ -11,6 +11,7 @@
 //! reset join this trait as the core's services that call them land. Nothing here is `unsafe`:
 //! a backend never touches `bindings`.
 
+use crate::gem::DeviceMemory;
 use crate::name::Name;
 use crate::uapi;
 use core::{ops::Range, ptr::NonNull};
@@ -177,12 +178,33 @@ pub struct RegionDesc {
     pub name: &'static CStr,
     /// Host or device memory.
     pub kind: RegionKind,
-    /// Size in bytes; for system memory, the most the device may allocate.
+    /// Size in bytes; for system memory, the most the device may allocate; for device memory,
+    /// the region's size, a nonzero multiple of the page size.
     pub size: u64,
     /// The CPU can map the region.
     pub cpu_visible: bool,
     /// PCI peer-to-peer transfers can target the region.
     pub p2p: bool,
+    /// What the core backs the region's buffer objects with.
+    pub backing: RegionBacking,
+}
+
+/// What backs the buffer objects of a region; the core allocates and maps it, so backends
+/// declare memory without touching it.
+///
+/// A PCI device with memory behind a BAR (the hlx backend) will add a `PciBar` variant carrying
+/// the BAR's CPU physical base and size (a `pci::Bar` the backend mapped at probe), whose pages
+/// the core maps for the CPU write-combined (`pgprot_writecombine`, `vmf_insert_pfn`) and whose
+/// bus addresses it gives to VM binds and P2P importers. It is not there yet: no backend has a
+/// BAR, and an unused variant would be untested code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegionBacking {
+    /// A system-memory region: shmem files, one per buffer object, allocated on first use.
+    Shmem,
+    /// A device-memory region whose memory the core allocates itself, as host pages, when the
+    /// device registers: for software devices (vaccel), so device memory is real memory. The
+    /// region's `gpu_buddy` allocator hands out blocks of these pages.
+    CorePages,
 }
 
 /// Device capabilities; mirrors `DRM_XACCEL_CAP_*`.
@@ -233,6 +255,8 @@ pub(crate) struct Region {
     pub(crate) kind: RegionKind,
     pub(crate) size: u64,
     pub(crate) flags: u64,
+    /// The memory and allocator of a device-memory region, `None` for system memory.
+    pub(crate) memory: Option<DeviceMemory>,
 }
 
 /// The validated, core-owned form of a [`DeviceDesc`].
@@ -250,7 +274,9 @@ impl DeviceLayout {
     /// Checks a backend's description and copies it into core memory.
     ///
     /// Returns `EINVAL` for an empty engine or region list, more than 64 of either, an engine
-    /// with no ring credits, no system region, or a reversed VA window.
+    /// with no ring credits, no system region, a reversed VA window, or a region whose backing
+    /// does not suit its kind or whose device memory is empty or not a multiple of the page
+    /// size; `ENOMEM` if the core cannot allocate a region's backing.
     pub(crate) fn new(desc: &DeviceDesc) -> Result<Self> {
         let engines_ok = !desc.engines.is_empty() && desc.engines.len() <= MAX_ITEMS;
         let regions_ok = !desc.regions.is_empty() && desc.regions.len() <= MAX_ITEMS;
@@ -283,12 +309,20 @@ impl DeviceLayout {
             if r.p2p {
                 flags |= uapi::DRM_XACCEL_REGION_P2P;
             }
+            let memory = match (r.kind, r.backing) {
+                (RegionKind::System, RegionBacking::Shmem) => None,
+                (RegionKind::Device, RegionBacking::CorePages) => {
+                    Some(DeviceMemory::new(r.size, r.cpu_visible)?)
+                }
+                _ => return Err(EINVAL),
+            };
             regions.push(
                 Region {
                     name: Name::new(r.name),
                     kind: r.kind,
                     size: r.size,
                     flags,
+                    memory,
                 },
                 GFP_KERNEL,
             )?;

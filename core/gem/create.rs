@@ -21,9 +21,12 @@ const KNOWN_FLAGS: u32 = 0;
 /// A valid BO_CREATE request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct CreateRequest {
-    /// The region to allocate in: a system-memory region of the device.
+    /// The region to allocate in.
     pub(crate) region: u32,
-    /// The size in bytes, rounded up to a multiple of the page size, at most the region's size.
+    /// What the region is.
+    pub(crate) kind: RegionKind,
+    /// The size in bytes, rounded up to a multiple of the page size (and, in device memory, of
+    /// the alignment), at most the region's size.
     pub(crate) size: u64,
     /// 0, or a power of two from the page size to `size`.
     pub(crate) alignment: u64,
@@ -35,8 +38,8 @@ impl CreateRequest {
     /// Validates `args` against the device's `regions`, with pages of `page_size` bytes.
     ///
     /// Errors: `EINVAL` for unknown flags, nonzero `pad` or `reserved`, an unknown region, a zero
-    /// size or a bad alignment; `EOPNOTSUPP` for a device-memory region (not supported yet);
-    /// `E2BIG` for a size beyond the region's size, including one whose rounding overflows.
+    /// size or a bad alignment; `E2BIG` for a size beyond the region's size, including one whose
+    /// rounding overflows.
     pub(crate) fn new(
         args: &drm_xaccel_bo_create,
         regions: &[Region],
@@ -49,13 +52,10 @@ impl CreateRequest {
             .ok()
             .and_then(|id| regions.get(id))
             .ok_or(EINVAL)?;
-        if region.kind != RegionKind::System {
-            return Err(EOPNOTSUPP);
-        }
         if args.size == 0 {
             return Err(EINVAL);
         }
-        let size = args.size.checked_next_multiple_of(page_size).ok_or(E2BIG)?;
+        let mut size = args.size.checked_next_multiple_of(page_size).ok_or(E2BIG)?;
         if size > region.size {
             return Err(E2BIG);
         }
@@ -65,8 +65,16 @@ impl CreateRequest {
         {
             return Err(EINVAL);
         }
+        // Device memory comes in blocks aligned to the alignment, whole ones.
+        if region.kind == RegionKind::Device && alignment != 0 {
+            size = size.next_multiple_of(alignment);
+            if size > region.size {
+                return Err(E2BIG);
+            }
+        }
         Ok(Self {
             region: args.region,
+            kind: region.kind,
             size,
             alignment,
             flags: args.flags,
@@ -77,7 +85,8 @@ impl CreateRequest {
 /// The BO_CREATE ioctl.
 ///
 /// Beyond [`CreateRequest::new`]'s errors: `ENOSPC` when the region's live buffer objects leave
-/// less than the size, `ENOMEM` when memory for the object or its handle runs out.
+/// less than the size (in device memory: no free blocks of the alignment add up to it,
+/// fragmentation included), `ENOMEM` when memory for the object or its handle runs out.
 pub(crate) fn bo_create(
     plugged: &Plugged<'_>,
     file: &DrmFile,
@@ -85,7 +94,10 @@ pub(crate) fn bo_create(
 ) -> Result<u32> {
     let dev = plugged.dev;
     let req = CreateRequest::new(args, &dev.layout.regions, PAGE_SIZE as u64)?;
-    let bo = Bo::new_system(dev, req.region, req.size, req.flags, req.alignment)?;
+    let bo = match req.kind {
+        RegionKind::System => Bo::new_system(dev, req.region, req.size, req.flags, req.alignment)?,
+        RegionKind::Device => Bo::new_device(dev, req.region, req.size, req.flags, req.alignment)?,
+    };
     // The handle takes its own reference; ours goes when `bo` does. If the handle cannot be
     // created, that frees the object and returns its charge.
     args.handle = bo.create_handle(file)?;
@@ -108,12 +120,15 @@ mod tests {
                 kind: RegionKind::System,
                 size: SYSTEM_SIZE,
                 flags: 0,
+                memory: None,
             },
             Region {
                 name: Name::new(c"local"),
                 kind: RegionKind::Device,
-                size: 64 << 20,
+                // Not a power of two, so rounding up to an alignment can overflow it.
+                size: 48 << 20,
                 flags: 0,
+                memory: None,
             },
         ]
     }
@@ -180,12 +195,24 @@ mod tests {
     }
 
     #[test]
-    fn regions_must_exist_and_be_system_memory() {
-        let a = drm_xaccel_bo_create {
-            region: 1,
-            ..args(PAGE)
+    fn device_memory_sizes_round_up_to_the_alignment() {
+        let with = |size, alignment| {
+            check(&drm_xaccel_bo_create {
+                region: 1,
+                alignment,
+                ..args(size)
+            })
+            .map(|r| (r.kind, r.size))
         };
-        assert_eq!(check(&a), Err(EOPNOTSUPP));
+        assert_eq!(with(PAGE, 0), Ok((RegionKind::Device, PAGE)));
+        assert_eq!(with(3 * PAGE, 2 * PAGE), Ok((RegionKind::Device, 4 * PAGE)));
+        assert_eq!(with(48 << 20, 1 << 20), Ok((RegionKind::Device, 48 << 20)));
+        assert_eq!(with((48 << 20) + 1, 0), Err(E2BIG));
+        assert_eq!(with(40 << 20, 32 << 20), Err(E2BIG));
+    }
+
+    #[test]
+    fn regions_must_exist() {
         for region in [2, u32::MAX] {
             let a = drm_xaccel_bo_create {
                 region,
@@ -224,6 +251,7 @@ mod tests {
             check(&a),
             Ok(CreateRequest {
                 region: 0,
+                kind: RegionKind::System,
                 size: 3 * PAGE,
                 alignment: 2 * PAGE,
                 flags: 0,

@@ -72,7 +72,8 @@ fn exporter_ops(placement: Placement) -> Option<&'static bindings::dma_buf_ops> 
     match placement {
         Placement::System => Some(&SYSTEM_DMABUF_OPS.0),
         // DRM re-exports an imported object's original dma-buf and never asks us for one.
-        Placement::Imported => None,
+        // Device memory is not exported yet (`export` refuses it).
+        Placement::Imported | Placement::Device => None,
     }
 }
 
@@ -86,6 +87,10 @@ pub(super) extern "C" fn export(
     // SAFETY: DRM calls `export` for an object with one of our funcs tables (a `Bo`), holding a
     // reference to it for the call.
     let bo = unsafe { Bo::from_gem(obj) };
+    // Device memory needs a dynamic exporter (pin/unpin, P2P bus addresses): not yet.
+    if bo.is_some_and(|bo| bo.placement() == Placement::Device) {
+        return EOPNOTSUPP.to_ptr();
+    }
     let Some(ops) = bo.and_then(|bo| exporter_ops(bo.placement())) else {
         return EINVAL.to_ptr();
     };

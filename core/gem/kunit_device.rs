@@ -5,7 +5,8 @@
 
 use crate::{
     backend::{
-        Capabilities, DeviceDesc, DeviceLayout, EngineClass, EngineDesc, RegionDesc, RegionKind,
+        Capabilities, DeviceDesc, DeviceLayout, EngineClass, EngineDesc, RegionBacking, RegionDesc,
+        RegionKind,
     },
     device::AccelDevice,
     gem::prepare_dma_device,
@@ -33,6 +34,7 @@ pub(crate) fn desc(capabilities: Capabilities, va_range: Range<u64>) -> Result<D
             size: 1 << 20,
             cpu_visible: true,
             p2p: false,
+            backing: RegionBacking::Shmem,
         },
         GFP_KERNEL,
     )?;

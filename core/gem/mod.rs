@@ -4,6 +4,8 @@
 //!
 //! - [`Bo`] (`object`): the buffer object, a GEM object with a [`Placement`] in one memory
 //!   region of its device, and its GEM callbacks.
+//! - `devmem`: device-memory regions: their `gpu_buddy` allocator, core-allocated backing and
+//!   CPU mappings.
 //! - `usage`: bytes per region, per device (against each region's size, its budget) and per
 //!   open file ([`RegionCounters`]).
 //! - `create`, `info`: `DRM_IOCTL_XACCEL_BO_CREATE` and `DRM_IOCTL_XACCEL_BO_INFO`. Handles are
@@ -16,6 +18,7 @@
 //! userspace sees them.
 
 pub(crate) mod create;
+mod devmem;
 mod export;
 mod fdinfo;
 mod import;
@@ -25,6 +28,7 @@ pub(crate) mod kunit_device;
 mod object;
 mod usage;
 
+pub(crate) use devmem::DeviceMemory;
 pub(crate) use fdinfo::show_fdinfo;
 pub(crate) use import::{gem_prime_import, prepare_dma_device};
 pub use object::{Bo, Placement};

@@ -15,9 +15,10 @@
 //! when the object is first mapped, and CPU mappings through the fake-offset mechanism
 //! (`drm_gem_mmap()`). [`Placement::Imported`] objects (dma-bufs of other exporters, see
 //! `import`) initialise only the base object, with `drm_gem_private_object_init()`, and have a
-//! funcs table of their own; so will device-memory placements (blocks of a region's `gpu_buddy`
-//! allocator) and userptr objects. The alignment a buffer object was created with is kept for
-//! them and for device addresses.
+//! funcs table of their own, as do [`Placement::Device`] objects (blocks of a device-memory
+//! region's `gpu_buddy` allocator, `devmem`, mapped by the core's own `mmap` callback); so will
+//! userptr objects. The alignment a buffer object was created with is kept for device
+//! addresses.
 //!
 //! # Lifetime
 //!
@@ -30,7 +31,12 @@
 use crate::{
     device::AccelDevice,
     file::DrmFile,
-    gem::{export, import, import::ImportMapping, usage::Charge},
+    gem::{
+        devmem::{self, DeviceBlocks},
+        export, import,
+        import::ImportMapping,
+        usage::Charge,
+    },
 };
 use core::ptr::{self, NonNull};
 use kernel::{
@@ -52,6 +58,9 @@ pub enum Placement {
     System,
     /// Another exporter's dma-buf, attached to the device: CPU-mappable if the exporter is.
     Imported,
+    /// Blocks of a device-memory region, allocated and zeroed at creation: CPU-mappable if the
+    /// region is CPU-visible (`devmem`).
+    Device,
 }
 
 /// A `drm_gem_object_funcs` table that can live in a `static`.
@@ -120,6 +129,27 @@ static IMPORT_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     vm_ops: ptr::null(),
 });
 
+/// The GEM callbacks of device-memory buffer objects: the core's, with CPU mappings of the
+/// region's pages (`devmem`). Exporting them is refused for now (`export`).
+static DEVICE_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
+    free: Some(free),
+    open: Some(open_handle),
+    close: Some(close_handle),
+    print_info: None,
+    export: Some(export::export),
+    pin: None,
+    unpin: None,
+    get_sg_table: None,
+    vmap: None,
+    vunmap: None,
+    mmap: Some(mmap_device),
+    evict: None,
+    status: None,
+    rss: None,
+    // Taking the address of an extern static reads nothing.
+    vm_ops: &raw const devmem::xaccel_devmem_vm_ops,
+});
+
 /// A buffer object.
 ///
 /// # Invariants
@@ -127,7 +157,10 @@ static IMPORT_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
 /// - The object is in a [`KBox`] that only `free` reclaims, when GEM's reference count drops to
 ///   zero, and `base.funcs` says how it was initialised: `SYSTEM_FUNCS` for
 ///   [`Placement::System`], by `drm_gem_shmem_init()`; `IMPORT_FUNCS` for
-///   [`Placement::Imported`], by `drm_gem_private_object_init()` (the rest of `shmem` zero).
+///   [`Placement::Imported`], by `drm_gem_private_object_init()` (the rest of `shmem` zero);
+///   `DEVICE_FUNCS` for [`Placement::Device`], likewise.
+/// - `blocks` is set exactly for [`Placement::Device`]: `base.size` bytes of blocks of the
+///   device-memory region `charge` is in.
 /// - `charge` holds `base.size` bytes of the object's region on `base.dev`, or none for an
 ///   imported object (its memory is the exporter's).
 /// - `import` is unmapped unless the object is imported.
@@ -139,6 +172,8 @@ pub struct Bo {
     placement: Placement,
     flags: u32,
     alignment: u64,
+    /// Before `charge`: the blocks go back to the allocator before the device reference goes.
+    blocks: Option<DeviceBlocks>,
     charge: Charge,
     import: ImportMapping,
 }
@@ -174,6 +209,7 @@ impl Bo {
                 placement: Placement::System,
                 flags,
                 alignment,
+                blocks: None,
                 charge,
                 import: ImportMapping::none(),
             }),
@@ -201,6 +237,52 @@ impl Bo {
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
     }
 
+    /// Creates a device-memory buffer object of `size` bytes (a nonzero multiple of the page
+    /// size and of `alignment`) in the device-memory `region`, charging them to the region and
+    /// allocating them, zeroed, from its allocator in blocks aligned to `alignment`.
+    ///
+    /// Returns `EINVAL` if `region` is not device memory, `ENOSPC` if the region's budget or
+    /// free blocks (fragmentation included) cannot take `size` more bytes, `ENOMEM`.
+    pub(crate) fn new_device(
+        dev: &AccelDevice,
+        region: u32,
+        size: u64,
+        flags: u32,
+        alignment: u64,
+    ) -> Result<ARef<Self>> {
+        let len = usize::try_from(size)?;
+        let charge = Charge::reserve(dev, region, size)?;
+        let blocks = charge
+            .device_memory()
+            .ok_or(EINVAL)?
+            .alloc(size, alignment)?;
+        let bo = KBox::init(
+            try_init!(Self {
+                shmem <- Opaque::init_zeroed(),
+                placement: Placement::Device,
+                flags,
+                alignment,
+                blocks: Some(blocks),
+                charge,
+                import: ImportMapping::none(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let bo = KBox::into_raw(bo);
+        // SAFETY: `bo` is a fresh allocation nobody else knows, its GEM object zeroed; `dev` is a
+        // live device and `len` a nonzero multiple of the page size (`alloc` checked).
+        unsafe {
+            let gem = &raw mut (*(*bo).shmem.get()).base;
+            (*gem).funcs = &DEVICE_FUNCS.0;
+            bindings::drm_gem_private_object_init(dev.as_raw(), gem, len);
+        }
+        // INVARIANT: Initialised with `DEVICE_FUNCS` in a `KBox` that `free` reclaims; `charge`
+        // and `blocks` hold `size` bytes of the device-memory region, the object's size.
+        // SAFETY: `drm_gem_private_object_init()` set the reference count to one, which the
+        // `ARef` takes over; `bo` comes from `KBox::into_raw`, so it is not null.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
+    }
+
     /// Creates an imported buffer object of `size` bytes (a nonzero multiple of the page size)
     /// accounted in `region`, not attached yet: `import` attaches it to a dma-buf.
     ///
@@ -216,6 +298,7 @@ impl Bo {
                 placement: Placement::Imported,
                 flags: 0,
                 alignment: 0,
+                blocks: None,
                 charge,
                 import: ImportMapping::none(),
             }),
@@ -265,10 +348,13 @@ impl Bo {
         // SAFETY: `obj` is live (safety requirements); `funcs` is set before the object is
         // published and never changes.
         let funcs = unsafe { (*obj).funcs };
-        if !ptr::eq(funcs, &SYSTEM_FUNCS.0) && !ptr::eq(funcs, &IMPORT_FUNCS.0) {
+        if !ptr::eq(funcs, &SYSTEM_FUNCS.0)
+            && !ptr::eq(funcs, &IMPORT_FUNCS.0)
+            && !ptr::eq(funcs, &DEVICE_FUNCS.0)
+        {
             return None;
         }
-        // SAFETY: Only `new_system` and `new_imported` install these tables, on the `base` of
+        // SAFETY: Only `new_system`, `new_imported` and `new_device` install these tables, on the `base` of
         // the shmem object embedded in a `Bo`, which lives as long as `obj` does.
         Some(unsafe { Self::from_gem_unchecked(obj) })
     }
@@ -363,7 +449,12 @@ impl Bo {
     ///
     /// The pages stay pinned, and the table valid, until the object is freed. Sleeps (takes the
     /// object's reservation lock). Errors: `ENOMEM` and the DMA layer's mapping errors.
+    ///
+    /// Device-memory objects have no such table yet: `EOPNOTSUPP`.
     pub(crate) fn dma_sg_table(&self) -> Result<&SGTable> {
+        if self.placement == Placement::Device {
+            return Err(EOPNOTSUPP);
+        }
         // SAFETY: `shmem` is an initialised shmem object (type invariants); the helper
         // serialises itself with the reservation lock and caches the table in the object.
         let sgt = unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.shmem.get()) };
@@ -377,10 +468,10 @@ impl Bo {
     ///
     /// Counts the pages of the object's shmem file: they are allocated on first mapping and stay
     /// (holding the object's contents) until the object is freed or they are swapped out.
-    ///
-    /// An imported object counts whole: its exporter holds the memory while it is attached.
     pub(crate) fn resident_bytes(&self) -> u64 {
-        if self.placement == Placement::Imported {
+        // An imported object counts whole: its exporter holds the memory while it is attached;
+        // a device object's blocks are allocated at creation.
+        if self.placement != Placement::System {
             return self.size();
         }
         // SAFETY: A system object's `filp` is the shmem file `drm_gem_shmem_init()` created; it
@@ -436,15 +527,18 @@ extern "C" fn free(obj: *mut bindings::drm_gem_object) {
     // object's pages, shmem file, mmap offset and GEM state; an import is unmapped, detached
     // and its GEM state released. Neither frees the memory of the object itself.
     unsafe {
-        if (*bo).placement == Placement::Imported {
-            import::release_import(obj);
-            bindings::drm_gem_object_release(obj);
-        } else {
-            bindings::drm_gem_shmem_release((*bo).shmem.get());
+        match (*bo).placement {
+            Placement::Imported => {
+                import::release_import(obj);
+                bindings::drm_gem_object_release(obj);
+            }
+            Placement::Device => bindings::drm_gem_object_release(obj),
+            Placement::System => bindings::drm_gem_shmem_release((*bo).shmem.get()),
         }
     }
     // SAFETY: The `Bo` was allocated by `KBox` in its constructor and this is the only place it
-    // is reclaimed. Dropping it returns the charge and the device reference.
+    // is reclaimed. Dropping it returns device-memory blocks, the charge and the device
+    // reference, in that order.
     drop(unsafe { KBox::from_raw(bo) });
 }
 
@@ -465,4 +559,23 @@ extern "C" fn close_handle(obj: *mut bindings::drm_gem_object, file: *mut bindin
     // SAFETY: As in `open_handle`: DRM still holds the handle's reference during the call.
     let (bo, file) = unsafe { (Bo::from_gem_unchecked(obj), DrmFile::from_raw(file)) };
     file.state().handle_bytes().sub(bo.region(), bo.size());
+}
+
+/// `mmap`: maps a device-memory object's pages (DRM checked the size and took the mapping's
+/// object reference, which `vm_ops` keeps).
+extern "C" fn mmap_device(
+    obj: *mut bindings::drm_gem_object,
+    vma: *mut bindings::vm_area_struct,
+) -> c_int {
+    // SAFETY: DRM calls `mmap` for an object with `DEVICE_FUNCS`, alive for the call.
+    let bo = unsafe { Bo::from_gem_unchecked(obj) };
+    let (Some(blocks), Some(memory)) = (&bo.blocks, bo.charge.device_memory()) else {
+        return ENODEV.to_errno();
+    };
+    // SAFETY: `vma` is being set up by `drm_gem_mmap_obj()` under the `mmap_lock`, no larger
+    // than the object (DRM checked), with `vm_ops` holding the object, which holds `blocks`.
+    match unsafe { blocks.map_into(memory, vma) } {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
 }

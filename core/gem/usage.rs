@@ -7,7 +7,7 @@
 //! and gives them back when the object is freed. A file counts the bytes of the objects it holds
 //! handles to. Both are [`RegionCounters`]: atomics, no locks.
 
-use crate::device::AccelDevice;
+use crate::{device::AccelDevice, gem::DeviceMemory};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{prelude::*, sync::aref::ARef};
 
@@ -97,6 +97,16 @@ impl Charge {
             region,
             bytes,
         })
+    }
+
+    /// The allocator and backing of the region, if it is device memory.
+    pub(crate) fn device_memory(&self) -> Option<&DeviceMemory> {
+        self.dev
+            .layout
+            .regions
+            .get(usize::try_from(self.region).ok()?)?
+            .memory
+            .as_ref()
     }
 
     /// The region the bytes are reserved in.

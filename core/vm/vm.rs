@@ -98,8 +98,9 @@ impl Vm {
     ///
     /// The caller has checked alignment, the device's VA window and the object range. On a device
     /// with an MMU the backend programs its page tables first. Errors: `ENOENT` if the VM was
-    /// destroyed, `EEXIST` if any address of the range is mapped, the backend's and the DMA
-    /// layer's errors, `ENOMEM`. On error the VM is unchanged.
+    /// destroyed, `EEXIST` if any address of the range is mapped, `EOPNOTSUPP` for a
+    /// device-memory object (not bindable yet), the backend's and the DMA layer's errors,
+    /// `ENOMEM`. On error the VM is unchanged.
     pub(crate) fn bind(
         &self,
         plugged: &Plugged<'_>,
@@ -109,6 +110,11 @@ impl Vm {
         size: u64,
         access: Access,
     ) -> Result {
+        // Device memory has no DMA addresses for the backend yet, nor a way for engines to
+        // reach it through `resolve`.
+        if bo.placement() == crate::gem::Placement::Device {
+            return Err(EOPNOTSUPP);
+        }
         let mmu = plugged.mmu();
         // Outside the VM's lock: this takes the object's reservation lock.
         let pages = match mmu {

@@ -7,7 +7,8 @@
 //! and two memory regions (system memory and a CPU-visible "device-local" region). vaccel has no
 //! MMU: the core keeps its VM mappings and its engines resolve device addresses through the core.
 //! With `mmu=1` its devices declare one instead, a software page table that checks every call
-//! the core makes (`mmu`), to test the core's MMU path.
+//! the core makes (`mmu`), to test the core's MMU path. With `local_hidden=1` the local region
+//! is declared not CPU-visible, to test that the core refuses to map its buffer objects.
 //!
 //! Try it:
 //!
@@ -28,8 +29,8 @@ mod mmu;
 use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Mutex};
 use mmu::PageTable;
 use xaccel::{
-    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc, RegionKind,
-    VmId,
+    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
+    RegionKind, VmId,
 };
 
 module! {
@@ -54,6 +55,10 @@ module! {
         mmu: u32 {
             default: 0,
             description: "1: devices declare a software MMU that checks the core's page-table calls",
+        },
+        local_hidden: u32 {
+            default: 0,
+            description: "1: the device-local region is not CPU-visible (its BOs cannot be mapped)",
         },
     },
 }
@@ -121,6 +126,7 @@ struct Params {
     devices: u32,
     engines: u32,
     local_bytes: u64,
+    local_cpu_visible: bool,
     mmu: bool,
 }
 
@@ -130,14 +136,16 @@ impl Params {
         let engines = module_parameters::engines.value();
         let local_mib = module_parameters::local_mib.value();
         let mmu = module_parameters::mmu.value();
+        let local_hidden = module_parameters::local_hidden.value();
         if !(1..=8).contains(&devices)
             || !(1..=16).contains(&engines)
             || !(1..=4096).contains(&local_mib)
             || mmu > 1
+            || local_hidden > 1
         {
             pr_err!(
                 "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096, \
-                 mmu 0-1)\n"
+                 mmu 0-1, local_hidden 0-1)\n"
             );
             return Err(EINVAL);
         }
@@ -145,6 +153,7 @@ impl Params {
             devices,
             engines,
             local_bytes: u64::from(local_mib) << 20,
+            local_cpu_visible: local_hidden == 0,
             mmu: mmu == 1,
         })
     }
@@ -169,6 +178,7 @@ impl Params {
                 size: system_memory_limit(),
                 cpu_visible: true,
                 p2p: false,
+                backing: RegionBacking::Shmem,
             },
             GFP_KERNEL,
         )?;
@@ -177,8 +187,10 @@ impl Params {
                 name: c"local",
                 kind: RegionKind::Device,
                 size: self.local_bytes,
-                cpu_visible: true,
+                cpu_visible: self.local_cpu_visible,
                 p2p: false,
+                // A software device: the core allocates the region as host pages.
+                backing: RegionBacking::CorePages,
             },
             GFP_KERNEL,
         )?;

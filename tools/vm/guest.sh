@@ -161,9 +161,10 @@ assert client["fdinfo"]["driver"] == report["backend"], client
 
 # vaccel with mmu=1 declares a software MMU, which checks every page-table call the core makes
 # (a warning fails the run) and reports at unplug how many calls it got and how many pages are
-# still mapped.
+# still mapped. local_hidden=1 makes its local region not CPU-visible, for selftest-devmem.
 mmu_reload() {
-	unload vaccel && load vaccel devices=1 mmu=1 && [ "$(accel_count)" = 1 ] || return 1
+	unload vaccel && load vaccel devices=1 mmu=1 local_hidden=1 && [ "$(accel_count)" = 1 ] ||
+		return 1
 	xaccel info --device /dev/accel/accel0 | grep -q 'capabilities *mmu'
 }
 mmu_reports() { dmesg | grep -c 'vaccel.0: software MMU:'; }
@@ -179,7 +180,7 @@ mmu_all_unmapped() {
 mmu_setup_tests() {
 	tap_n=0
 	echo "TAP version 13"
-	tap "vaccel mmu=1: one device declaring an MMU" mmu_reload
+	tap "vaccel mmu=1 local_hidden=1: one device declaring an MMU" mmu_reload
 	echo "1..$tap_n"
 }
 mmu_teardown_tests() {
@@ -236,6 +237,7 @@ check)
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
 		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
+		run_tap "selftest-devmem:${dev##*/}" "$bin/xaccel-selftest-devmem" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	# dma-buf interop: udmabuf is built in, vgem is a module.
@@ -248,6 +250,7 @@ check)
 	run_tap module-lifecycle lifecycle_tests
 	run_tap vm-mmu-setup mmu_setup_tests
 	run_tap selftest-vm-mmu:accel0 "$bin/xaccel-selftest-vm" /dev/accel/accel0
+	run_tap selftest-devmem-hidden:accel0 "$bin/xaccel-selftest-devmem" /dev/accel/accel0
 	run_tap vm-mmu-teardown mmu_teardown_tests
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never

@@ -202,9 +202,12 @@ struct drm_xaccel_region_info {
  * CPU mapping are gone.
  *
  * Memory of a system-memory region (DRM_XACCEL_REGION_SYSTEM) is allocated
- * when the object is first mapped, and reads as zero until written. Regions
- * of kind DRM_XACCEL_REGION_DEVICE cannot hold buffer objects yet: creating
- * one there fails with -EOPNOTSUPP until device memory support lands.
+ * when the object is first mapped, and reads as zero until written. Memory
+ * of a region of kind DRM_XACCEL_REGION_DEVICE is allocated, zeroed, at
+ * creation, from the region's allocator in blocks aligned to @alignment; the
+ * size is rounded up to a multiple of @alignment there. Such objects can be
+ * mapped if the region is CPU-visible (-ENODEV from mmap() otherwise); dma-buf
+ * export and VM_BIND of them fail with -EOPNOTSUPP for now.
  *
  * The whole (rounded) size counts against the region's size from creation
  * on (&drm_xaccel_region_info.used), and in the fdinfo of every file holding
@@ -212,10 +215,10 @@ struct drm_xaccel_region_info {
  *
  * Errors: -EINVAL for nonzero @flags, @pad or @reserved, an unknown @region,
  * a zero @size, or an @alignment that is not 0 or a power of two from the
- * page size to the rounded size; -EOPNOTSUPP for a device-memory region;
- * -E2BIG for a size beyond the region's size (including sizes that overflow
- * when rounded up); -ENOSPC when the region's live buffer objects leave less
- * than the size; -ENOMEM when kernel memory runs out. On error nothing is
+ * page size to the rounded size; -E2BIG for a size beyond the region's size
+ * (including sizes that overflow when rounded up); -ENOSPC when the region's
+ * live buffer objects leave less than the size, or, in device memory, no free
+ * blocks of the alignment add up to it (fragmentation); -ENOMEM when kernel memory runs out. On error nothing is
  * created and the struct is left as it was.
  */
 struct drm_xaccel_bo_create {

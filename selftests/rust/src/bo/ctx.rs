@@ -17,8 +17,6 @@ pub struct Ctx {
     pub dev: Device,
     /// Its first system-memory region.
     pub system: RegionInfo,
-    /// Its first device-memory region, if it has one.
-    pub local: Option<RegionInfo>,
     /// All its regions.
     pub regions: Vec<RegionInfo>,
     /// The CPU page size.
@@ -40,15 +38,10 @@ impl Ctx {
         else {
             fail!("{} has no system-memory region", path.display());
         };
-        let local = regions
-            .iter()
-            .find(|r| r.kind == RegionKind::Device)
-            .cloned();
         Ok(Self {
             path: path.to_owned(),
             dev,
             system,
-            local,
             regions,
             page: rustix::param::page_size() as u64,
         })

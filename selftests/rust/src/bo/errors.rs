@@ -9,7 +9,7 @@
 use xaccel::uapi::{drm_xaccel_bo_create, drm_xaccel_bo_info};
 use xaccel::{Bo, Errno};
 use xaccel_selftests::raw::{errno_name, result_name};
-use xaccel_selftests::tap::{pass, skip, TestResult};
+use xaccel_selftests::tap::{pass, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::{Check, Ctx};
@@ -159,16 +159,6 @@ pub fn reserved0(ctx: &Ctx) -> TestResult {
 /// `reserved[1]` must be zero.
 pub fn reserved1(ctx: &Ctx) -> TestResult {
     expect_create_error(ctx, |_, a| a.reserved[1] = 1 << 63, Errno::INVAL)?;
-    pass()
-}
-
-/// Device memory cannot hold buffer objects yet.
-pub fn device_region(ctx: &Ctx) -> TestResult {
-    let Some(local) = &ctx.local else {
-        return skip("the device has no DEVICE region");
-    };
-    let id = local.id;
-    expect_create_error(ctx, move |_, a| a.region = id, Errno::OPNOTSUPP)?;
     pass()
 }
 

@@ -56,7 +56,6 @@ const TESTS: &[Test<Ctx>] = &[
     ("pad -> EINVAL",                                           errors::pad),
     ("reserved[0] -> EINVAL",                                   errors::reserved0),
     ("reserved[1] -> EINVAL",                                   errors::reserved1),
-    ("a DEVICE region -> EOPNOTSUPP",                           errors::device_region),
     ("region id = region count -> EINVAL",                      errors::region_count),
     ("region id u32::MAX -> EINVAL",                            errors::region_max),
     ("BO_INFO pad or reserved -> EINVAL",                       errors::info_reserved),
