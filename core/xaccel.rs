@@ -16,6 +16,7 @@
 //!   chains; its documentation holds the rules that let fences outlive backends and the core.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
+//! - [`sched`]: the job scheduler: rings, entities, jobs, timeouts and recovery.
 //! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
 //!
 //! # Module lifetime rules
@@ -28,6 +29,24 @@
 //! `file_operations` owner, never the backend's, so a backend can be unloaded with clients open:
 //! their ioctls then fail with `ENODEV`.
 
+// Test-only, for the KUnit suites of every module: a failed condition reports its location and
+// makes the test return `EINVAL`. The KUnit `assert!` aborts the test thread without running destructors, which would leak fence
+// contexts and make module exit wait forever; returning keeps the cleanup.
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+macro_rules! ensure {
+    ($cond:expr) => {
+        if !$cond {
+            kernel::pr_err!(
+                "xaccel: test check failed at {}:{}: {}\n",
+                file!(),
+                line!(),
+                stringify!($cond)
+            );
+            return Err(kernel::error::code::EINVAL);
+        }
+    };
+}
+
 pub mod backend;
 pub mod device;
 mod driver;
@@ -35,6 +54,7 @@ pub mod fence;
 mod ioctl;
 mod name;
 mod query;
+pub mod sched;
 
 /// The common uAPI: a mirror of `uapi/drm/xaccel_accel.h`, shared with userspace.
 #[path = "../uapi/rust/src/abi.rs"]
@@ -60,6 +80,7 @@ struct XaccelModule;
 
 impl kernel::Module for XaccelModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        sched::init()?;
         pr_info!(
             "xaccel core loaded, uAPI {}.{}\n",
             uapi::DRM_XACCEL_UAPI_MAJOR,
@@ -72,6 +93,7 @@ impl kernel::Module for XaccelModule {
 impl Drop for XaccelModule {
     fn drop(&mut self) {
         // Unsignalled fences still call into this module; signalled ones do not (see `fence`).
+        sched::exit();
         fence::wait_until_idle();
     }
 }

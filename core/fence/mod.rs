@@ -71,24 +71,6 @@
 //!
 //! See also `Documentation/fences.rst`.
 
-// Test-only: a failed condition reports its location and makes the test return `EINVAL`. The
-// KUnit `assert!` aborts the test thread without running destructors, which would leak fence
-// contexts and make module exit wait forever; returning keeps the cleanup.
-#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
-macro_rules! ensure {
-    ($cond:expr) => {
-        if !$cond {
-            kernel::pr_err!(
-                "xaccel: test check failed at {}:{}: {}\n",
-                file!(),
-                line!(),
-                stringify!($cond)
-            );
-            return Err(kernel::error::code::EINVAL);
-        }
-    };
-}
-
 mod c_helpers;
 mod callback;
 mod chain;
@@ -103,6 +85,7 @@ mod timestamp;
 pub use callback::FenceCallback;
 pub use chain::{ChainNode, ChainWalk};
 pub use context::{DeadlineHook, FenceContext};
+pub(crate) use counter::DrainCounter;
 pub use fence::{Fence, FenceAllocation};
 pub use foreign::{DmaFence, WaitMode};
 pub use signalling::SignallingSection;
