@@ -13,8 +13,8 @@ CONFIG_XACCEL ?= m
 CONFIG_XACCEL_VACCEL ?= m
 
 obj-$(CONFIG_XACCEL) += xaccel.o
-xaccel-y := core/xaccel.o core/xaccel_c.o core/xaccel_exports.o core/fence/fence_helpers.o \
-	core/sched/sched_helpers.o
+xaccel-y := core/xaccel.o core/xaccel_c.o core/gem/shmem_c.o core/xaccel_exports.o \
+	core/fence/fence_helpers.o core/sched/sched_helpers.o
 
 # Backends: one module each, built from drivers/<name>/<name>.rs.
 # A new backend adds one line here and a Kconfig entry.
@@ -64,9 +64,10 @@ else
 SHELL := /bin/bash
 XACCEL := tools/vm/xaccel-dev
 
-.PHONY: run check lint setup kernel modules userspace clean
+.PHONY: run check bench lint setup kernel modules userspace clean
 run:        ; @$(XACCEL) run
 check:      ; @$(XACCEL) check
+bench:      ; @$(XACCEL) bench
 lint:       ; @$(XACCEL) lint
 setup:      ; @$(XACCEL) setup
 kernel:     ; @$(XACCEL) kernel

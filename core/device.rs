@@ -16,6 +16,7 @@
 use crate::{
     backend::{Backend, DeviceDesc, DeviceLayout},
     driver,
+    gem::RegionCounters,
     name::Name,
 };
 use core::{
@@ -49,11 +50,13 @@ pub struct AccelDevice {
     name: Name<16>,
     desc: Name<64>,
     pub(crate) layout: DeviceLayout,
+    /// Bytes of live buffer objects in each region, at most the region's size.
+    pub(crate) region_used: RegionCounters,
     resets: AtomicU64,
 }
 
 // SAFETY: The C `drm_device` is built for concurrent use and synchronises itself; the Rust fields
-// are immutable after construction except for atomics.
+// are immutable after construction except for atomics (`resets`, the counters of `region_used`).
 unsafe impl Send for AccelDevice {}
 // SAFETY: As above.
 unsafe impl Sync for AccelDevice {}
@@ -68,6 +71,7 @@ impl AccelDevice {
     ) -> Result<ARef<Self>> {
         let name = Name::<16>::new(name);
         let desc = Name::<64>::new(desc);
+        let region_used = RegionCounters::new(layout.regions.len())?;
         // Without `release` until every field is written: if allocation fails half-way, DRM
         // frees the memory without running Rust drops on uninitialised fields.
         let alloc_vtable = driver::vtable(name.as_char_ptr(), desc.as_char_ptr(), false);
@@ -92,6 +96,7 @@ impl AccelDevice {
             (&raw mut (*this).name).write(name);
             (&raw mut (*this).desc).write(desc);
             (&raw mut (*this).layout).write(layout);
+            (&raw mut (*this).region_used).write(region_used);
             (&raw mut (*this).resets).write(AtomicU64::new(0));
             let vtable =
                 driver::vtable((*this).name.as_char_ptr(), (*this).desc.as_char_ptr(), true);
@@ -129,9 +134,13 @@ impl AccelDevice {
     pub(crate) unsafe fn drop_fields(drm: *mut bindings::drm_device) {
         // SAFETY: By the safety requirements `drm` is embedded in a `Self` nobody uses any more.
         let this = unsafe { kernel::container_of!(Opaque::cast_from(drm), Self, drm) }.cast_mut();
-        // SAFETY: `layout` is initialised (type invariant) and dropped exactly once, here. The
-        // other fields have no drop glue; DRM frees the memory after `release` returns.
-        unsafe { ptr::drop_in_place(&raw mut (*this).layout) };
+        // SAFETY: `layout` and `region_used` are initialised (type invariant) and dropped exactly
+        // once, here. The other fields have no drop glue; DRM frees the memory after `release`
+        // returns.
+        unsafe {
+            ptr::drop_in_place(&raw mut (*this).layout);
+            ptr::drop_in_place(&raw mut (*this).region_used);
+        }
     }
 
     /// The backend name, as `DRM_IOCTL_VERSION` reports it.

@@ -6,10 +6,10 @@
 //! register accel (`DRIVER_COMPUTE_ACCEL`) devices. xaccel needs both: every device carries its
 //! own vtable, embedded in [`AccelDevice`], so the backend's name reaches `DRM_IOCTL_VERSION`
 //! without any pointer into the backend module, and the features include
-//! `DRIVER_COMPUTE_ACCEL`. All callbacks here are non-generic core functions, so they stay valid
-//! after a backend module is gone.
+//! `DRIVER_COMPUTE_ACCEL`. All callbacks here (device release, file open and close, fdinfo) are
+//! non-generic core functions, so they stay valid after a backend module is gone.
 
-use crate::{device::AccelDevice, ioctl, uapi};
+use crate::{device::AccelDevice, file, gem, ioctl, uapi};
 use kernel::{bindings, ffi::c_char};
 
 // `file_operations` has zero-sized members; the static is only ever address-taken, never read.
@@ -34,6 +34,9 @@ pub(crate) fn vtable(
     let zero: bindings::drm_driver = unsafe { core::mem::zeroed() };
     bindings::drm_driver {
         release: if with_release { Some(release) } else { None },
+        open: Some(file::open),
+        postclose: Some(file::postclose),
+        show_fdinfo: Some(gem::show_fdinfo),
         major: uapi::DRM_XACCEL_UAPI_MAJOR as i32,
         minor: uapi::DRM_XACCEL_UAPI_MINOR as i32,
         patchlevel: 0,

@@ -8,11 +8,12 @@
 //! in its ioctl number, and every entry fails with `ENODEV` once the device is unplugged.
 //! `drm_ioctl()` copies arguments in and out and zero-extends older, shorter structs.
 
-use crate::{device::Plugged, query, uapi};
+use crate::{device::Plugged, file::DrmFile, gem, query, uapi};
 use kernel::{bindings, ioctl::_IOC_NR, ioctl::_IOC_SIZE};
 
-/// A handler of one ioctl: gets the registered device and the kernel copy of the argument.
-pub(crate) type Handler<T> = fn(&Plugged<'_>, &mut T) -> kernel::error::Result<u32>;
+/// A handler of one ioctl: gets the registered device, the calling file and the kernel copy of
+/// the argument.
+pub(crate) type Handler<T> = fn(&Plugged<'_>, &DrmFile, &mut T) -> kernel::error::Result<u32>;
 
 macro_rules! xaccel_ioctls {
     ($( ($cmd:ident, $arg:ty, $flags:expr, $handler:path) ),* $(,)?) => {
@@ -34,13 +35,13 @@ macro_rules! xaccel_ioctls {
                     func: {
                         /// # Safety
                         ///
-                        /// Called by `drm_ioctl()` only, with a device of ours and the kernel
-                        /// copy of the argument.
+                        /// Called by `drm_ioctl()` only, with a device of ours, the kernel
+                        /// copy of the argument and the calling file.
                         #[allow(non_snake_case)]
                         unsafe extern "C" fn $cmd(
                             drm: *mut bindings::drm_device,
                             data: *mut kernel::ffi::c_void,
-                            _file: *mut bindings::drm_file,
+                            file: *mut bindings::drm_file,
                         ) -> kernel::ffi::c_int {
                             let handler: Handler<$arg> = $handler;
                             // SAFETY: DRM only calls ioctls of devices with our `drm_driver`,
@@ -55,7 +56,10 @@ macro_rules! xaccel_ioctls {
                             // for any uAPI struct, exclusively ours for this call. uAPI structs
                             // are plain integers, valid for any bit pattern.
                             let arg = unsafe { &mut *data.cast::<$arg>() };
-                            match handler(&plugged, arg) {
+                            // SAFETY: `drm_ioctl()` passes the open file of the device the
+                            // ioctl was issued on, which stays open for the call.
+                            let file = unsafe { DrmFile::from_raw(file) };
+                            match handler(&plugged, file, arg) {
                                 Ok(value) => value.try_into().unwrap_or(
                                     kernel::error::code::ERANGE.to_errno(),
                                 ),
@@ -76,4 +80,8 @@ macro_rules! xaccel_ioctls {
 xaccel_ioctls! {
     (DRM_IOCTL_XACCEL_QUERY, uapi::drm_xaccel_query,
         0, query::query),
+    (DRM_IOCTL_XACCEL_BO_CREATE, uapi::drm_xaccel_bo_create,
+        0, gem::create::bo_create),
+    (DRM_IOCTL_XACCEL_BO_INFO, uapi::drm_xaccel_bo_info,
+        0, gem::info::bo_info),
 }

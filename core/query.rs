@@ -10,6 +10,7 @@
 use crate::{
     backend::DeviceLayout,
     device::Plugged,
+    file::DrmFile,
     uapi::{self, drm_xaccel_query},
 };
 use core::mem::size_of;
@@ -104,7 +105,11 @@ fn device_info(
 }
 
 /// The QUERY ioctl.
-pub(crate) fn query(plugged: &Plugged<'_>, q: &mut drm_xaccel_query) -> Result<u32> {
+pub(crate) fn query(
+    plugged: &Plugged<'_>,
+    _file: &DrmFile,
+    q: &mut drm_xaccel_query,
+) -> Result<u32> {
     let dev = plugged.dev;
     let layout = &dev.layout;
     match q.type_ {
@@ -134,15 +139,15 @@ pub(crate) fn query(plugged: &Plugged<'_>, q: &mut drm_xaccel_query) -> Result<u
         }
         uapi::DRM_XACCEL_QUERY_REGIONS => {
             let mut out = KVec::with_capacity(layout.regions.len(), GFP_KERNEL)?;
-            for (id, r) in layout.regions.iter().enumerate() {
+            for (id, r) in (0u32..).zip(layout.regions.iter()) {
                 out.push(
                     uapi::drm_xaccel_region_info {
                         name: *r.name.as_padded(),
-                        id: id as u32,
+                        id,
                         kind: r.kind as u32,
                         flags: r.flags,
                         size: r.size,
-                        used: 0,
+                        used: dev.region_used.get(id),
                     },
                     GFP_KERNEL,
                 )?;

@@ -14,6 +14,8 @@
 //! - `driver`: the per-device `struct drm_driver` and its C callbacks.
 //! - [`fence`]: `dma_fence` for every backend: contexts, fences, callbacks, foreign fences,
 //!   chains; its documentation holds the rules that let fences outlive backends and the core.
+//! - `file`: the core's per-file state (`drm_file.driver_priv`).
+//! - [`gem`]: buffer objects, `BO_CREATE`/`BO_INFO` and memory accounting.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
 //! - [`sched`]: the job scheduler: rings, entities, jobs, timeouts and recovery.
@@ -24,14 +26,16 @@
 //! Backends link against this crate (see the top-level `Makefile`), so the core outlives every
 //! backend. Code generic over a backend is compiled into the backend module, so everything that
 //! can run after a backend is unloaded (file release, ioctl entry, DRM device release) is
-//! non-generic code of this crate, and backend data is dropped when its device is unplugged,
+//! non-generic code of this crate (so are the callbacks of buffer objects, which may be freed
+//! when their last mapping goes), and backend data is dropped when its device is unplugged,
 //! before the backend module can go away. An open file pins this module through the accel
 //! `file_operations` owner, never the backend's, so a backend can be unloaded with clients open:
 //! their ioctls then fail with `ENODEV`.
 
 // Test-only, for the KUnit suites of every module: a failed condition reports its location and
-// makes the test return `EINVAL`. The KUnit `assert!` aborts the test thread without running destructors, which would leak fence
-// contexts and make module exit wait forever; returning keeps the cleanup.
+// makes the test return `EINVAL`. The KUnit `assert!` aborts the test thread without running
+// destructors, which would leak fence contexts and make module exit wait forever; returning
+// keeps the cleanup.
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
 macro_rules! ensure {
     ($cond:expr) => {
@@ -51,6 +55,8 @@ pub mod backend;
 pub mod device;
 mod driver;
 pub mod fence;
+mod file;
+pub mod gem;
 mod ioctl;
 mod name;
 mod query;

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #! Runs inside the test VM (started by tools/vm/xaccel-dev): loads xaccel's modules and runs
-#! the demo (`run`) or every in-guest test (`check`), printing TAP blocks that
-#! tools/vm/report.py counts. Each test is announced in the kernel log too, so a splat is
-#! blamed on the test that was running.
+#! the demo (`run`), every in-guest test (`check`), printing TAP blocks that
+#! tools/vm/report.py counts, or the benchmarks (`bench`), printing `bench:` lines. Each test
+#! is announced in the kernel log too, so a splat is blamed on the test that was running.
 #!
-#! Usage: guest.sh run|check MODROOT REPO
+#! Usage: guest.sh run|check|bench MODROOT REPO
 set -uo pipefail
 mode=$1 modroot=$2 repo=$3
 bin=$repo/target/release
@@ -85,6 +85,40 @@ unload_with_client_open() {
 	rmmod xaccel || { echo "core unload failed after the last close"; return 1; }
 }
 
+# A client holds a mapped buffer object while the backend is unloaded: the mapping stays
+# usable, ioctls fail with ENODEV, and the object is freed (by the core) when the client
+# lets go; then the core unloads.
+unload_with_bo_mapped() {
+	load vaccel || return 1
+	/usr/bin/python3 - "$modroot" <<'PY' || return 1
+import errno, fcntl, mmap, os, struct, subprocess, sys
+BO_CREATE, BO_INFO, GEM_CLOSE = 0xC0306441, 0xC0306442, 0x40086409
+fd = os.open("/dev/accel/accel0", os.O_RDWR)
+create = bytearray(struct.pack("=QIIQII2Q", 1 << 20, 0, 0, 0, 0, 0, 0, 0))
+fcntl.ioctl(fd, BO_CREATE, create)
+handle = struct.unpack_from("=I", create, 24)[0]
+info = bytearray(struct.pack("=IIQIIQ2Q", handle, 0, 0, 0, 0, 0, 0, 0))
+fcntl.ioctl(fd, BO_INFO, info)
+size, offset = struct.unpack_from("=Q", info, 8)[0], struct.unpack_from("=Q", info, 24)[0]
+m = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=offset)
+m[0:5], m[size - 5:size] = b"hello", b"world"
+subprocess.run(["modprobe", "-d", sys.argv[1], "-r", "vaccel"], check=True)
+if os.path.exists("/dev/accel/accel0"):
+    sys.exit("the accel node outlived the backend")
+if (m[0:5], m[size - 5:size]) != (b"hello", b"world"):
+    sys.exit("the mapping lost its contents after the unload")
+try:
+    fcntl.ioctl(fd, GEM_CLOSE, struct.pack("=II", handle, 0))
+    sys.exit("GEM_CLOSE worked on an unplugged device")
+except OSError as e:
+    if e.errno != errno.ENODEV:
+        sys.exit(f"GEM_CLOSE on an unplugged device: {errno.errorcode[e.errno]}, want ENODEV")
+os.close(fd)
+m.close()
+PY
+	rmmod xaccel || { echo "core unload failed after the last BO was freed"; return 1; }
+}
+
 unload_without_clients() {
 	load vaccel && [ "$(accel_count)" = 2 ] || return 1
 	unload vaccel && [ "$(accel_count)" = 0 ] || return 1
@@ -106,7 +140,30 @@ lifecycle_tests() {
 	echo "TAP version 13"
 	tap "unload with no client open" unload_without_clients
 	tap "unload of a backend with a client open gives ENODEV" unload_with_client_open
+	tap "unload with a BO mapped: mapping usable, freed after close" unload_with_bo_mapped
 	tap "reload after unload" load vaccel
+	echo "1..$tap_n"
+}
+
+# `xaccel mem --json` on a device: its regions with used <= size, and this process's open file
+# with the fdinfo memory keys of every region.
+cli_mem_json() {
+	xaccel mem --device /dev/accel/accel0 --json | /usr/bin/python3 -c '
+import json, sys
+[report] = json.load(sys.stdin)
+names = [r["name"] for r in report["regions"]]
+assert names and all(r["used"] <= r["size"] for r in report["regions"]), report["regions"]
+[client] = report["clients"]
+assert [m["region"] for m in client["fdinfo"]["regions"]] == names, client
+assert client["fdinfo"]["driver"] == report["backend"], client
+'
+}
+
+cli_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "xaccel mem prints every device" xaccel mem
+	tap "xaccel mem --json: regions and this process's fdinfo" cli_mem_json
 	echo "1..$tap_n"
 }
 
@@ -128,6 +185,7 @@ run)
 	for dev in /dev/accel/accel*; do
 		xaccel info --device "$dev"
 	done
+	xaccel mem
 	echo "### xaccel-run: end"
 	;;
 check)
@@ -135,9 +193,23 @@ check)
 	run_tap kunit kunit_results
 	for dev in /dev/accel/accel*; do
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
+		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
+	run_tap cli cli_tests
 	run_tap module-lifecycle lifecycle_tests
+	echo "### xaccel-dmesg: begin"
+	dmesg --color=never
+	echo "### xaccel-dmesg: end"
+	;;
+bench)
+	# One boot, both sides: xaccel (vaccel's system region) and the C anchors.
+	load vaccel && load vgem
+	mark "bench begin"
+	echo "### xaccel-bench: begin"
+	xaccel-bench --device /dev/accel/accel0
+	echo "### xaccel-bench: end rc=$?"
+	mark "bench end"
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"

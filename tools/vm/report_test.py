@@ -27,6 +27,18 @@ ok 2 - two # SKIP not here
 ### xaccel-guest: done
 """
 
+BENCH = """\
+### xaccel-bench: begin
+bench: bo-4k ours=2.0 anchor=1.0 ratio=2.000 goal=ge1.0
+### xaccel-bench: end rc=0
+### xaccel-dmesg: begin
+[    1.000000] xaccel-test: bench begin
+[    1.100000] xaccel-test: bench end
+### xaccel-dmesg: end
+### xaccel-guest: done
+"""
+
+# (name, log, expected exit code, text expected in the output[, extra report.py options])
 CASES = [
     ("a clean run passes", CLEAN, 0, "1 passed, 0 failed, 1 skipped"),
     ("a WARNING in dmesg fails and names the test",
@@ -48,6 +60,14 @@ CASES = [
      "### xaccel-test: mute begin\n### xaccel-test: mute end rc=0\n"
      "### xaccel-dmesg: begin\n### xaccel-dmesg: end\n### xaccel-guest: done\n",
      1, "produced no test results"),
+    ("--splats-only passes a clean run without tests", BENCH, 0, "", ["--splats-only"]),
+    ("--splats-only fails on a splat",
+     BENCH.replace("[    1.100000]", "[    1.050000] BUG: kernel NULL pointer dereference\n"
+                   "[    1.100000]"),
+     1, "kernel splat during 'bench'", ["--splats-only"]),
+    ("--splats-only fails on a VM that never finished",
+     BENCH.replace("### xaccel-guest: done\n", ""), 1, "the guest did not finish",
+     ["--splats-only"]),
 ]
 
 
@@ -55,12 +75,13 @@ def main():
     print("TAP version 13")
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for n, (name, log, want_rc, want_text) in enumerate(CASES, 1):
+        for n, (name, log, want_rc, want_text, *options) in enumerate(CASES, 1):
             path = os.path.join(tmp, f"case{n}.log")
             with open(path, "w") as f:
                 f.write(log)
-            run = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), "--vm", path],
-                                 capture_output=True, text=True)
+            extra = options[0] if options else []
+            run = subprocess.run([sys.executable, os.path.join(HERE, "report.py"), "--vm", path,
+                                  *extra], capture_output=True, text=True)
             ok = run.returncode == want_rc and want_text in run.stdout
             failed += not ok
             print(f"{'ok' if ok else 'not ok'} {n} - report.py: {name}")

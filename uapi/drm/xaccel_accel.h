@@ -4,7 +4,8 @@
  *
  * Every xaccel device is a DRM accel node (/dev/accel/accelN). The ioctls in
  * this header are common to every backend; vendor extension ioctls live in
- * the range starting at DRM_XACCEL_VENDOR_BASE.
+ * the range starting at DRM_XACCEL_VENDOR_BASE. Buffer objects are named by
+ * GEM handles, per open file, and closed with DRM's DRM_IOCTL_GEM_CLOSE.
  *
  * Extensibility rules, which every ioctl follows:
  *  - structs only ever grow at the end; the kernel accepts older (shorter)
@@ -24,14 +25,20 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		1
+#define DRM_XACCEL_UAPI_MINOR		2
 
 #define DRM_XACCEL_QUERY		0x00
-/* 0x01 - 0x2f are reserved for further common ioctls. */
+#define DRM_XACCEL_BO_CREATE		0x01
+#define DRM_XACCEL_BO_INFO		0x02
+/* 0x03 - 0x2f are reserved for further common ioctls. */
 #define DRM_XACCEL_VENDOR_BASE		0x30
 
 #define DRM_IOCTL_XACCEL_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_QUERY, struct drm_xaccel_query)
+#define DRM_IOCTL_XACCEL_BO_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_BO_CREATE, struct drm_xaccel_bo_create)
+#define DRM_IOCTL_XACCEL_BO_INFO \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_BO_INFO, struct drm_xaccel_bo_info)
 
 /**
  * enum drm_xaccel_query_type - What &drm_xaccel_query asks for.
@@ -165,8 +172,95 @@ struct drm_xaccel_region_info {
 	__u64 flags;
 	/** @size: Size in bytes; for system memory, the limit on allocations. */
 	__u64 size;
-	/** @used: Bytes allocated now. */
+	/**
+	 * @used: Bytes of the region's live buffer objects, at most @size. A
+	 * buffer object counts with its whole size from creation until it is
+	 * freed, whether or not its pages have been allocated yet.
+	 */
 	__u64 used;
+};
+
+/**
+ * struct drm_xaccel_bo_create - Argument of DRM_IOCTL_XACCEL_BO_CREATE.
+ *
+ * Allocates a buffer object in a memory region of the device and returns a
+ * GEM handle to it, valid in this open file only. Close it with
+ * DRM_IOCTL_GEM_CLOSE; the object is freed when its last handle and its last
+ * CPU mapping are gone.
+ *
+ * Memory of a system-memory region (DRM_XACCEL_REGION_SYSTEM) is allocated
+ * when the object is first mapped, and reads as zero until written. Regions
+ * of kind DRM_XACCEL_REGION_DEVICE cannot hold buffer objects yet: creating
+ * one there fails with -EOPNOTSUPP until device memory support lands.
+ *
+ * The whole (rounded) size counts against the region's size from creation
+ * on (&drm_xaccel_region_info.used), and in the fdinfo of every file holding
+ * a handle to the object (drm-total-<region name>).
+ *
+ * Errors: -EINVAL for nonzero @flags, @pad or @reserved, an unknown @region,
+ * a zero @size, or an @alignment that is not 0 or a power of two from the
+ * page size to the rounded size; -EOPNOTSUPP for a device-memory region;
+ * -E2BIG for a size beyond the region's size (including sizes that overflow
+ * when rounded up); -ENOSPC when the region's live buffer objects leave less
+ * than the size; -ENOMEM when kernel memory runs out. On error nothing is
+ * created and the struct is left as it was.
+ */
+struct drm_xaccel_bo_create {
+	/**
+	 * @size: In: size in bytes, nonzero; rounded up to a multiple of the
+	 * page size. BO_INFO returns the rounded size.
+	 */
+	__u64 size;
+	/** @region: In: id of the region to allocate in (DRM_XACCEL_QUERY_REGIONS). */
+	__u32 region;
+	/** @flags: In: DRM_XACCEL_BO_* flags. None are defined yet: must be 0. */
+	__u32 flags;
+	/**
+	 * @alignment: In: 0 (page alignment), or a power of two from the page
+	 * size to the rounded size: the alignment of the object's placement
+	 * and of its device addresses.
+	 */
+	__u64 alignment;
+	/** @handle: Out: the GEM handle. Ignored on input. */
+	__u32 handle;
+	/** @pad: Must be zero. */
+	__u32 pad;
+	/** @reserved: Must be zero. */
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_xaccel_bo_info - Argument of DRM_IOCTL_XACCEL_BO_INFO.
+ *
+ * Describes the buffer object behind a handle of this file and returns the
+ * offset at which mmap() of this file maps it. The offset is a fake offset,
+ * the same for the object's whole life (set up at the latest by the first
+ * BO_INFO); only files holding a handle to the object can map it (others get
+ * -EACCES).
+ * Mappings must be MAP_SHARED and start at the offset; they may be shorter
+ * than the object. A mapping keeps the object alive after its handle is
+ * closed.
+ *
+ * Errors: -EINVAL for nonzero @pad or @reserved; -ENOENT for a handle this
+ * file does not have (a handle of another open file is never valid here);
+ * -ENOMEM or -ENOSPC if the mmap offset cannot be set up. On error the
+ * struct is left as it was.
+ */
+struct drm_xaccel_bo_info {
+	/** @handle: In: a GEM handle of this file. */
+	__u32 handle;
+	/** @pad: In: must be zero. */
+	__u32 pad;
+	/** @size: Out: size in bytes, a multiple of the page size. */
+	__u64 size;
+	/** @region: Out: id of the region the object was created in. */
+	__u32 region;
+	/** @flags: Out: the DRM_XACCEL_BO_* flags it was created with. */
+	__u32 flags;
+	/** @mmap_offset: Out: the offset to pass to mmap() on this file. */
+	__u64 mmap_offset;
+	/** @reserved: In: must be zero. Out: zero. */
+	__u64 reserved[2];
 };
 
 #if defined(__cplusplus)

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Helpers for issuing raw QUERY ioctls from selftests: byte buffers pre-filled
-//! with a marker, typed reads of items out of them, and errno names.
+//! Helpers for issuing raw ioctls from selftests: byte buffers pre-filled with
+//! a marker, typed reads of QUERY items out of them, and errno names.
 
 use std::mem::size_of;
 use std::ops::Range;
@@ -31,6 +31,7 @@ pub fn errno_name(errno: Errno) -> String {
         Errno::NOSPC => "ENOSPC",
         Errno::TOOBIG => "E2BIG",
         Errno::BUSY => "EBUSY",
+        Errno::OPNOTSUPP => "EOPNOTSUPP",
         _ => "errno",
     };
     format!("{name} ({})", errno.raw_os_error())

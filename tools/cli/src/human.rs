@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Text output of `xaccel list` and `xaccel info`: compact, aligned columns,
-//! byte counts in binary units. Pure functions of the reports, unit-tested below.
+//! Text output of `xaccel list`, `xaccel info` and `xaccel mem`: compact,
+//! aligned columns, byte counts in binary units. Pure functions of the
+//! reports, unit-tested below.
 
 use std::fmt::Write;
 
+use crate::mem::MemReport;
 use crate::report::Report;
 
 /// `n` bytes as `512 B`, `4 KiB`, `1.5 GiB`.
@@ -149,6 +151,53 @@ fn device_block(r: &Report) -> String {
     out
 }
 
+/// `xaccel mem`: a block per device, separated by blank lines.
+pub fn mem(reports: &[MemReport]) -> String {
+    reports.iter().map(mem_block).collect::<Vec<_>>().join("\n")
+}
+
+fn mem_block(r: &MemReport) -> String {
+    let mut out = format!("{}: {}\n", r.path.display(), r.backend);
+    let _ = writeln!(out, "  regions ({})", r.regions.len());
+    let mut rows = vec![cells(["id", "name", "kind", "used / size"])];
+    rows.extend(r.regions.iter().map(|g| {
+        let usage = format!("{} / {}", bytes(g.used), bytes(g.size));
+        cells([&g.id.to_string(), &g.name, &g.kind.to_string(), &usage])
+    }));
+    if !r.regions.is_empty() {
+        out += &table(&rows, "    ");
+    }
+    let who = match r.pid {
+        None => "this process".to_string(),
+        Some(pid) => format!("process {pid}"),
+    };
+    let _ = writeln!(out, "  {who}: {} open file(s)", r.clients.len());
+    let mut rows = vec![cells([
+        "fd", "client", "region", "total", "shared", "resident",
+    ])];
+    for client in &r.clients {
+        let id = client
+            .fdinfo
+            .client_id
+            .map_or_else(|| "?".to_string(), |id| id.to_string());
+        for m in &client.fdinfo.regions {
+            let resident = m.resident.map_or_else(|| "-".to_string(), bytes);
+            rows.push(cells([
+                &client.fd.to_string(),
+                &id,
+                &m.region,
+                &bytes(m.total),
+                &bytes(m.shared),
+                &resident,
+            ]));
+        }
+    }
+    if rows.len() > 1 {
+        out += &table(&rows, "    ");
+    }
+    out
+}
+
 fn cells<const N: usize>(cells: [&str; N]) -> Vec<String> {
     cells.iter().map(|s| s.to_string()).collect()
 }
@@ -242,6 +291,52 @@ mod tests {
     0   sysmem  system  cpu-visible  1.5 MiB / 1 GiB
 ";
         assert_eq!(text, expected);
+    }
+
+    fn mem_sample(pid: Option<u32>) -> MemReport {
+        use xaccel::{FdInfo, RegionMemory};
+        let region = |region: &str, total, resident| RegionMemory {
+            region: region.into(),
+            total,
+            shared: 0,
+            resident: Some(resident),
+        };
+        MemReport {
+            path: "/dev/accel/accel0".into(),
+            backend: "vaccel".into(),
+            regions: vec![sample().regions[0].clone()],
+            pid,
+            clients: vec![crate::mem::Client {
+                fd: 3,
+                fdinfo: FdInfo {
+                    driver: "vaccel".into(),
+                    client_id: Some(12),
+                    regions: vec![region("sysmem", 3 << 20, 1 << 20), region("local", 0, 0)],
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn mem_block() {
+        let expected = "\
+/dev/accel/accel0: vaccel
+  regions (1)
+    id  name    kind    used / size
+    0   sysmem  system  1.5 MiB / 1 GiB
+  this process: 1 open file(s)
+    fd  client  region  total  shared  resident
+    3   12      sysmem  3 MiB  0 B     1 MiB
+    3   12      local   0 B    0 B     0 B
+";
+        assert_eq!(mem(&[mem_sample(None)]), expected);
+        assert!(mem(&[mem_sample(Some(77))]).contains("  process 77: 1 open file(s)\n"));
+        let json = serde_json::to_value([mem_sample(None)]).unwrap();
+        assert_eq!(
+            json[0]["clients"][0]["fdinfo"]["regions"][0]["total"],
+            3 << 20
+        );
+        assert_eq!(json[0]["regions"][0]["used"], 3 << 19);
     }
 
     #[test]

@@ -4,7 +4,10 @@
 //! ```text
 //! xaccel list                     one line per device
 //! xaccel info [--device PATH]     engines and regions in detail (all devices by default)
-//! xaccel --json list|info         the same as a JSON array of device reports
+//! xaccel mem [--device PATH] [--pid PID]
+//!                                 regions used / size, and a process's memory per open
+//!                                 file of the device (this process by default)
+//! xaccel --json list|info|mem     the same as a JSON array of device reports
 //! ```
 //!
 //! Exits 1, with a message on stderr, when there is no device or one of them
@@ -12,6 +15,7 @@
 //! `cargo run -p xaccel-cli -- list`.
 
 mod human;
+mod mem;
 mod report;
 
 use std::path::PathBuf;
@@ -19,6 +23,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::mem::MemReport;
 use crate::report::Report;
 
 /// Inspect xaccel accelerator devices.
@@ -42,16 +47,30 @@ enum Command {
         #[arg(long, short, value_name = "PATH")]
         device: Option<PathBuf>,
     },
+    /// Memory regions (used / size) and a process's memory per open file.
+    Mem {
+        /// Only this device node (default: every node in /dev/accel).
+        #[arg(long, short, value_name = "PATH")]
+        device: Option<PathBuf>,
+        /// Show this process's open files of the device (default: xaccel's own).
+        #[arg(long, value_name = "PID")]
+        pid: Option<u32>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let paths = match &cli.command {
-        Command::Info { device: Some(path) } => vec![path.clone()],
-        Command::List | Command::Info { device: None } => match xaccel::Device::enumerate() {
-            Ok(paths) => paths,
-            Err(err) => return fail(&err),
-        },
+        Command::Info { device: Some(path) }
+        | Command::Mem {
+            device: Some(path), ..
+        } => vec![path.clone()],
+        Command::List | Command::Info { device: None } | Command::Mem { device: None, .. } => {
+            match xaccel::Device::enumerate() {
+                Ok(paths) => paths,
+                Err(err) => return fail(&err),
+            }
+        }
     };
     if paths.is_empty() {
         eprintln!("xaccel: no xaccel device found in {}", xaccel::ACCEL_DIR);
@@ -59,10 +78,39 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
+    let (printed, failed) = match cli.command {
+        Command::Mem { pid, .. } => output(
+            &paths,
+            |path| MemReport::gather(path, pid),
+            cli.json,
+            human::mem,
+        ),
+        Command::List => output(&paths, Report::gather, cli.json, human::list),
+        Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
+    };
+    if let Err(err) = printed {
+        return fail(&err);
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Gathers a report per device and prints them, as JSON or as `text` makes
+/// them. Returns whether printing worked and whether any device failed (each
+/// with a message on stderr).
+fn output<R: serde::Serialize>(
+    paths: &[PathBuf],
+    gather: impl Fn(&std::path::Path) -> xaccel::Result<R>,
+    json: bool,
+    text: fn(&[R]) -> String,
+) -> (Result<(), serde_json::Error>, bool) {
     let mut reports = Vec::new();
     let mut failed = false;
-    for path in &paths {
-        match Report::gather(path) {
+    for path in paths {
+        match gather(path) {
             Ok(report) => reports.push(report),
             Err(err) => {
                 eprintln!("xaccel: {err}");
@@ -70,26 +118,19 @@ fn main() -> ExitCode {
             }
         }
     }
-
     if reports.is_empty() {
         // Every device failed, each with a message already.
-    } else if cli.json {
+        return (Ok(()), failed);
+    }
+    if json {
         match serde_json::to_string_pretty(&reports) {
             Ok(json) => println!("{json}"),
-            Err(err) => return fail(&err),
+            Err(err) => return (Err(err), failed),
         }
     } else {
-        let text = match cli.command {
-            Command::List => human::list(&reports),
-            Command::Info { .. } => human::info(&reports),
-        };
-        print!("{text}");
+        print!("{}", text(&reports));
     }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
+    (Ok(()), failed)
 }
 
 /// Prints an error and returns the failing exit code.
@@ -116,5 +157,28 @@ mod tests {
         let cli = Cli::try_parse_from(["xaccel", "--json", "list"]).unwrap();
         assert!(cli.json && matches!(cli.command, Command::List));
         assert!(Cli::try_parse_from(["xaccel"]).is_err());
+    }
+
+    #[test]
+    fn mem_options() {
+        let cli =
+            Cli::try_parse_from(["xaccel", "mem", "-d", "/x", "--pid", "7", "--json"]).unwrap();
+        assert!(cli.json);
+        assert!(matches!(
+            cli.command,
+            Command::Mem {
+                device: Some(_),
+                pid: Some(7)
+            }
+        ));
+        let cli = Cli::try_parse_from(["xaccel", "mem"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Mem {
+                device: None,
+                pid: None
+            }
+        ));
+        assert!(Cli::try_parse_from(["xaccel", "mem", "--pid", "x"]).is_err());
     }
 }

@@ -3,20 +3,26 @@
 //!
 //! Device nodes are found under [`ACCEL_DIR`] as `accelN`; [`Device::enumerate`]
 //! lists them by index. Every query goes through `DRM_IOCTL_XACCEL_QUERY` with
-//! the probe-then-fetch protocol of `crate::query`.
+//! the probe-then-fetch protocol of `crate::query`. Buffer objects are created
+//! with `DRM_IOCTL_XACCEL_BO_CREATE` (see `crate::bo`), described with
+//! `DRM_IOCTL_XACCEL_BO_INFO` and closed with DRM's `DRM_IOCTL_GEM_CLOSE`.
 
 use std::fs;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{Mode, OFlags};
-use rustix::ioctl::{ioctl, opcode, Opcode, Updater};
+use rustix::io::Errno;
+use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
 use xaccel_uapi::{
-    drm_xaccel_device_info, drm_xaccel_engine_info, drm_xaccel_query, drm_xaccel_region_info,
-    DRM_COMMAND_BASE, DRM_IOCTL_BASE, DRM_XACCEL_QUERY,
+    drm_xaccel_bo_create, drm_xaccel_bo_info, drm_xaccel_device_info, drm_xaccel_engine_info,
+    drm_xaccel_query, drm_xaccel_region_info, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
+    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY,
 };
 
+use crate::bo::BoInfo;
 use crate::error::{Error, Result};
+use crate::fdinfo::FdInfo;
 use crate::info::{DeviceInfo, EngineInfo, RegionInfo};
 use crate::query::{fetch_items, QueryItem};
 use crate::version::{drm_version, fetch_version, Version, DRM_IOCTL_VERSION};
@@ -29,6 +35,30 @@ const QUERY: Opcode = opcode::read_write::<drm_xaccel_query>(
     DRM_IOCTL_BASE as u8,
     (DRM_COMMAND_BASE + DRM_XACCEL_QUERY) as u8,
 );
+
+/// `DRM_IOCTL_XACCEL_BO_CREATE`.
+const BO_CREATE: Opcode = opcode::read_write::<drm_xaccel_bo_create>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_BO_CREATE) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_BO_INFO`.
+const BO_INFO: Opcode = opcode::read_write::<drm_xaccel_bo_info>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_BO_INFO) as u8,
+);
+
+/// `struct drm_gem_close` from `drm.h`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+struct drm_gem_close {
+    handle: u32,
+    pad: u32,
+}
+
+/// `DRM_IOCTL_GEM_CLOSE`: `DRM_IOW(0x09, struct drm_gem_close)`.
+const GEM_CLOSE: Opcode = opcode::write::<drm_gem_close>(DRM_IOCTL_BASE as u8, 0x09);
 
 /// An open xaccel device node.
 #[derive(Debug)]
@@ -136,6 +166,46 @@ impl Device {
             .collect())
     }
 
+    /// `DRM_IOCTL_XACCEL_BO_INFO` for `handle`.
+    pub fn bo_info(&self, handle: u32) -> Result<BoInfo> {
+        let mut args = drm_xaccel_bo_info {
+            handle,
+            ..Default::default()
+        };
+        self.bo_info_raw(&mut args).map_err(|errno| Error::Ioctl {
+            ioctl: "BO_INFO",
+            errno,
+        })?;
+        Ok(BoInfo::from(&args))
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_BO_CREATE` with `args` as is; on success the
+    /// caller owns the handle in `args.handle` (see [`crate::Bo`] for an owner
+    /// that closes it). The kernel copies the struct back even on error.
+    pub fn bo_create_raw(&self, args: &mut drm_xaccel_bo_create) -> Result<(), Errno> {
+        // SAFETY: BO_CREATE takes a drm_xaccel_bo_create, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<BO_CREATE, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_BO_INFO` with `args` as is.
+    pub fn bo_info_raw(&self, args: &mut drm_xaccel_bo_info) -> Result<(), Errno> {
+        // SAFETY: BO_INFO takes a drm_xaccel_bo_info, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<BO_INFO, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_GEM_CLOSE` for `handle` (`EINVAL` if this file has
+    /// no such handle).
+    pub fn gem_close_raw(&self, handle: u32) -> Result<(), Errno> {
+        let args = drm_gem_close { handle, pad: 0 };
+        // SAFETY: GEM_CLOSE takes a drm_gem_close, which holds no pointers.
+        unsafe { ioctl(&self.fd, Setter::<GEM_CLOSE, _>::new(args)) }
+    }
+
+    /// This open file's memory statistics, from `/proc/self/fdinfo`.
+    pub fn fdinfo(&self) -> Result<FdInfo> {
+        FdInfo::read(FdInfo::path(None, self.fd.as_raw_fd()))
+    }
+
     /// Issues `DRM_IOCTL_XACCEL_QUERY` with `query` as is, for tests that send
     /// malformed requests. The kernel copies the struct back even on error.
     ///
@@ -169,6 +239,16 @@ mod tests {
     #[test]
     fn query_opcode_matches_uapi() {
         assert_eq!(QUERY as u64, u64::from(xaccel_uapi::DRM_IOCTL_XACCEL_QUERY));
+        assert_eq!(
+            BO_CREATE as u64,
+            u64::from(xaccel_uapi::DRM_IOCTL_XACCEL_BO_CREATE)
+        );
+        assert_eq!(
+            BO_INFO as u64,
+            u64::from(xaccel_uapi::DRM_IOCTL_XACCEL_BO_INFO)
+        );
+        // DRM_IOW('d', 0x09, 8 bytes), from drm.h.
+        assert_eq!(GEM_CLOSE as u64, 0x4008_6409);
     }
 
     #[test]

@@ -36,6 +36,14 @@ pub enum Error {
         /// The errno it returned.
         errno: Errno,
     },
+    /// Reading a file (an fdinfo file, a `/proc` entry) failed.
+    #[error("cannot read {}: {err}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        err: std::io::Error,
+    },
     /// The kernel answered something the uAPI does not allow.
     #[error("{ioctl}: unexpected answer from the kernel: {problem}")]
     Protocol {
@@ -51,7 +59,9 @@ impl Error {
     pub fn errno(&self) -> Option<Errno> {
         match self {
             Error::Open { errno, .. } | Error::Ioctl { errno, .. } => Some(*errno),
-            Error::Enumerate { err, .. } => err.raw_os_error().map(Errno::from_raw_os_error),
+            Error::Enumerate { err, .. } | Error::Read { err, .. } => {
+                err.raw_os_error().map(Errno::from_raw_os_error)
+            }
             Error::Protocol { .. } => None,
         }
     }

@@ -14,19 +14,39 @@
 //! # Ok::<(), xaccel::Error>(())
 //! ```
 //!
+//! Buffer objects are [`Bo`]s, closed when dropped, mapped as [`Mapping`]s,
+//! unmapped when dropped; [`Device::fdinfo`] reads this process's memory
+//! statistics for the open file:
+//!
+//! ```no_run
+//! let dev = xaccel::Device::open("/dev/accel/accel0")?;
+//! let system = dev.regions()?.iter().find(|r| r.kind == xaccel::RegionKind::System).unwrap().id;
+//! let bo = xaccel::Bo::create(&dev, 1 << 20, system)?;
+//! let map = bo.map()?;
+//! map.write(0, b"hello");
+//! println!("{:?}", dev.fdinfo()?.regions);
+//! # Ok::<(), xaccel::Error>(())
+//! ```
+//!
 //! The raw uAPI is re-exported as [`uapi`]. Unit tests run on any host:
 //! `cargo test -p xaccel-runtime`.
 
+mod bo;
 mod device;
 mod error;
+mod fdinfo;
 mod info;
+mod mapping;
 mod query;
 mod types;
 mod version;
 
+pub use bo::{Bo, BoInfo};
 pub use device::{Device, ACCEL_DIR};
 pub use error::{Error, Result};
+pub use fdinfo::{FdInfo, RegionMemory};
 pub use info::{DeviceInfo, EngineInfo, RegionInfo};
+pub use mapping::Mapping;
 pub use query::QueryItem;
 pub use rustix::io::Errno;
 pub use types::{decode_name, Capabilities, EngineClass, RegionFlags, RegionKind};

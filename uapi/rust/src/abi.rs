@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 1;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 2;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -19,6 +19,10 @@ pub const DRM_IOCTL_BASE: u32 = b'd' as u32;
 
 /// Ioctl number offset of QUERY.
 pub const DRM_XACCEL_QUERY: u32 = 0x00;
+/// Ioctl number offset of BO_CREATE.
+pub const DRM_XACCEL_BO_CREATE: u32 = 0x01;
+/// Ioctl number offset of BO_INFO.
+pub const DRM_XACCEL_BO_INFO: u32 = 0x02;
 /// First ioctl number offset of the vendor extensions.
 pub const DRM_XACCEL_VENDOR_BASE: u32 = 0x30;
 
@@ -39,6 +43,10 @@ pub const fn drm_iowr<T>(nr: u32) -> u32 {
 
 /// `DRM_IOCTL_XACCEL_QUERY`.
 pub const DRM_IOCTL_XACCEL_QUERY: u32 = drm_iowr::<drm_xaccel_query>(DRM_XACCEL_QUERY);
+/// `DRM_IOCTL_XACCEL_BO_CREATE`.
+pub const DRM_IOCTL_XACCEL_BO_CREATE: u32 = drm_iowr::<drm_xaccel_bo_create>(DRM_XACCEL_BO_CREATE);
+/// `DRM_IOCTL_XACCEL_BO_INFO`.
+pub const DRM_IOCTL_XACCEL_BO_INFO: u32 = drm_iowr::<drm_xaccel_bo_info>(DRM_XACCEL_BO_INFO);
 
 /// `DRM_XACCEL_QUERY_DEVICE`: one [`drm_xaccel_device_info`].
 pub const DRM_XACCEL_QUERY_DEVICE: u32 = 0;
@@ -145,4 +153,44 @@ pub struct drm_xaccel_region_info {
     pub size: u64,
     /// Bytes allocated now.
     pub used: u64,
+}
+
+/// `struct drm_xaccel_bo_create`: allocates a buffer object, returns a GEM handle.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_bo_create {
+    /// In: size in bytes, nonzero; rounded up to a multiple of the page size.
+    pub size: u64,
+    /// In: id of the region to allocate in.
+    pub region: u32,
+    /// In: `DRM_XACCEL_BO_*` flags; none are defined yet, must be 0.
+    pub flags: u32,
+    /// In: 0, or a power of two from the page size to the rounded size.
+    pub alignment: u64,
+    /// Out: the GEM handle.
+    pub handle: u32,
+    /// Must be zero.
+    pub pad: u32,
+    /// Must be zero.
+    pub reserved: [u64; 2],
+}
+
+/// `struct drm_xaccel_bo_info`: describes the buffer object behind a handle.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_bo_info {
+    /// In: a GEM handle of this file.
+    pub handle: u32,
+    /// In: must be zero.
+    pub pad: u32,
+    /// Out: size in bytes, a multiple of the page size.
+    pub size: u64,
+    /// Out: id of the region the object was created in.
+    pub region: u32,
+    /// Out: the `DRM_XACCEL_BO_*` flags it was created with.
+    pub flags: u32,
+    /// Out: the offset to pass to `mmap()` on the same file.
+    pub mmap_offset: u64,
+    /// In: must be zero. Out: zero.
+    pub reserved: [u64; 2],
 }

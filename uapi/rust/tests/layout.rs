@@ -211,6 +211,14 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "name" => name, "id" => id, "kind" => kind, "flags" => flags, "size" => size,
         "used" => used,
     });
+    layout!(f, drm_xaccel_bo_create {
+        "size" => size, "region" => region, "flags" => flags, "alignment" => alignment,
+        "handle" => handle, "pad" => pad, "reserved" => reserved,
+    });
+    layout!(f, drm_xaccel_bo_info {
+        "handle" => handle, "pad" => pad, "size" => size, "region" => region,
+        "flags" => flags, "mmap_offset" => mmap_offset, "reserved" => reserved,
+    });
     constants!(
         f,
         DRM_COMMAND_BASE,
@@ -218,8 +226,12 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_UAPI_MAJOR,
         DRM_XACCEL_UAPI_MINOR,
         DRM_XACCEL_QUERY,
+        DRM_XACCEL_BO_CREATE,
+        DRM_XACCEL_BO_INFO,
         DRM_XACCEL_VENDOR_BASE,
         DRM_IOCTL_XACCEL_QUERY,
+        DRM_IOCTL_XACCEL_BO_CREATE,
+        DRM_IOCTL_XACCEL_BO_INFO,
         DRM_XACCEL_QUERY_DEVICE,
         DRM_XACCEL_QUERY_ENGINES,
         DRM_XACCEL_QUERY_REGIONS,
@@ -285,6 +297,13 @@ fn abi_matches_c_header() {
 }
 
 #[test]
+fn bo_ioctl_numbers() {
+    // _IOWR('d', 0x41 and 0x42, 48 bytes), fixed by the ABI.
+    assert_eq!(DRM_IOCTL_XACCEL_BO_CREATE, 0xc030_6441);
+    assert_eq!(DRM_IOCTL_XACCEL_BO_INFO, 0xc030_6442);
+}
+
+#[test]
 fn query_ioctl_number() {
     // _IOWR('d', 0x40, 32 bytes), fixed by the ABI; the C side is checked above.
     assert_eq!(DRM_IOCTL_XACCEL_QUERY, 0xc020_6440);
@@ -320,8 +339,8 @@ fn check_catches_reordered_field() {
 fn check_catches_changed_constant_and_new_field() {
     let dir = broken_header("changed", |text| {
         text.replacen(
-            "DRM_XACCEL_UAPI_MINOR\t\t1",
             "DRM_XACCEL_UAPI_MINOR\t\t2",
+            "DRM_XACCEL_UAPI_MINOR\t\t3",
             1,
         )
         .replacen("\t__u64 used;\n", "\t__u64 used;\n\t__u64 peak;\n", 1)
@@ -351,7 +370,9 @@ fn parser_sees_everything() {
             "drm_xaccel_query",
             "drm_xaccel_device_info",
             "drm_xaccel_engine_info",
-            "drm_xaccel_region_info"
+            "drm_xaccel_region_info",
+            "drm_xaccel_bo_create",
+            "drm_xaccel_bo_info"
         ]
     );
     assert_eq!(

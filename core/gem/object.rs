@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Buffer objects: the GEM objects of xaccel devices.
+//!
+//! A buffer object ([`Bo`]) is memory that userspace allocates in one region of a device, names
+//! by a GEM handle of its open file, maps with `mmap()` and, as the core grows, binds into device
+//! VMs. Every byte of it is charged to its region's budget from creation to free.
+//!
+//! # Placements and layout
+//!
+//! A [`Bo`] begins with a `drm_gem_shmem_object`, whose first member is the `drm_gem_object` DRM
+//! knows it by: every GEM object of an xaccel device sits at offset 0 of its `Bo`, and its
+//! `funcs` table says which placement it has. [`Placement::System`] objects are built on the
+//! kernel's shmem helper (`drm_gem_shmem_init()`): a shmem file whose pages are allocated, zeroed,
+//! when the object is first mapped, and CPU mappings through the fake-offset mechanism
+//! (`drm_gem_mmap()`). Device-memory placements (blocks of a region's `gpu_buddy` allocator) and
+//! userptr objects will initialise only the base object, with `drm_gem_private_object_init()` as
+//! the helper's own PRIME import does, and bring a funcs table of their own; the alignment a
+//! buffer object was created with is kept for them and for device addresses.
+//!
+//! # Lifetime
+//!
+//! GEM counts the references: each handle, each CPU mapping and each [`ARef<Bo>`] holds one. The
+//! last one calls `free`, core code in this file, which releases the shmem state, returns the
+//! region's bytes (the [`Charge`]) and drops the object's reference to its device. A handle keeps
+//! its file open and a mapping keeps its file alive, and each file holds the core module, so
+//! `free` cannot outlive the code it runs.
+
+use crate::{device::AccelDevice, file::DrmFile, gem::usage::Charge};
+use core::ptr::{self, NonNull};
+use kernel::{
+    bindings,
+    error::to_result,
+    ffi::{c_int, c_uint},
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+
+/// Where a buffer object's memory lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Host memory in a shmem file: allocated when first used, zeroed, swappable while not
+    /// mapped, always CPU-mappable.
+    System,
+}
+
+/// A `drm_gem_object_funcs` table that can live in a `static`.
+#[repr(transparent)]
+struct GemFuncs(bindings::drm_gem_object_funcs);
+
+// SAFETY: The table is never written. Its pointers are to functions and to a `static` C table,
+// which any thread may read.
+unsafe impl Sync for GemFuncs {}
+
+// The C structs behind these pointers contain zero-sized members; they are only passed along.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// `drm_gem_shmem_object_print_info()`, which is inline (`shmem_c.c`).
+    fn xaccel_shmem_print_info(
+        p: *mut bindings::drm_printer,
+        indent: c_uint,
+        obj: *const bindings::drm_gem_object,
+    );
+    /// `drm_gem_shmem_object_mmap()`, which is inline (`shmem_c.c`).
+    fn xaccel_shmem_mmap(
+        obj: *mut bindings::drm_gem_object,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int;
+}
+
+/// The GEM callbacks of system-memory buffer objects: the shmem helper's for CPU mappings, the
+/// core's for lifetime, accounting and sharing. All of them live in `xaccel.ko` or in the
+/// helper module it depends on, never in a backend.
+static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
+    free: Some(free),
+    open: Some(open_handle),
+    close: Some(close_handle),
+    print_info: Some(xaccel_shmem_print_info),
+    export: Some(refuse_export),
+    pin: None,
+    unpin: None,
+    get_sg_table: None,
+    vmap: None,
+    vunmap: None,
+    mmap: Some(xaccel_shmem_mmap),
+    evict: None,
+    status: None,
+    rss: None,
+    // Taking the address of an extern static reads nothing.
+    vm_ops: &raw const bindings::drm_gem_shmem_vm_ops,
+});
+
+/// A buffer object.
+///
+/// # Invariants
+///
+/// - `shmem` was initialised by `drm_gem_shmem_init()` with `base.funcs` = `SYSTEM_FUNCS`, in a
+///   [`KBox`] that only `free` reclaims, when GEM's reference count drops to zero.
+/// - `charge` holds `base.size` bytes of the object's region on `base.dev`.
+/// - `base.size` is a multiple of the page size and never changes.
+#[repr(C)]
+pub struct Bo {
+    /// First: the `drm_gem_object` of every placement is at offset 0.
+    shmem: Opaque<bindings::drm_gem_shmem_object>,
+    placement: Placement,
+    flags: u32,
+    alignment: u64,
+    charge: Charge,
+}
+
+// SAFETY: GEM objects are built for concurrent use: the reference count is atomic, the C state
+// has its own locks (the reservation lock), and the Rust fields are immutable after creation.
+unsafe impl Send for Bo {}
+// SAFETY: As above.
+unsafe impl Sync for Bo {}
+
+impl Bo {
+    /// Creates a system-memory buffer object of `size` bytes (a nonzero multiple of the page
+    /// size) in `region`, charging them to the region.
+    ///
+    /// Returns `ENOSPC` if the region's budget cannot take `size` more bytes, `ENOMEM` (or
+    /// another error of the shmem layer) if the object cannot be set up.
+    pub(crate) fn new_system(
+        dev: &AccelDevice,
+        region: u32,
+        size: u64,
+        flags: u32,
+        alignment: u64,
+    ) -> Result<ARef<Self>> {
+        let len = usize::try_from(size)?;
+        if len == 0 || len % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let charge = Charge::reserve(dev, region, size)?;
+        // Initialised in place: the GEM object is large (locks, lockdep maps).
+        let bo = KBox::init(
+            try_init!(Self {
+                shmem <- Opaque::init_zeroed(),
+                placement: Placement::System,
+                flags,
+                alignment,
+                charge,
+            }),
+            GFP_KERNEL,
+        )?;
+        let bo = KBox::into_raw(bo);
+        // SAFETY: `bo` is a fresh allocation nobody else knows, its shmem object zeroed as
+        // `drm_gem_shmem_init()` expects; `funcs` is set first so that the helper keeps it. `dev`
+        // is a live device and `len` a nonzero multiple of the page size.
+        let ret = unsafe {
+            let shmem = (*bo).shmem.get();
+            (*shmem).base.funcs = &SYSTEM_FUNCS.0;
+            bindings::drm_gem_shmem_init(dev.as_raw(), shmem, len)
+        };
+        if let Err(e) = to_result(ret) {
+            // SAFETY: A failed `drm_gem_shmem_init()` undoes its own work and the object was never
+            // published, so the allocation is ours to free, and the charge with it.
+            drop(unsafe { KBox::from_raw(bo) });
+            return Err(e);
+        }
+        // INVARIANT: Initialised with `SYSTEM_FUNCS` in a `KBox` that `free` reclaims; `charge`
+        // holds `size` bytes, the object's size.
+        // SAFETY: `drm_gem_shmem_init()` set the reference count to one, which the `ARef` takes
+        // over; `bo` comes from `KBox::into_raw`, so it is not null.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
+    }
+
+    /// Looks up the buffer object behind `handle` in `file`.
+    ///
+    /// Returns `ENOENT` if the file has no such handle. Handles are per file: another file's
+    /// handle never finds anything here.
+    pub(crate) fn lookup(file: &DrmFile, handle: u32) -> Result<ARef<Self>> {
+        // SAFETY: `file` is an open `drm_file` (type invariants of `DrmFile`).
+        let obj = unsafe { bindings::drm_gem_object_lookup(file.as_raw(), handle) };
+        let obj = NonNull::new(obj).ok_or(ENOENT)?;
+        // SAFETY: The lookup returned a live object with a reference we now own.
+        match unsafe { Self::from_gem(obj.as_ptr()) } {
+            // SAFETY: The `ARef` takes over the lookup's reference.
+            Some(bo) => Ok(unsafe { ARef::from_raw(NonNull::from(bo)) }),
+            None => {
+                // SAFETY: We give back the lookup's reference and do not use `obj` again.
+                unsafe { bindings::drm_gem_object_put(obj.as_ptr()) };
+                Err(ENOENT)
+            }
+        }
+    }
+
+    /// The buffer object containing `obj`, if `obj` is one.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must point at a live GEM object that stays alive for `'a`.
+    pub(crate) unsafe fn from_gem<'a>(obj: *mut bindings::drm_gem_object) -> Option<&'a Self> {
+        // SAFETY: `obj` is live (safety requirements); `funcs` is set before the object is
+        // published and never changes.
+        let funcs = unsafe { (*obj).funcs };
+        if !ptr::eq(funcs, &SYSTEM_FUNCS.0) {
+            return None;
+        }
+        // SAFETY: Only `new_system` installs `SYSTEM_FUNCS`, on the `base` of the shmem object
+        // embedded in a `Bo`, which lives as long as `obj` does.
+        Some(unsafe { Self::from_gem_unchecked(obj) })
+    }
+
+    /// The buffer object containing `obj`.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be the GEM object of a live [`Bo`] that stays alive for `'a`.
+    unsafe fn from_gem_unchecked<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
+        // SAFETY: By the safety requirements, `obj` is the GEM object of a `Bo` alive for `'a`.
+        unsafe { &*Self::raw_from_gem(obj) }
+    }
+
+    /// The address of the buffer object containing `obj`.
+    ///
+    /// # Safety
+    ///
+    /// `obj` must be the GEM object of a [`Bo`].
+    unsafe fn raw_from_gem(obj: *mut bindings::drm_gem_object) -> *mut Self {
+        // SAFETY: By the safety requirements, `obj` is the `base` of the shmem object that is the
+        // `shmem` field of a `Bo`, so both steps stay within that `Bo`.
+        unsafe {
+            let shmem = kernel::container_of!(obj, bindings::drm_gem_shmem_object, base);
+            kernel::container_of!(Opaque::cast_from(shmem).cast_mut(), Self, shmem)
+        }
+    }
+
+    /// The C GEM object.
+    fn gem(&self) -> *mut bindings::drm_gem_object {
+        // SAFETY: `shmem` is initialised (type invariants); this only computes a field address.
+        unsafe { &raw mut (*self.shmem.get()).base }
+    }
+
+    /// Size in bytes, a multiple of the page size.
+    pub fn size(&self) -> u64 {
+        // SAFETY: `size` is set at initialisation and never changes (type invariants).
+        unsafe { (*self.gem()).size as u64 }
+    }
+
+    /// The id of the region the object's memory is charged to.
+    pub fn region(&self) -> u32 {
+        self.charge.region()
+    }
+
+    /// Where the object's memory lives.
+    pub fn placement(&self) -> Placement {
+        self.placement
+    }
+
+    /// The `DRM_XACCEL_BO_*` flags the object was created with.
+    pub fn flags(&self) -> u32 {
+        self.flags
+    }
+
+    /// The alignment of the object's device placement and address, 0 for the page size.
+    pub fn alignment(&self) -> u64 {
+        self.alignment
+    }
+
+    /// Creates a handle to the object in `file` (or returns the one it has).
+    ///
+    /// The handle holds its own reference; DRM calls the object's `open` callback, which counts
+    /// the object in the file's accounting.
+    pub(crate) fn create_handle(&self, file: &DrmFile) -> Result<u32> {
+        let mut handle = 0;
+        // SAFETY: `file` is an open `drm_file` and `self.gem()` a live GEM object of the same
+        // device (the caller created it there); `handle` is a valid out pointer.
+        to_result(unsafe {
+            bindings::drm_gem_handle_create(file.as_raw(), self.gem(), &mut handle)
+        })?;
+        Ok(handle)
+    }
+
+    /// The fake offset userspace passes to `mmap()` on the device file to map the object, set up
+    /// here if the object does not have one yet (system objects get it at creation).
+    pub(crate) fn mmap_offset(&self) -> Result<u64> {
+        // SAFETY: `self.gem()` is a live GEM object; creating the offset is idempotent and
+        // serialised by DRM's offset manager.
+        to_result(unsafe { bindings::drm_gem_create_mmap_offset(self.gem()) })?;
+        // SAFETY: The offset node was set up just above and stays until the object is freed.
+        Ok(unsafe { bindings::drm_vma_node_offset_addr(&raw mut (*self.gem()).vma_node) })
+    }
+
+    /// Bytes of the object's pages that are in memory now, for statistics.
+    ///
+    /// Counts the pages of the object's shmem file: they are allocated on first mapping and stay
+    /// (holding the object's contents) until the object is freed or they are swapped out.
+    pub(crate) fn resident_bytes(&self) -> u64 {
+        // SAFETY: A system object's `filp` is the shmem file `drm_gem_shmem_init()` created; it
+        // and its `f_mapping` live as long as the object and never change. `nrpages` changes
+        // under the mapping's lock; a lone racy read of an aligned word, as `READ_ONCE()` does,
+        // is what statistics need.
+        let pages = unsafe {
+            let filp = (*self.gem()).filp;
+            if filp.is_null() {
+                return 0;
+            }
+            ptr::read_volatile(&raw const (*(*filp).f_mapping).nrpages)
+        };
+        (pages as u64)
+            .saturating_mul(PAGE_SIZE as u64)
+            .min(self.size())
+    }
+
+    /// Whether more than one file holds a handle to the object (or it was exported), as
+    /// `drm_gem_object_is_shared_for_memory_stats()` decides, for statistics.
+    pub(crate) fn is_shared(&self) -> bool {
+        // SAFETY: `self.gem()` is live. Both fields change under DRM's locks; lone racy reads of
+        // aligned words are what statistics need, as in the C helper.
+        unsafe {
+            let gem = self.gem();
+            ptr::read_volatile(&raw const (*gem).handle_count) > 1
+                || !ptr::read_volatile(&raw const (*gem).dma_buf).is_null()
+        }
+    }
+}
+
+// SAFETY: GEM reference counting keeps the object alive while any reference exists, and `free`
+// runs only after the last one is dropped.
+unsafe impl AlwaysRefCounted for Bo {
+    fn inc_ref(&self) {
+        // SAFETY: A shared reference proves the count is nonzero.
+        unsafe { bindings::drm_gem_object_get(self.gem()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller gives up a reference it owns to a live object.
+        unsafe { bindings::drm_gem_object_put(obj.as_ref().gem()) };
+    }
+}
+
+/// `free`: the last reference to a buffer object is gone.
+extern "C" fn free(obj: *mut bindings::drm_gem_object) {
+    // SAFETY: DRM calls `free` once per object, after its last reference is gone, and only for
+    // objects with `SYSTEM_FUNCS`: the base of a `Bo` made by `Bo::new_system`.
+    let bo = unsafe { Bo::raw_from_gem(obj) };
+    // SAFETY: Nobody else uses the object any more; the helper releases its pages, shmem file,
+    // mmap offset and GEM state, but not the memory of the object itself.
+    unsafe { bindings::drm_gem_shmem_release((*bo).shmem.get()) };
+    // SAFETY: The `Bo` was allocated by `KBox` in `Bo::new_system` and this is the only place it
+    // is reclaimed. Dropping it returns the charge and the device reference.
+    drop(unsafe { KBox::from_raw(bo) });
+}
+
+/// `open`: a handle to the object was created in `file`.
+extern "C" fn open_handle(
+    obj: *mut bindings::drm_gem_object,
+    file: *mut bindings::drm_file,
+) -> c_int {
+    // SAFETY: DRM calls `open` for an object with our funcs table that the new handle holds a
+    // reference to, and an open file of the object's device.
+    let (bo, file) = unsafe { (Bo::from_gem_unchecked(obj), DrmFile::from_raw(file)) };
+    file.state().handle_bytes().add(bo.region(), bo.size());
+    0
+}
+
+/// `close`: a handle to the object was removed from `file`.
+extern "C" fn close_handle(obj: *mut bindings::drm_gem_object, file: *mut bindings::drm_file) {
+    // SAFETY: As in `open_handle`: DRM still holds the handle's reference during the call.
+    let (bo, file) = unsafe { (Bo::from_gem_unchecked(obj), DrmFile::from_raw(file)) };
+    file.state().handle_bytes().sub(bo.region(), bo.size());
+}
+
+/// `export`: buffer objects cannot become dma-bufs yet, so `DRM_IOCTL_PRIME_HANDLE_TO_FD` fails
+/// with `EOPNOTSUPP` instead of exporting through callbacks the core does not provide.
+extern "C" fn refuse_export(
+    _obj: *mut bindings::drm_gem_object,
+    _flags: c_int,
+) -> *mut bindings::dma_buf {
+    EOPNOTSUPP.to_ptr()
+}

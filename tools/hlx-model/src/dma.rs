@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The device's memory paths (Documentation/hlx.rst, "Address spaces"):
+//!
+//! - [`PhysMem`], the physical address space: bit 63 clear is an HBM offset, bit 63 set
+//!   is a host (PCI bus) address, which without an IOMMU is a guest-physical address;
+//! - [`GuestRam`], how guest-physical addresses land in QEMU's guest-RAM backend file
+//!   (split around the PCI hole below 4 GiB);
+//! - [`DataPath`], an engine's view: virtual addresses translated by the queue's ASID
+//!   (or used as physical addresses in bypass), accessed page by page.
+
+use std::io;
+use std::sync::Arc;
+
+use crate::mmu::{Mmu, MmuFault};
+use crate::packets::PA_HOST;
+use crate::regs::{self, Regs, PAGE_SIZE};
+use crate::shm::Mem;
+
+/// Host addresses are 48 bits wide: PA bits 48-62 must be 0 when bit 63 is set.
+pub const HOST_ADDR_BITS: u32 = 48;
+/// Where RAM above the PCI hole starts in guest-physical space.
+pub const FOUR_GIB: u64 = 1 << 32;
+
+/// Why a physical access failed (the `reason` of an ACCESS_ERROR event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessReason {
+    /// The HBM range extends beyond `HBM_SIZE`.
+    HbmRange = 0,
+    /// The host range is not entirely guest RAM (or no guest RAM is attached).
+    HostRange = 1,
+    /// A compute engine addressed host memory.
+    HostDenied = 2,
+    /// A host address with bits 48-62 set.
+    HostWidth = 3,
+}
+
+/// A failed physical access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccessFault {
+    /// First physical address of the failed access.
+    pub pa: u64,
+    /// It was a write.
+    pub write: bool,
+    /// Why.
+    pub reason: AccessReason,
+}
+
+impl AccessFault {
+    /// The `info` word of the event: bit 0 write, bits 16-23 reason.
+    pub fn info(&self) -> u32 {
+        u32::from(self.write) | (self.reason as u32) << 16
+    }
+}
+
+/// A failed engine access: translation or physical.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The MMU refused the virtual address.
+    Mmu(MmuFault),
+    /// The physical address is not backed.
+    Access(AccessFault),
+}
+
+/// The guest-RAM backend file and how guest-physical addresses map into it.
+#[derive(Debug)]
+pub struct GuestRam {
+    mem: Mem,
+    below_4g: u64,
+}
+
+impl GuestRam {
+    /// QEMU q35's split: with 2.75 GiB of RAM or more, the first 2 GiB sit below the PCI
+    /// hole and the rest from 4 GiB up; with less, all of it is below.
+    pub fn q35_below_4g(size: u64) -> u64 {
+        if size >= 0xB000_0000 {
+            0x8000_0000
+        } else {
+            size
+        }
+    }
+
+    /// Guest RAM in `mem` (file offset 0 = guest-physical 0), of which the first
+    /// `below_4g` bytes are at guest-physical 0 and the rest at 4 GiB.
+    pub fn new(mem: Mem, below_4g: u64) -> io::Result<Self> {
+        if below_4g > mem.len() || below_4g > FOUR_GIB {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "RAM below 4 GiB larger than the RAM or than 4 GiB",
+            ));
+        }
+        Ok(Self { mem, below_4g })
+    }
+
+    /// The backend file's mapping.
+    pub fn mem(&self) -> &Mem {
+        &self.mem
+    }
+
+    /// The file offset of guest-physical `[gpa, gpa + len)`, if it is all RAM.
+    pub fn offset(&self, gpa: u64, len: u64) -> Option<u64> {
+        let end = gpa.checked_add(len)?;
+        if end <= self.below_4g {
+            return Some(gpa);
+        }
+        let above = self.mem.len() - self.below_4g;
+        if gpa >= FOUR_GIB && end - FOUR_GIB <= above {
+            return Some(self.below_4g + (gpa - FOUR_GIB));
+        }
+        None
+    }
+}
+
+/// The physical address space: HBM (in BAR2, after the register page) and host memory.
+#[derive(Debug)]
+pub struct PhysMem {
+    bar: Arc<Mem>,
+    hbm_size: u64,
+    guest: Option<GuestRam>,
+}
+
+impl PhysMem {
+    /// HBM is `bar` after its first 4 KiB; host memory is `guest`, if any.
+    pub fn new(bar: Arc<Mem>, guest: Option<GuestRam>) -> Self {
+        let hbm_size = bar.len() - PAGE_SIZE;
+        Self {
+            bar,
+            hbm_size,
+            guest,
+        }
+    }
+
+    /// HBM size in bytes.
+    pub fn hbm_size(&self) -> u64 {
+        self.hbm_size
+    }
+
+    /// The guest RAM, if attached.
+    pub fn guest(&self) -> Option<&GuestRam> {
+        self.guest.as_ref()
+    }
+
+    fn locate(
+        &self,
+        pa: u64,
+        len: u64,
+        write: bool,
+        host_ok: bool,
+    ) -> Result<(&Mem, u64), AccessFault> {
+        let fault = |reason| AccessFault { pa, write, reason };
+        if pa & PA_HOST == 0 {
+            let end = pa.checked_add(len).ok_or(fault(AccessReason::HbmRange))?;
+            if end > self.hbm_size {
+                return Err(fault(AccessReason::HbmRange));
+            }
+            return Ok((&self.bar, PAGE_SIZE + pa));
+        }
+        if !host_ok {
+            return Err(fault(AccessReason::HostDenied));
+        }
+        let gpa = pa & !PA_HOST;
+        if gpa >> HOST_ADDR_BITS != 0 {
+            return Err(fault(AccessReason::HostWidth));
+        }
+        let guest = self.guest.as_ref().ok_or(fault(AccessReason::HostRange))?;
+        let off = guest
+            .offset(gpa, len)
+            .ok_or(fault(AccessReason::HostRange))?;
+        Ok((&guest.mem, off))
+    }
+
+    /// Checks that `[pa, pa + len)` is one backed physical range, without accessing it.
+    pub fn check(&self, pa: u64, len: u64, host_ok: bool) -> Result<(), AccessFault> {
+        self.locate(pa, len, false, host_ok).map(|_| ())
+    }
+
+    /// Reads `buf.len()` bytes at physical `pa`; `host_ok` allows host addresses.
+    pub fn read(&self, pa: u64, buf: &mut [u8], host_ok: bool) -> Result<(), AccessFault> {
+        let (mem, off) = self.locate(pa, buf.len() as u64, false, host_ok)?;
+        mem.read(off, buf).expect("range checked by locate");
+        Ok(())
+    }
+
+    /// Writes `data` at physical `pa`; `host_ok` allows host addresses.
+    pub fn write(&self, pa: u64, data: &[u8], host_ok: bool) -> Result<(), AccessFault> {
+        let (mem, off) = self.locate(pa, data.len() as u64, true, host_ok)?;
+        mem.write(off, data).expect("range checked by locate");
+        Ok(())
+    }
+
+    /// Reads a PTE: the u64 at 8-aligned HBM address `pa`, atomically. `None` outside HBM.
+    pub fn load_pte(&self, pa: u64) -> Option<u64> {
+        (pa.is_multiple_of(8) && pa.checked_add(8)? <= self.hbm_size)
+            .then(|| self.bar.load64(PAGE_SIZE + pa))
+    }
+
+    /// Writes a PTE atomically; `false` outside HBM.
+    pub fn store_pte(&self, pa: u64, value: u64) -> bool {
+        let ok = pa.is_multiple_of(8) && pa.checked_add(8).is_some_and(|end| end <= self.hbm_size);
+        if ok {
+            self.bar.store64(PAGE_SIZE + pa, value);
+        }
+        ok
+    }
+}
+
+/// One engine's data path: its queue's address space, and whether it reaches the host.
+#[derive(Debug)]
+pub struct DataPath<'a> {
+    /// Physical memory.
+    pub phys: &'a PhysMem,
+    /// The MMU (shared by all engines).
+    pub mmu: &'a mut Mmu,
+    /// The register page (`MMU_CTRL`, `Q_ASID`, `MMU_HOP0`).
+    pub regs: &'a Regs,
+    /// The queue whose `Q_ASID` selects the address space.
+    pub queue: usize,
+    /// External (DMA) engines reach host memory; compute engines do not.
+    pub host_ok: bool,
+}
+
+impl DataPath<'_> {
+    /// The physical address of `va` and how many bytes after it are contiguous (to the
+    /// end of its page; 4 KiB pages in bypass), read live from `MMU_CTRL` and `Q_ASID`.
+    fn translate(&mut self, va: u64, write: bool) -> Result<(u64, u64), Fault> {
+        let asid = self.regs.queue(self.queue, regs::Q_ASID);
+        let enabled = self.regs.read(regs::MMU_CTRL) & regs::MMU_CTRL_ENABLE != 0;
+        if asid == 0 || !enabled {
+            return Ok((va, 0x1000 - (va & 0xFFF)));
+        }
+        let m = self
+            .mmu
+            .translate(self.regs, self.phys, asid, va, write)
+            .map_err(Fault::Mmu)?;
+        Ok((m.pa, m.remaining))
+    }
+
+    fn chunks(
+        &mut self,
+        va: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(&PhysMem, u64, std::ops::Range<usize>, bool) -> Result<(), AccessFault>,
+    ) -> Result<(), Fault> {
+        let mut done = 0usize;
+        while done < len {
+            let at = va.checked_add(done as u64).ok_or(Fault::Mmu(MmuFault {
+                va: u64::MAX,
+                asid: self.regs.queue(self.queue, regs::Q_ASID),
+                write,
+                hop: 0,
+                reason: crate::mmu::FaultReason::VaRange,
+            }))?;
+            let (pa, contiguous) = self.translate(at, write)?;
+            let n = (len - done).min(usize::try_from(contiguous).unwrap_or(usize::MAX));
+            f(self.phys, pa, done..done + n, self.host_ok).map_err(Fault::Access)?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Reads `buf.len()` bytes at device address `va`.
+    pub fn read(&mut self, va: u64, buf: &mut [u8]) -> Result<(), Fault> {
+        self.chunks(va, buf.len(), false, |phys, pa, r, host| {
+            phys.read(pa, &mut buf[r], host)
+        })
+    }
+
+    /// Writes `data` at device address `va`. On a fault, the bytes before the faulting
+    /// page have been written.
+    pub fn write(&mut self, va: u64, data: &[u8]) -> Result<(), Fault> {
+        self.chunks(va, data.len(), true, |phys, pa, r, host| {
+            phys.write(pa, &data[r], host)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn q35_split() {
+        assert_eq!(GuestRam::q35_below_4g(2 << 30), 2 << 30);
+        assert_eq!(GuestRam::q35_below_4g(0xAFFF_F000), 0xAFFF_F000);
+        assert_eq!(GuestRam::q35_below_4g(4 << 30), 2 << 30);
+    }
+
+    #[test]
+    fn guest_offsets_follow_the_hole() {
+        let ram = GuestRam::new(Mem::memfd("ram", 3 << 20).unwrap(), 1 << 20).unwrap();
+        assert_eq!(ram.offset(0x1000, 16), Some(0x1000));
+        assert_eq!(ram.offset((1 << 20) - 8, 8), Some((1 << 20) - 8));
+        assert_eq!(ram.offset((1 << 20) - 8, 16), None, "straddles the hole");
+        assert_eq!(ram.offset(1 << 20, 1), None, "in the hole");
+        assert_eq!(ram.offset(FOUR_GIB, 4), Some(1 << 20));
+        assert_eq!(ram.offset(FOUR_GIB + (2 << 20) - 4, 4), Some((3 << 20) - 4));
+        assert_eq!(
+            ram.offset(FOUR_GIB + (2 << 20) - 4, 8),
+            None,
+            "past the end"
+        );
+        assert_eq!(ram.offset(u64::MAX, 2), None);
+    }
+
+    #[test]
+    fn physical_space_checks() {
+        let bar = Arc::new(Mem::memfd("bar", 0x3000).unwrap());
+        let ram = GuestRam::new(Mem::memfd("ram", 0x2000).unwrap(), 0x2000).unwrap();
+        let phys = PhysMem::new(bar.clone(), Some(ram));
+        assert_eq!(phys.hbm_size(), 0x2000);
+        phys.write(0x10, b"hbm", false).unwrap();
+        let mut b = [0; 3];
+        bar.read(0x1010, &mut b).unwrap();
+        assert_eq!(&b, b"hbm");
+        let reason = |r: Result<(), AccessFault>| r.unwrap_err().reason;
+        assert_eq!(
+            reason(phys.write(0x1FFF, b"xy", false)),
+            AccessReason::HbmRange
+        );
+        assert_eq!(
+            reason(phys.write(PA_HOST | 0x10, b"x", false)),
+            AccessReason::HostDenied
+        );
+        assert_eq!(
+            reason(phys.write(PA_HOST | 1 << 48, b"x", true)),
+            AccessReason::HostWidth
+        );
+        assert_eq!(
+            reason(phys.write(PA_HOST | 0x2000, b"x", true)),
+            AccessReason::HostRange
+        );
+        phys.write(PA_HOST | 0x1FFE, b"ho", true).unwrap();
+        let mut b = [0; 2];
+        phys.guest().unwrap().mem().read(0x1FFE, &mut b).unwrap();
+        assert_eq!(&b, b"ho");
+        assert!(phys.store_pte(0x1FF8, 7));
+        assert!(!phys.store_pte(0x2000, 7));
+        assert_eq!(phys.load_pte(0x1FF8), Some(7));
+        assert_eq!(phys.load_pte(0x1FFC), None);
+    }
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! [`Bo`]: a buffer object, memory allocated in one region of a device.
+//!
+//! A `Bo` owns a GEM handle of the [`Device`] it was created on and closes it
+//! (`DRM_IOCTL_GEM_CLOSE`) when dropped; the kernel frees the memory once the
+//! handle and every CPU mapping ([`Mapping`]) are gone. Handles belong to one
+//! open file, so a `Bo` borrows its `Device`.
+
+use rustix::io::Errno;
+use serde::Serialize;
+use xaccel_uapi::{drm_xaccel_bo_create, drm_xaccel_bo_info};
+
+use crate::device::Device;
+use crate::error::{Error, Result};
+use crate::mapping::Mapping;
+
+/// What the kernel says about a buffer object (`DRM_IOCTL_XACCEL_BO_INFO`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct BoInfo {
+    /// The GEM handle, valid in the file it was created in.
+    pub handle: u32,
+    /// Size in bytes: the requested size rounded up to whole pages.
+    pub size: u64,
+    /// Id of the region the memory is in.
+    pub region: u32,
+    /// `DRM_XACCEL_BO_*` creation flags.
+    pub flags: u32,
+    /// Where `mmap()` of the device file maps the object.
+    pub mmap_offset: u64,
+}
+
+impl From<&drm_xaccel_bo_info> for BoInfo {
+    fn from(raw: &drm_xaccel_bo_info) -> Self {
+        Self {
+            handle: raw.handle,
+            size: raw.size,
+            region: raw.region,
+            flags: raw.flags,
+            mmap_offset: raw.mmap_offset,
+        }
+    }
+}
+
+/// A buffer object with a handle in `Device`'s open file, closed on drop.
+#[derive(Debug)]
+pub struct Bo<'d> {
+    dev: &'d Device,
+    info: BoInfo,
+}
+
+impl<'d> Bo<'d> {
+    /// Allocates `size` bytes (rounded up to whole pages) in `region`.
+    pub fn create(dev: &'d Device, size: u64, region: u32) -> Result<Self> {
+        Self::create_aligned(dev, size, region, 0)
+    }
+
+    /// As [`Bo::create`], with the placement aligned to `alignment` bytes: 0
+    /// or a power of two from the page size up to the rounded size.
+    pub fn create_aligned(dev: &'d Device, size: u64, region: u32, alignment: u64) -> Result<Self> {
+        let mut args = drm_xaccel_bo_create {
+            size,
+            region,
+            alignment,
+            ..Default::default()
+        };
+        dev.bo_create_raw(&mut args).map_err(|errno| Error::Ioctl {
+            ioctl: "BO_CREATE",
+            errno,
+        })?;
+        // From here on the handle is ours: dropping `bo` closes it.
+        let mut bo = Self {
+            dev,
+            info: BoInfo {
+                handle: args.handle,
+                size: 0,
+                region,
+                flags: 0,
+                mmap_offset: 0,
+            },
+        };
+        bo.info = dev.bo_info(args.handle)?;
+        Ok(bo)
+    }
+
+    /// The kernel's description of the object, as of its creation.
+    pub fn info(&self) -> &BoInfo {
+        &self.info
+    }
+
+    /// The GEM handle.
+    pub fn handle(&self) -> u32 {
+        self.info.handle
+    }
+
+    /// Size in bytes, a multiple of the page size.
+    pub fn size(&self) -> u64 {
+        self.info.size
+    }
+
+    /// The device the handle belongs to.
+    pub fn device(&self) -> &'d Device {
+        self.dev
+    }
+
+    /// Maps the whole object into this process, readable and writable.
+    pub fn map(&self) -> Result<Mapping<'_>> {
+        Mapping::new(self)
+    }
+
+    /// Closes the handle now, reporting errors that dropping would ignore.
+    pub fn close(self) -> Result<()> {
+        let handle = self.info.handle;
+        let dev = self.dev;
+        std::mem::forget(self);
+        dev.gem_close_raw(handle).map_err(|errno| Error::Ioctl {
+            ioctl: "GEM_CLOSE",
+            errno,
+        })
+    }
+}
+
+impl Drop for Bo<'_> {
+    fn drop(&mut self) {
+        // Nothing to do about a failure here: the handle was ours, so it cannot
+        // be invalid, and the file closing releases it anyway.
+        let _: Result<(), Errno> = self.dev.gem_close_raw(self.info.handle);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_from_raw() {
+        let raw = drm_xaccel_bo_info {
+            handle: 3,
+            size: 8192,
+            region: 1,
+            flags: 0,
+            mmap_offset: 0x1_0000_0000,
+            ..Default::default()
+        };
+        let info = BoInfo::from(&raw);
+        assert_eq!(
+            info,
+            BoInfo {
+                handle: 3,
+                size: 8192,
+                region: 1,
+                flags: 0,
+                mmap_offset: 0x1_0000_0000,
+            }
+        );
+    }
+}
