@@ -8,7 +8,7 @@
 //! in its ioctl number, and every entry fails with `ENODEV` once the device is unplugged.
 //! `drm_ioctl()` copies arguments in and out and zero-extends older, shorter structs.
 
-use crate::{device::Plugged, file::DrmFile, gem, query, uapi};
+use crate::{context, device::Plugged, file::DrmFile, gem, query, submit, uapi};
 use kernel::{bindings, ioctl::_IOC_NR, ioctl::_IOC_SIZE};
 
 /// A handler of one ioctl: gets the registered device, the calling file and the kernel copy of
@@ -84,4 +84,10 @@ xaccel_ioctls! {
         0, gem::create::bo_create),
     (DRM_IOCTL_XACCEL_BO_INFO, uapi::drm_xaccel_bo_info,
         0, gem::info::bo_info),
+    (DRM_IOCTL_XACCEL_CONTEXT_CREATE, uapi::drm_xaccel_context_create,
+        0, context::context_create),
+    (DRM_IOCTL_XACCEL_CONTEXT_DESTROY, uapi::drm_xaccel_context_destroy,
+        0, context::context_destroy),
+    (DRM_IOCTL_XACCEL_SUBMIT, uapi::drm_xaccel_submit,
+        0, submit::submit),
 }

@@ -52,8 +52,10 @@ macro_rules! ensure {
 }
 
 pub mod backend;
+mod context;
 pub mod device;
 mod driver;
+mod execution;
 pub mod fence;
 mod file;
 pub mod gem;
@@ -61,6 +63,8 @@ mod ioctl;
 mod name;
 mod query;
 pub mod sched;
+mod submit;
+mod syncobj;
 
 /// The common uAPI: a mirror of `uapi/drm/xaccel_accel.h`, shared with userspace.
 #[path = "../uapi/rust/src/abi.rs"]

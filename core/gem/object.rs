@@ -92,6 +92,19 @@ static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     vm_ops: &raw const bindings::drm_gem_shmem_vm_ops,
 });
 
+// `drm_gem_shmem_object` contains zero-sized members; it is only passed along by pointer.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// Copies `len` bytes at `offset` of `shmem` to `dst` under its reservation lock (in
+    /// `core/exec_c.c`).
+    fn xaccel_bo_read(
+        shmem: *mut bindings::drm_gem_shmem_object,
+        offset: u64,
+        dst: *mut kernel::ffi::c_void,
+        len: usize,
+    ) -> kernel::ffi::c_int;
+}
+
 /// A buffer object.
 ///
 /// # Invariants
@@ -232,6 +245,22 @@ impl Bo {
     fn gem(&self) -> *mut bindings::drm_gem_object {
         // SAFETY: `shmem` is initialised (type invariants); this only computes a field address.
         unsafe { &raw mut (*self.shmem.get()).base }
+    }
+
+    /// Copies `dst.len()` bytes at `offset` of the object into `dst` (a command buffer for
+    /// SUBMIT). `EINVAL` if the range is not inside the object; may sleep (it takes the
+    /// object's reservation lock and maps its pages); `EINTR` if interrupted.
+    pub(crate) fn read(&self, offset: u64, dst: &mut [u8]) -> Result {
+        let len = u64::try_from(dst.len())?;
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size() => {}
+            _ => return Err(EINVAL),
+        }
+        // SAFETY: `shmem` is an initialised shmem object (type invariants), alive as long as
+        // `&self`; the range was checked to be inside it; `dst` is valid for `len` bytes.
+        to_result(unsafe {
+            xaccel_bo_read(self.shmem.get(), offset, dst.as_mut_ptr().cast(), dst.len())
+        })
     }
 
     /// Size in bytes, a multiple of the page size.

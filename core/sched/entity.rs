@@ -184,6 +184,11 @@ impl Entity {
         Ok(Self { core, fences })
     }
 
+    /// The engine of the entity's ring.
+    pub fn engine(&self) -> u32 {
+        self.core.ring.engine()
+    }
+
     /// The entity's priority.
     pub fn priority(&self) -> Priority {
         self.core.priority

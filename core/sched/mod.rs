@@ -105,6 +105,15 @@ pub fn flush() {
     unsafe { xaccel_sched_wq_flush() };
 }
 
+/// The core's scheduler workqueue, for backends' engine work items too.
+///
+/// A backend that queues work here must [`flush`] it before its module can unload (from its
+/// device data's drop, which runs after the rings stopped calling it), so that none of its code
+/// runs afterwards.
+pub fn engine_queue() -> &'static Queue {
+    workqueue()
+}
+
 /// The scheduler's workqueue.
 fn workqueue() -> &'static Queue {
     // SAFETY: Between module init and exit the queue is valid; rings, the only users, exist only

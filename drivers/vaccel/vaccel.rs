@@ -13,16 +13,19 @@
 //! xaccel list
 //! ```
 
-// The engine that executes parsed programs lands with the scheduler; until then only the
-// KUnit suite drives the parser.
+mod engine;
+// The memory operations are parsed and tested, but only execute once SUBMIT takes a BO list.
 #[allow(dead_code)]
 mod isa;
 /// The instruction set, shared with userspace (`uapi/drm/vaccel_isa.h`).
 #[path = "../../uapi/rust/src/vaccel_isa.rs"]
 pub mod isa_abi;
 
-use kernel::{device, faux, prelude::*, str::CString};
-use xaccel::{Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind};
+use engine::Engine;
+use kernel::{device, faux, prelude::*, str::CString, sync::Arc};
+use xaccel::{
+    sched::JobHandle, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind,
+};
 
 module! {
     type: VaccelModule,
@@ -49,15 +52,60 @@ module! {
 /// The backend type.
 struct Vaccel;
 
-/// Per-device state; grows with the engines' execution state.
+/// Per-device state: the engines.
 struct VaccelDevice {
     index: u32,
+    engines: KVec<Arc<Engine>>,
 }
 
+impl VaccelDevice {
+    fn new(index: u32, engines: u32) -> Result<Self> {
+        let mut list = KVec::with_capacity(engines as usize, GFP_KERNEL)?;
+        for _ in 0..engines {
+            list.push(Engine::new(RING_CREDITS)?, GFP_KERNEL)?;
+        }
+        Ok(Self {
+            index,
+            engines: list,
+        })
+    }
+
+    fn engine(&self, engine: u32) -> Option<&Arc<Engine>> {
+        self.engines.get(engine as usize)
+    }
+}
+
+impl Drop for VaccelDevice {
+    fn drop(&mut self) {
+        // The core stopped calling us (its rings shut down before our data drops); make sure
+        // no engine work item of this module is still queued or running.
+        for engine in self.engines.iter() {
+            engine.stop();
+        }
+        xaccel::sched::flush();
+    }
+}
+
+#[vtable]
 impl xaccel::Backend for Vaccel {
     const NAME: &'static CStr = c"vaccel";
     const DESC: &'static CStr = c"xaccel software reference accelerator";
     type Device = VaccelDevice;
+
+    fn validate(_dev: &VaccelDevice, _engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
+        engine::compile(commands)
+    }
+
+    fn run(dev: &VaccelDevice, engine: u32, job: JobHandle) {
+        if let Some(engine) = dev.engine(engine) {
+            engine.submit(job);
+        }
+    }
+
+    fn reset_engine(dev: &VaccelDevice, engine: u32) -> Result {
+        dev.engine(engine).ok_or(EINVAL)?.reset();
+        Ok(())
+    }
 }
 
 /// Engine names, one per possible engine.
@@ -185,7 +233,7 @@ impl kernel::Module for VaccelModule {
             let accel = xaccel::Registration::<Vaccel>::new(
                 parent,
                 &desc,
-                Ok::<_, Error>(VaccelDevice { index }),
+                Ok::<_, Error>(VaccelDevice::new(index, params.engines)?),
             )?;
             pr_debug!("vaccel.{} is ready\n", accel.data().index);
             instances.push(

@@ -194,6 +194,7 @@ check)
 	for dev in /dev/accel/accel*; do
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
+		run_tap "selftest-exec:${dev##*/}" "$bin/xaccel-selftest-exec" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap cli cli_tests

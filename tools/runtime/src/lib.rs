@@ -34,6 +34,7 @@
 mod bo;
 mod device;
 mod error;
+mod exec;
 mod fdinfo;
 mod info;
 mod mapping;
@@ -44,6 +45,7 @@ mod version;
 pub use bo::{Bo, BoInfo};
 pub use device::{Device, ACCEL_DIR};
 pub use error::{Error, Result};
+pub use exec::{sync_file_status, Context, Priority, Submit, Syncobj};
 pub use fdinfo::{FdInfo, RegionMemory};
 pub use info::{DeviceInfo, EngineInfo, RegionInfo};
 pub use mapping::Mapping;
