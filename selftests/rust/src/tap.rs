@@ -124,6 +124,37 @@ pub fn run<C>(ctx: &C, tests: &[Test<C>]) -> bool {
     failed == 0
 }
 
+/// The command line every device selftest takes.
+#[derive(Debug, clap::Parser)]
+#[command(version, about = "xaccel selftest (TAP output)")]
+struct DeviceArgs {
+    /// The device node to test.
+    #[arg(default_value = "/dev/accel/accel0")]
+    device: std::path::PathBuf,
+}
+
+/// The `main` of a device selftest: parses `[DEVICE]`, sets up the context with `open`, runs
+/// `tests` and returns the exit code (failure if the context cannot be set up or a test fails).
+pub fn device_main<C, E: std::fmt::Display>(
+    open: impl FnOnce(&std::path::Path) -> Result<C, E>,
+    tests: &[Test<C>],
+) -> std::process::ExitCode {
+    let args = <DeviceArgs as clap::Parser>::parse();
+    let ctx = match open(&args.device) {
+        Ok(ctx) => ctx,
+        Err(err) => {
+            header();
+            bail_out(&err.to_string());
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if run(&ctx, tests) {
+        std::process::ExitCode::SUCCESS
+    } else {
+        std::process::ExitCode::FAILURE
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

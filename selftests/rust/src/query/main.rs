@@ -13,21 +13,10 @@ mod basic;
 mod errors;
 mod protocol;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use xaccel::Device;
 use xaccel_selftests::tap::{self, Test};
-
-/// Selftest of xaccel's VERSION and QUERY ioctls (TAP output).
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// The device node to test.
-    #[arg(default_value = "/dev/accel/accel0")]
-    device: PathBuf,
-}
 
 /// Every test, in order: (TAP name, function).
 #[rustfmt::skip]
@@ -56,18 +45,5 @@ const TESTS: &[Test<Device>] = &[
 ];
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let dev = match Device::open(&args.device) {
-        Ok(dev) => dev,
-        Err(err) => {
-            tap::header();
-            tap::bail_out(&err.to_string());
-            return ExitCode::FAILURE;
-        }
-    };
-    if tap::run(&dev, TESTS) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    tap::device_main(|path| Device::open(path), TESTS)
 }
