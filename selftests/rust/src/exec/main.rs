@@ -11,22 +11,11 @@ mod ctx;
 mod errors;
 mod recovery;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
 use xaccel_selftests::tap::{self, Test};
 
 use crate::ctx::Ctx;
-
-/// Selftest of xaccel's job execution (TAP output).
-#[derive(Debug, Parser)]
-#[command(version, about)]
-struct Args {
-    /// The device node to test.
-    #[arg(default_value = "/dev/accel/accel0")]
-    device: PathBuf,
-}
 
 /// Every test, in order: (TAP name, function).
 #[rustfmt::skip]
@@ -48,18 +37,5 @@ const TESTS: &[Test<Ctx>] = &[
 ];
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let ctx = match Ctx::new(&args.device) {
-        Ok(ctx) => ctx,
-        Err(err) => {
-            tap::header();
-            tap::bail_out(&err.0);
-            return ExitCode::FAILURE;
-        }
-    };
-    if tap::run(&ctx, TESTS) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    tap::device_main(|path| Ctx::new(path).map_err(|e| e.0), TESTS)
 }
