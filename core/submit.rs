@@ -11,14 +11,18 @@
 //!    returns the kernel-owned copy the engine will run;
 //! 4. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
 //! 5. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
-//! 6. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
-//!    memory, and its finished fence installed in the out-syncobj.
+//! 6. the BO list is locked (one fence slot reserved in each reservation) and the implicit
+//!    fences of its objects join the dependencies (see `resv.rs`);
+//! 7. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
+//!    memory; its finished fence is added to the BO list's reservations (then unlocked) and
+//!    installed in the out-syncobj.
 
 use crate::{
     device::Plugged,
     fence::ChainNode,
     file::DrmFile,
     gem::Bo,
+    resv::BoList,
     sched::JobDesc,
     syncobj::{self, Syncobj},
     uapi,
@@ -63,7 +67,7 @@ pub(crate) fn submit(
     file: &DrmFile,
     arg: &mut uapi::drm_xaccel_submit,
 ) -> Result<u32> {
-    if arg.flags != 0 || arg.pad != 0 || arg.reserved != [0; 2] {
+    if arg.flags != 0 || arg.reserved != [0; 2] {
         return Err(EINVAL);
     }
     if arg.in_syncobj_count > uapi::DRM_XACCEL_MAX_IN_SYNCOBJS {
@@ -92,7 +96,7 @@ pub(crate) fn submit(
     let payload = plugged.dev.exec.ops()?.validate(engine, &commands)?;
     drop(commands);
 
-    let dependencies = in_fences(file, arg)?;
+    let mut dependencies = in_fences(file, arg)?;
     let out = match arg.out_syncobj {
         0 => None,
         handle => {
@@ -108,6 +112,8 @@ pub(crate) fn submit(
         return Err(EINVAL);
     }
 
+    let bos = BoList::lock(file, arg.bos, arg.bo_count)?;
+    bos.implicit_fences(&mut dependencies)?;
     let job = entity.prepare(JobDesc {
         credits: 1,
         timeout,
@@ -115,6 +121,8 @@ pub(crate) fn submit(
         dependencies,
     })?;
     let fence = entity.push(job)?;
+    bos.publish(&fence);
+    drop(bos);
     if let Some((syncobj, chain)) = out {
         syncobj.install(chain, &fence, arg.out_point);
     }

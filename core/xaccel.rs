@@ -62,6 +62,7 @@ pub mod gem;
 mod ioctl;
 mod name;
 mod query;
+mod resv;
 pub mod sched;
 mod submit;
 mod syncobj;

@@ -242,7 +242,7 @@ impl Bo {
     }
 
     /// The C GEM object.
-    fn gem(&self) -> *mut bindings::drm_gem_object {
+    pub(crate) fn gem(&self) -> *mut bindings::drm_gem_object {
         // SAFETY: `shmem` is initialised (type invariants); this only computes a field address.
         unsafe { &raw mut (*self.shmem.get()).base }
     }

@@ -328,6 +328,8 @@ struct drm_xaccel_context_destroy {
 
 /* Most in-syncobjs one SUBMIT may wait for. */
 #define DRM_XACCEL_MAX_IN_SYNCOBJS	64
+/* Most buffer objects in one SUBMIT's BO list. */
+#define DRM_XACCEL_MAX_SUBMIT_BOS	256
 /* Largest command buffer, in bytes. */
 #define DRM_XACCEL_MAX_CMD_SIZE		(1U << 20)
 /* Longest per-job timeout, in nanoseconds (60 s). */
@@ -348,6 +350,21 @@ struct drm_xaccel_syncobj_ref {
 	__u64 point;
 };
 
+/* The job writes the buffer object (else it only reads it). */
+#define DRM_XACCEL_SUBMIT_BO_WRITE		(1U << 0)
+/* No implicit synchronisation on this buffer object (see SUBMIT). */
+#define DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT	(1U << 1)
+
+/**
+ * struct drm_xaccel_submit_bo - One entry of SUBMIT's BO list.
+ */
+struct drm_xaccel_submit_bo {
+	/** @handle: A GEM handle of this file. */
+	__u32 handle;
+	/** @flags: DRM_XACCEL_SUBMIT_BO_*. */
+	__u32 flags;
+};
+
 /**
  * struct drm_xaccel_submit - Argument of DRM_IOCTL_XACCEL_SUBMIT.
  *
@@ -357,19 +374,32 @@ struct drm_xaccel_syncobj_ref {
  * see the backend's documentation), so the buffer may be reused at once.
  * The job runs once every in-syncobj's fence has signalled; its finished
  * fence is installed in @out_syncobj (if nonzero) at @out_point (0: replace
- * a binary syncobj's fence). The fence signals with an error if the job
+ * a binary syncobj's fence).
+ *
+ * The BO list names the buffer objects the job uses, each read or written
+ * (DRM_XACCEL_SUBMIT_BO_WRITE). Implicit synchronisation: unless an entry has
+ * DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT, the job also waits for the fences in the
+ * object's reservation (every writer's; and every reader's if the job writes
+ * it), and in any case its finished fence is added there, as a writer or a
+ * reader, so later users of the object (other jobs, other devices, dma-buf
+ * importers) wait for it.
+ *
+ * The fence signals with an error if the job
  * faults (-EIO), times out (-ETIME), is cancelled (-ECANCELED: its context
  * was destroyed or found guilty) or the device goes away (-ENODEV).
  *
- * Errors: -EINVAL for nonzero @flags, @pad, @reserved or syncobj flags, a
- * zero @cmd_size, a command buffer outside its buffer object, a nonzero
+ * Errors: -EINVAL for nonzero @flags, @reserved or syncobj flags, a
+ * zero @cmd_size, a command buffer outside its buffer object, unknown BO
+ * flags, a handle listed twice, a nonzero
  * point on a binary in-syncobj, an in-syncobj without a fence; -E2BIG for
- * more than DRM_XACCEL_MAX_IN_SYNCOBJS in-syncobjs, a command buffer larger
+ * more than DRM_XACCEL_MAX_IN_SYNCOBJS in-syncobjs or
+ * DRM_XACCEL_MAX_SUBMIT_BOS buffer objects, a command buffer larger
  * than DRM_XACCEL_MAX_CMD_SIZE or a timeout above
  * DRM_XACCEL_MAX_TIMEOUT_NS; -ENOENT for an unknown context, buffer object
  * or syncobj (handles of other files are never found); -EIO on a guilty
  * context; -EOPNOTSUPP if the backend does not execute jobs; -EFAULT for a
- * bad @in_syncobjs pointer; the backend's errno for a rejected command
+ * bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
+ * buffer objects; the backend's errno for a rejected command
  * buffer; -ENODEV once the device is gone. On error nothing is queued and
  * the struct is left as it was.
  */
@@ -388,10 +418,12 @@ struct drm_xaccel_submit {
 	__u64 cmd_size;
 	/** @in_syncobjs: In: user pointer to struct drm_xaccel_syncobj_ref[]. */
 	__u64 in_syncobjs;
+	/** @bos: In: user pointer to struct drm_xaccel_submit_bo[]. */
+	__u64 bos;
+	/** @bo_count: In: entries at @bos. */
+	__u32 bo_count;
 	/** @out_syncobj: In: syncobj to receive the job's fence, or 0. */
 	__u32 out_syncobj;
-	/** @pad: Must be zero. */
-	__u32 pad;
 	/** @out_point: In: timeline point for @out_syncobj, or 0. */
 	__u64 out_point;
 	/** @timeout_ns: In: the job's timeout, or 0 for the device default. */

@@ -20,7 +20,7 @@ use std::time::Duration;
 use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Opcode, Updater};
 use xaccel_uapi::{
-    drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit,
+    drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit, drm_xaccel_submit_bo,
     drm_xaccel_syncobj_ref, DRM_COMMAND_BASE, DRM_IOCTL_BASE, DRM_XACCEL_CONTEXT_CREATE,
     DRM_XACCEL_CONTEXT_DESTROY, DRM_XACCEL_PRIORITY_HIGH, DRM_XACCEL_PRIORITY_LOW,
     DRM_XACCEL_PRIORITY_NORMAL, DRM_XACCEL_PRIORITY_REALTIME, DRM_XACCEL_SUBMIT,
@@ -351,6 +351,7 @@ pub struct Submit<'a> {
     cmd_offset: u64,
     cmd_size: u64,
     waits: Vec<drm_xaccel_syncobj_ref>,
+    bos: Vec<drm_xaccel_submit_bo>,
     signal: Option<(u32, u64)>,
     timeout: Option<Duration>,
     _bo: std::marker::PhantomData<&'a ()>,
@@ -364,6 +365,7 @@ impl<'a> Submit<'a> {
             cmd_offset: offset,
             cmd_size: size,
             waits: Vec::new(),
+            bos: Vec::new(),
             signal: None,
             timeout: None,
             _bo: std::marker::PhantomData,
@@ -376,6 +378,16 @@ impl<'a> Submit<'a> {
             handle: syncobj.handle,
             flags: 0,
             point,
+        });
+        self
+    }
+
+    /// Lists a buffer object the job uses, with `DRM_XACCEL_SUBMIT_BO_*` flags (write,
+    /// no implicit synchronisation).
+    pub fn bo(mut self, bo: &'a Bo<'_>, flags: u32) -> Self {
+        self.bos.push(drm_xaccel_submit_bo {
+            handle: bo.handle(),
+            flags,
         });
         self
     }
@@ -406,6 +418,12 @@ impl<'a> Submit<'a> {
                 self.waits.as_ptr() as u64
             },
             in_syncobj_count: self.waits.len() as u32,
+            bos: if self.bos.is_empty() {
+                0
+            } else {
+                self.bos.as_ptr() as u64
+            },
+            bo_count: self.bos.len() as u32,
             out_syncobj,
             out_point,
             timeout_ns: self

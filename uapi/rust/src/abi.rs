@@ -248,6 +248,12 @@ pub struct drm_xaccel_context_destroy {
 
 /// `DRM_XACCEL_MAX_IN_SYNCOBJS`: most in-syncobjs per SUBMIT.
 pub const DRM_XACCEL_MAX_IN_SYNCOBJS: u32 = 64;
+/// `DRM_XACCEL_MAX_SUBMIT_BOS`: most buffer objects per SUBMIT.
+pub const DRM_XACCEL_MAX_SUBMIT_BOS: u32 = 256;
+/// `DRM_XACCEL_SUBMIT_BO_WRITE`: the job writes the buffer object.
+pub const DRM_XACCEL_SUBMIT_BO_WRITE: u32 = 1 << 0;
+/// `DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT`: no implicit synchronisation on it.
+pub const DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT: u32 = 1 << 1;
 /// `DRM_XACCEL_MAX_CMD_SIZE`: largest command buffer in bytes.
 pub const DRM_XACCEL_MAX_CMD_SIZE: u32 = 1 << 20;
 /// `DRM_XACCEL_MAX_TIMEOUT_NS`: longest per-job timeout.
@@ -263,6 +269,16 @@ pub struct drm_xaccel_syncobj_ref {
     pub flags: u32,
     /// A timeline point, or 0 for the current fence.
     pub point: u64,
+}
+
+/// `struct drm_xaccel_submit_bo`: one entry of SUBMIT's BO list.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_submit_bo {
+    /// A GEM handle of this file.
+    pub handle: u32,
+    /// `DRM_XACCEL_SUBMIT_BO_*`.
+    pub flags: u32,
 }
 
 /// `struct drm_xaccel_submit`: queues one job on a context.
@@ -283,10 +299,12 @@ pub struct drm_xaccel_submit {
     pub cmd_size: u64,
     /// In: user pointer to `drm_xaccel_syncobj_ref[]`.
     pub in_syncobjs: u64,
+    /// In: user pointer to `drm_xaccel_submit_bo[]`.
+    pub bos: u64,
+    /// In: entries at `bos`.
+    pub bo_count: u32,
     /// In: syncobj to receive the job's fence, or 0.
     pub out_syncobj: u32,
-    /// Must be zero.
-    pub pad: u32,
     /// In: timeline point for `out_syncobj`, or 0.
     pub out_point: u64,
     /// In: the job's timeout in ns, or 0 for the device default.

@@ -225,11 +225,12 @@ fn rust_facts() -> BTreeMap<String, u64> {
     });
     layout!(f, drm_xaccel_context_destroy { "context_id" => context_id, "pad" => pad });
     layout!(f, drm_xaccel_syncobj_ref { "handle" => handle, "flags" => flags, "point" => point });
+    layout!(f, drm_xaccel_submit_bo { "handle" => handle, "flags" => flags });
     layout!(f, drm_xaccel_submit {
         "context_id" => context_id, "flags" => flags, "cmd_handle" => cmd_handle,
         "in_syncobj_count" => in_syncobj_count, "cmd_offset" => cmd_offset,
-        "cmd_size" => cmd_size, "in_syncobjs" => in_syncobjs, "out_syncobj" => out_syncobj,
-        "pad" => pad, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
+        "cmd_size" => cmd_size, "in_syncobjs" => in_syncobjs, "bos" => bos,
+        "bo_count" => bo_count, "out_syncobj" => out_syncobj, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
         "reserved" => reserved,
     });
     constants!(
@@ -269,6 +270,9 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_PRIORITY_REALTIME,
         DRM_XACCEL_MAX_CONTEXTS,
         DRM_XACCEL_MAX_IN_SYNCOBJS,
+        DRM_XACCEL_MAX_SUBMIT_BOS,
+        DRM_XACCEL_SUBMIT_BO_WRITE,
+        DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT,
         DRM_XACCEL_MAX_CMD_SIZE,
         DRM_XACCEL_MAX_TIMEOUT_NS,
     );
@@ -403,6 +407,7 @@ fn parser_sees_everything() {
             "drm_xaccel_context_create",
             "drm_xaccel_context_destroy",
             "drm_xaccel_syncobj_ref",
+            "drm_xaccel_submit_bo",
             "drm_xaccel_submit"
         ]
     );

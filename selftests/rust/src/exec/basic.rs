@@ -6,7 +6,8 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use rustix::event::{poll, PollFd, PollFlags};
-use xaccel::{Context, Device, Errno, Priority, Submit, Syncobj};
+use xaccel::uapi::{DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT, DRM_XACCEL_SUBMIT_BO_WRITE};
+use xaccel::{Bo, Context, Device, Errno, Priority, Submit, Syncobj};
 use xaccel_selftests::tap::{self, TestResult};
 use xaccel_selftests::{ensure, fail};
 
@@ -199,6 +200,52 @@ pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
     }
     timeline.inc(1)?;
     expect_eq(outcome(&done)?, Ok(()), "gated job")?;
+    tap::pass()
+}
+
+/// Implicit synchronisation through a shared BO: a job reading it waits for the job writing
+/// it (held back by a sw_sync gate); with NO_IMPLICIT it does not.
+pub fn implicit_sync_through_a_bo(c: &Ctx) -> TestResult {
+    let Ok(timeline) = sw_sync::Timeline::open() else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
+    let gate_fence = timeline.fence(1)?;
+    let gate = Syncobj::create(&c.dev, false)?;
+    gate.import_sync_file(gate_fence.as_fd())?;
+    let shared = Bo::create(&c.dev, 4096, c.system)?;
+    let writer = c.context(&c.dev, Priority::Normal)?;
+    let reader = Context::create(&c.dev, c.engines.saturating_sub(1), Priority::Normal)?;
+    let prog = nop();
+    let bo = c.program(&c.dev, &prog)?;
+    let len = prog.len() as u64;
+    let (w, opted_out, r) = (
+        Syncobj::create(&c.dev, false)?,
+        Syncobj::create(&c.dev, false)?,
+        Syncobj::create(&c.dev, false)?,
+    );
+    writer.submit(
+        &Submit::new(&bo, 0, len)
+            .wait(&gate, 0)
+            .bo(&shared, DRM_XACCEL_SUBMIT_BO_WRITE)
+            .signal(&w, 0),
+    )?;
+    // Opting out: runs although the writer cannot.
+    reader.submit(
+        &Submit::new(&bo, 0, len)
+            .bo(&shared, DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT)
+            .signal(&opted_out, 0),
+    )?;
+    expect_eq(outcome(&opted_out)?, Ok(()), "reader without implicit sync")?;
+    // Implicit: waits for the writer, which waits for the gate.
+    reader.submit(&Submit::new(&bo, 0, len).bo(&shared, 0).signal(&r, 0))?;
+    match r.wait(0, Duration::from_millis(100)) {
+        Err(e) if e.errno() == Some(Errno::TIME) => {}
+        Err(e) => fail!("waiting for the reader: {e}"),
+        Ok(()) => fail!("the reader ran before the writer it implicitly depends on"),
+    }
+    timeline.inc(1)?;
+    expect_eq(outcome(&r)?, Ok(()), "reader after the writer")?;
+    w.wait(0, Duration::ZERO)?;
     tap::pass()
 }
 

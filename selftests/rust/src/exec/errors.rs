@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 use xaccel::uapi::{
-    drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit,
+    drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit, drm_xaccel_submit_bo,
     drm_xaccel_syncobj_ref, DRM_XACCEL_MAX_CMD_SIZE, DRM_XACCEL_MAX_IN_SYNCOBJS,
-    DRM_XACCEL_MAX_TIMEOUT_NS, DRM_XACCEL_PRIORITY_NORMAL, DRM_XACCEL_PRIORITY_REALTIME,
+    DRM_XACCEL_MAX_SUBMIT_BOS, DRM_XACCEL_MAX_TIMEOUT_NS, DRM_XACCEL_PRIORITY_NORMAL,
+    DRM_XACCEL_PRIORITY_REALTIME, DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT, DRM_XACCEL_SUBMIT_BO_WRITE,
 };
 
 use xaccel::{Errno, Priority, Syncobj};
@@ -170,6 +171,19 @@ pub fn submit(c: &Ctx) -> TestResult {
             ..base
         }
     };
+    let with_bos = |b: &[drm_xaccel_submit_bo]| drm_xaccel_submit {
+        bos: b.as_ptr() as u64,
+        bo_count: b.len() as u32,
+        ..base
+    };
+    let entry = |handle, flags| drm_xaccel_submit_bo { handle, flags };
+    let many_bos = vec![entry(bo.handle(), 0); DRM_XACCEL_MAX_SUBMIT_BOS as usize + 1];
+    let bad_flag = [entry(bo.handle(), 1 << 2)];
+    let twice = [
+        entry(bo.handle(), 0),
+        entry(bo.handle(), DRM_XACCEL_SUBMIT_BO_WRITE),
+    ];
+    let no_such_bo = [entry(u32::MAX, DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT)];
     let bad_program = packet(99, &[]);
     let bad_bo = c.program(&c.dev, &bad_program)?;
     let mem_program = packet(OP_COPY, &[0; 56]);
@@ -180,7 +194,6 @@ pub fn submit(c: &Ctx) -> TestResult {
             drm_xaccel_submit { flags: 1, ..base },
             Errno::INVAL,
         ),
-        ("pad", drm_xaccel_submit { pad: 1, ..base }, Errno::INVAL),
         (
             "reserved[1]",
             drm_xaccel_submit {
@@ -248,6 +261,23 @@ pub fn submit(c: &Ctx) -> TestResult {
             Errno::TOOBIG,
         ),
         ("too many in-syncobjs", with_in(&too_many), Errno::TOOBIG),
+        ("too many BOs", with_bos(&many_bos), Errno::TOOBIG),
+        ("unknown BO flag", with_bos(&bad_flag), Errno::INVAL),
+        ("a BO listed twice", with_bos(&twice), Errno::INVAL),
+        (
+            "an unknown BO in the list",
+            with_bos(&no_such_bo),
+            Errno::NOENT,
+        ),
+        (
+            "bad bos pointer",
+            drm_xaccel_submit {
+                bos: 8,
+                bo_count: 1,
+                ..base
+            },
+            Errno::FAULT,
+        ),
         (
             "another file's syncobj",
             with_in(&foreign_ref),

@@ -29,6 +29,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("timeline points: signal 1 and 2, wait for 2",            basic::timeline_points),
     ("exported sync_file polls readable when done",            basic::sync_file_poll),
     ("a sw_sync fence as an in-fence",                         basic::sw_sync_in_fence),
+    ("implicit sync through a shared BO; NO_IMPLICIT opts out", basic::implicit_sync_through_a_bo),
     ("HANG reset: ETIME, ECANCELED, EIO; innocent completes",  recovery::hang_is_recovered),
     ("CONTEXT_DESTROY with work in flight",                    recovery::destroy_with_work_in_flight),
     ("closing the file with work in flight",                   recovery::close_with_work_in_flight),
