@@ -85,6 +85,12 @@ module! {
     authors: ["The xaccel developers"],
     description: "xaccel: cross-vendor accelerator framework core",
     license: "GPL",
+    params: {
+        sched_bench: bool {
+            default: false,
+            description: "Run the scheduler benchmarks at load (make bench)",
+        },
+    },
 }
 
 struct XaccelModule;
@@ -92,6 +98,9 @@ struct XaccelModule;
 impl kernel::Module for XaccelModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
         sched::init()?;
+        if module_parameters::sched_bench.value() {
+            sched::bench::run();
+        }
         pr_info!(
             "xaccel core loaded, uAPI {}.{}\n",
             uapi::DRM_XACCEL_UAPI_MAJOR,

@@ -54,6 +54,7 @@
 //!
 //! See `Documentation/execution.rst`.
 
+pub(crate) mod bench;
 mod entity;
 mod job;
 mod ring;

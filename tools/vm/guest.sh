@@ -17,6 +17,42 @@ mark() { echo "xaccel-test: $*" >/dev/kmsg; }
 load() { modprobe -d "$modroot" "$@"; }
 unload() { modprobe -d "$modroot" -r "$@"; }
 
+# The scheduler against drm_sched (P1/P2): xaccel's equivalents of drm_sched's overhead KUnit
+# cases run when xaccel loads with sched_bench=1 (core/sched/bench.rs); drm-sched-tests runs
+# only its overhead suite in the same boot. Both print expected and actual µs; the overhead is
+# their difference, summed over the queue and ping-pong cases.
+sched_bench() {
+	load xaccel sched_bench=1 || return 1
+	# No trailing newline: the parameter is matched as a glob, byte for byte.
+	printf %s drm_sched_scheduler_overhead_tests >/sys/module/kunit/parameters/filter_glob
+	load drm-sched-tests 2>&1 | sed 's/^/# /'
+	printf %s '*' >/sys/module/kunit/parameters/filter_glob
+	dmesg --color=never | awk '
+		/xaccel-sched-bench: / {
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^expected=/) { e = substr($i, 10) + 0 }
+				if ($i ~ /^actual=/) { a = substr($i, 8) + 0 }
+			}
+			if ($0 ~ /: throughput /) { tput = a } else { ours += a - e; n_ours++ }
+		}
+		/Expected [0-9]+us, actual [0-9]+us/ {
+			match($0, /Expected [0-9]+/); e = substr($0, RSTART + 9, RLENGTH - 9) + 0
+			match($0, /actual [0-9]+/); a = substr($0, RSTART + 7, RLENGTH - 7) + 0
+			anchor += a - e; n_anchor++
+		}
+		END {
+			if (n_ours != 2 || n_anchor != 2) {
+				printf "# sched-overhead: missing results (xaccel %d, drm_sched %d)\n", n_ours, n_anchor
+				exit 1
+			}
+			printf "# sched-overhead: us over the ideal 2 x 1000 x 1000us, xaccel vs drm_sched\n"
+			printf "bench: sched-overhead ours=%d anchor=%d ratio=%.3f goal=le0.5\n", ours, anchor,
+				(anchor > 0 ? ours / anchor : 0)
+			if (tput > 0)
+				printf "# sched-throughput: xaccel %d zero-length jobs/s (no drm_sched anchor)\n", 1000 * 1000000 / tput
+		}'
+}
+
 # One test program's TAP output, framed for report.py.
 run_tap() {
 	local name=$1
@@ -205,11 +241,15 @@ check)
 	;;
 bench)
 	# One boot, both sides: xaccel (vaccel's system region) and the C anchors.
-	load vaccel && load vgem
 	mark "bench begin"
 	echo "### xaccel-bench: begin"
+	sched_bench
+	sched_rc=$?
+	load vaccel && load vgem
 	xaccel-bench --device /dev/accel/accel0
-	echo "### xaccel-bench: end rc=$?"
+	rc=$?
+	[ "$sched_rc" -eq 0 ] || rc=$sched_rc
+	echo "### xaccel-bench: end rc=$rc"
 	mark "bench end"
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
