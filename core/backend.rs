@@ -6,14 +6,14 @@
 //! (QEMU's edu PCI device). It describes each device once, at registration, and the core turns
 //! that description into the uAPI (`DRM_IOCTL_VERSION`, `DRM_IOCTL_XACCEL_QUERY`). What varies by
 //! hardware is declared here as data where it can be (engines, memory regions, capabilities, the
-//! device VA window) and becomes trait methods only where it must run code: command validation,
-//! job execution and reset (optional, `#[vtable]`), MMU page tables as the VM service lands.
-//! Nothing here is `unsafe`: a backend never touches `bindings`.
+//! device VA window) and becomes trait methods only where it must run code: MMU page tables
+//! ([`Backend::mmu_map`], [`Backend::mmu_unmap`]), command validation, job execution and reset
+//! (all optional, with defaults that refuse). Nothing here is `unsafe`: a backend never touches `bindings`.
 
 use crate::name::Name;
 use crate::sched::JobHandle;
 use crate::uapi;
-use core::ops::Range;
+use core::{ops::Range, ptr::NonNull};
 use kernel::prelude::*;
 
 /// A vendor backend: one implementation per backend module.
@@ -23,7 +23,6 @@ use kernel::prelude::*;
 /// ```ignore
 /// struct MyAccel;
 ///
-/// #[vtable]
 /// impl xaccel::Backend for MyAccel {
 ///     const NAME: &'static CStr = c"myaccel";
 ///     const DESC: &'static CStr = c"My accelerator";
@@ -33,7 +32,6 @@ use kernel::prelude::*;
 /// // In probe, with `parent: &device::Device<Bound>`:
 /// let reg = xaccel::Registration::<MyAccel>::new(parent, desc, MyDeviceState::new())?;
 /// ```
-#[vtable]
 pub trait Backend: Send + Sync + 'static {
     /// Driver name reported by `DRM_IOCTL_VERSION` and the DEVICE query; at most 15 bytes.
     const NAME: &'static CStr;
@@ -45,7 +43,7 @@ pub trait Backend: Send + Sync + 'static {
     /// every ioctl that could reach it has returned and before [`Registration`] drop returns.
     ///
     /// [`Registration`]: crate::Registration
-    type Device: Send + Sync;
+    type Device: Send + Sync + 'static;
 
     /// Checks a command buffer for `engine` before its job is queued (SUBMIT), and returns
     /// the kernel-owned copy the engine will run: the bytes as given, or a parsed or patched
@@ -86,6 +84,99 @@ pub trait Backend: Send + Sync + 'static {
     fn reset_device(dev: &Self::Device) -> Result {
         let _ = dev;
         Err(EOPNOTSUPP)
+    }
+
+    /// Maps `[va, va + len)` of the device VM `vm`, where `len` is the sum of the lengths of
+    /// `pages`, to the DMA addresses in `pages`, in order, with `access` rights.
+    ///
+    /// Called by `VM_BIND` for devices that declare [`Capabilities::mmu`] (never for the
+    /// others), in process context (it may sleep and allocate), with the VM's lock held: calls
+    /// for one VM never overlap, and `[va, va + len)` is inside the device's VA window and
+    /// unmapped. The addresses are those of a buffer object's pages, mapped for DMA by the
+    /// backend's device; each range is page-aligned and a multiple of the page size. On error the
+    /// bind fails with that error, and the backend must leave nothing of the range mapped.
+    ///
+    /// The default refuses (`EOPNOTSUPP`): a backend declaring an MMU implements both methods.
+    fn mmu_map(
+        _dev: &Self::Device,
+        _vm: VmId,
+        _va: u64,
+        _pages: &[DmaRange],
+        _access: Access,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Unmaps `[va, va + len)` of the device VM `vm`, which an earlier [`Backend::mmu_map`]
+    /// mapped (possibly as part of a larger range, possibly over several calls).
+    ///
+    /// Called by `VM_UNBIND`, `VM_DESTROY` and when a file with VMs is closed, in process
+    /// context, with the VM's lock held, while the device is registered. It cannot fail: once it
+    /// returns, the device must no longer reach the range (TLBs invalidated). The pages stay
+    /// allocated until the jobs that may still use them are done; the core sees to that.
+    fn mmu_unmap(_dev: &Self::Device, _vm: VmId, _va: u64, _len: u64) {}
+}
+
+/// Names one device VM to its backend: unique among the VMs of the running core, never reused.
+pub type VmId = u64;
+
+/// Device-visible (DMA) addresses of a piece of memory, as the backend's device reaches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DmaRange {
+    /// The first DMA address.
+    pub addr: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// What the device may do through a mapping; mirrors `DRM_XACCEL_VM_BIND_READ_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only.
+    ReadOnly,
+    /// Reads and writes.
+    ReadWrite,
+}
+
+impl Access {
+    /// Whether writes are allowed.
+    pub fn writable(self) -> bool {
+        self == Self::ReadWrite
+    }
+}
+
+/// The core's non-generic view of a backend's MMU callbacks, through a `dyn` pointer.
+///
+/// Implemented for every backend by [`BackendDevice`]; the generic code (and its vtable) is
+/// compiled into the backend module, so the core calls it only while the device is registered
+/// (see `device::Plugged::mmu`).
+pub(crate) trait MmuOps: Send + Sync {
+    /// [`Backend::mmu_map`].
+    fn map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result;
+    /// [`Backend::mmu_unmap`].
+    fn unmap(&self, vm: VmId, va: u64, len: u64);
+}
+
+/// A backend's per-device data, seen as the [`MmuOps`] of its backend.
+#[repr(transparent)]
+pub(crate) struct BackendDevice<B: Backend>(B::Device);
+
+impl<B: Backend> BackendDevice<B> {
+    /// `data` as the [`MmuOps`] of backend `B`: a pointer valid as long as `data` is.
+    pub(crate) fn mmu_ops(data: &B::Device) -> NonNull<dyn MmuOps> {
+        // `BackendDevice<B>` is a transparent wrapper of `B::Device`: same address, same layout.
+        let ops: NonNull<Self> = NonNull::from(data).cast();
+        ops
+    }
+}
+
+impl<B: Backend> MmuOps for BackendDevice<B> {
+    fn map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result {
+        B::mmu_map(&self.0, vm, va, pages, access)
+    }
+
+    fn unmap(&self, vm: VmId, va: u64, len: u64) {
+        B::mmu_unmap(&self.0, vm, va, len)
     }
 }
 
@@ -249,5 +340,102 @@ impl DeviceLayout {
             capabilities: desc.capabilities,
             va_range: desc.va_range.clone(),
         })
+    }
+}
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_backend_mmu)]
+mod tests {
+    use super::*;
+    use kernel::{new_mutex, sync::Mutex};
+
+    /// A backend whose "page table" records the calls it gets.
+    struct Recorder;
+
+    #[pin_data]
+    struct RecorderDevice {
+        #[pin]
+        calls: Mutex<KVec<(VmId, u64, u64, bool)>>,
+    }
+
+    impl Backend for Recorder {
+        const NAME: &'static CStr = c"recorder";
+        const DESC: &'static CStr = c"MMU callback recorder";
+        type Device = Pin<KBox<RecorderDevice>>;
+
+        fn mmu_map(
+            dev: &Self::Device,
+            vm: VmId,
+            va: u64,
+            pages: &[DmaRange],
+            access: Access,
+        ) -> Result {
+            if pages.is_empty() {
+                return Err(EINVAL);
+            }
+            let len = pages.iter().map(|p| p.len).sum();
+            dev.calls
+                .lock()
+                .push((vm, va, len, access.writable()), GFP_KERNEL)?;
+            Ok(())
+        }
+
+        fn mmu_unmap(dev: &Self::Device, vm: VmId, va: u64, len: u64) {
+            let _ = dev.calls.lock().push((vm, va, len, false), GFP_KERNEL);
+        }
+    }
+
+    /// A backend that declares nothing: the defaults.
+    struct Plain;
+
+    impl Backend for Plain {
+        const NAME: &'static CStr = c"plain";
+        const DESC: &'static CStr = c"no MMU";
+        type Device = ();
+    }
+
+    #[test]
+    fn calls_reach_the_backend_through_the_core_pointer() -> Result {
+        let data = KBox::pin_init(
+            pin_init!(RecorderDevice {
+                calls <- new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let ops = BackendDevice::<Recorder>::mmu_ops(&data);
+        // SAFETY: `data` outlives `ops`' use in this test.
+        let ops = unsafe { ops.as_ref() };
+        let pages = [
+            DmaRange {
+                addr: 0x1000,
+                len: 0x2000,
+            },
+            DmaRange {
+                addr: 0x8000,
+                len: 0x1000,
+            },
+        ];
+        ops.map(7, 1 << 32, &pages, Access::ReadOnly)?;
+        assert_eq!(ops.map(7, 0, &[], Access::ReadWrite), Err(EINVAL));
+        ops.unmap(7, (1 << 32) + 0x1000, 0x1000);
+        let calls = data.calls.lock();
+        assert_eq!(
+            calls[..],
+            [
+                (7, 1 << 32, 0x3000, false),
+                (7, (1 << 32) + 0x1000, 0x1000, false)
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn the_defaults_refuse_to_map() {
+        let ops = BackendDevice::<Plain>::mmu_ops(&());
+        // SAFETY: `()` is a zero-sized value that lives for the whole test.
+        let ops = unsafe { ops.as_ref() };
+        assert_eq!(ops.map(1, 0, &[], Access::ReadWrite), Err(EOPNOTSUPP));
+        ops.unmap(1, 0, 4096);
+        assert!(Access::ReadWrite.writable() && !Access::ReadOnly.writable());
     }
 }

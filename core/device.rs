@@ -14,10 +14,10 @@
 //! Open files keep the [`AccelDevice`] alive, but never the backend's data.
 
 use crate::{
-    backend::{Backend, DeviceDesc, DeviceLayout},
+    backend::{Backend, BackendDevice, DeviceDesc, DeviceLayout, MmuOps},
     driver,
     execution::{Adapter, Execution},
-    gem::RegionCounters,
+    gem::{self, RegionCounters},
     name::Name,
 };
 use core::{
@@ -47,6 +47,8 @@ use kernel::{
 ///   points at `self.driver`, whose `release` callback drops the Rust fields.
 /// - `driver.name` and `driver.desc` point at `self.name` and `self.desc`.
 /// - All fields are initialised while any reference to `self` exists.
+/// - `mmu`, if set, points at the per-device data of the backend that registered the device, as
+///   its [`MmuOps`], which stays valid until the device is unplugged (see [`Registration`]).
 #[repr(C)]
 pub struct AccelDevice {
     drm: Opaque<bindings::drm_device>,
@@ -59,22 +61,26 @@ pub struct AccelDevice {
     /// The scheduler rings and the door to the backend.
     pub(crate) exec: Arc<Execution>,
     resets: AtomicU64,
+    /// The backend's MMU callbacks, for devices that declare an MMU; only for [`Plugged::mmu`].
+    mmu: Option<NonNull<dyn MmuOps>>,
 }
 
 // SAFETY: The C `drm_device` is built for concurrent use and synchronises itself; the Rust fields
 // are immutable after construction except for atomics (`resets`, the counters of `region_used`).
+// `mmu` points at `Send + Sync` backend data.
 unsafe impl Send for AccelDevice {}
 // SAFETY: As above.
 unsafe impl Sync for AccelDevice {}
 
 impl AccelDevice {
     /// Allocates an unregistered device under `parent`.
-    fn create(
+    pub(crate) fn create(
         parent: &device::Device<device::Bound>,
         name: &CStr,
         desc: &CStr,
         layout: DeviceLayout,
         exec: Arc<Execution>,
+        mmu: Option<NonNull<dyn MmuOps>>,
     ) -> Result<ARef<Self>> {
         let name = Name::<16>::new(name);
         let desc = Name::<64>::new(desc);
@@ -106,6 +112,7 @@ impl AccelDevice {
             (&raw mut (*this).region_used).write(region_used);
             (&raw mut (*this).exec).write(exec);
             (&raw mut (*this).resets).write(AtomicU64::new(0));
+            (&raw mut (*this).mmu).write(mmu);
             let vtable =
                 driver::vtable((*this).name.as_char_ptr(), (*this).desc.as_char_ptr(), true);
             (*this).driver.get().write(vtable);
@@ -218,6 +225,16 @@ pub(crate) struct Plugged<'a> {
     _not_send: PhantomData<*mut ()>,
 }
 
+impl Plugged<'_> {
+    /// The backend's MMU callbacks, if the device declared an MMU.
+    pub(crate) fn mmu(&self) -> Option<&dyn MmuOps> {
+        // SAFETY: `mmu` points at the backend's per-device data (type invariants), which
+        // `Registration` drops only after `drm_dev_unplug()` has waited for every section like
+        // this one to end; `self` borrows such a section.
+        self.dev.mmu.map(|ops| unsafe { ops.as_ref() })
+    }
+}
+
 impl Drop for Plugged<'_> {
     fn drop(&mut self) {
         // SAFETY: `idx` is from a successful `drm_dev_enter()` (type invariant).
@@ -245,10 +262,20 @@ impl<B: Backend> Registration<B> {
         data: impl PinInit<B::Device, Error>,
     ) -> Result<Self> {
         let layout = DeviceLayout::new(desc)?;
+        // SAFETY: `parent` is bound, and nothing maps DMA for it through us yet.
+        unsafe {
+            gem::prepare_dma_device(ptr::from_ref(parent).cast::<bindings::device>().cast_mut())
+        }?;
         let data = KBox::pin_init(data, GFP_KERNEL)?;
         let backend = Arc::new(Adapter::<B> { data }, GFP_KERNEL)?;
         let exec = Execution::new(&layout, &backend)?;
-        let dev = match AccelDevice::create(parent, B::NAME, B::DESC, layout, exec.clone()) {
+        // INVARIANT: `mmu` points at the backend's data, which is pinned in `backend`, never
+        // moves, and is dropped after the device is unplugged (`Drop` below).
+        let mmu = layout
+            .capabilities
+            .mmu
+            .then(|| BackendDevice::<B>::mmu_ops(backend.data.as_ref().get_ref()));
+        let dev = match AccelDevice::create(parent, B::NAME, B::DESC, layout, exec.clone(), mmu) {
             Ok(dev) => dev,
             Err(e) => {
                 exec.shutdown();

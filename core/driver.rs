@@ -6,7 +6,8 @@
 //! register accel (`DRIVER_COMPUTE_ACCEL`) devices. xaccel needs both: every device carries its
 //! own vtable, embedded in [`AccelDevice`], so the backend's name reaches `DRM_IOCTL_VERSION`
 //! without any pointer into the backend module, and the features include
-//! `DRIVER_COMPUTE_ACCEL`. All callbacks here (device release, file open and close, fdinfo) are
+//! `DRIVER_COMPUTE_ACCEL`. All callbacks here (device release, file open and close, fdinfo,
+//! dma-buf import) are
 //! non-generic core functions, so they stay valid after a backend module is gone.
 
 use crate::{device::AccelDevice, file, gem, ioctl, uapi};
@@ -37,6 +38,7 @@ pub(crate) fn vtable(
         open: Some(file::open),
         postclose: Some(file::postclose),
         show_fdinfo: Some(gem::show_fdinfo),
+        gem_prime_import: Some(gem::gem_prime_import),
         major: uapi::DRM_XACCEL_UAPI_MAJOR as i32,
         minor: uapi::DRM_XACCEL_UAPI_MINOR as i32,
         patchlevel: 0,

@@ -64,9 +64,6 @@ impl<B: Backend> EngineOps for Adapter<B> {
 
 impl<B: Backend> DeviceOps for Adapter<B> {
     fn validate(&self, engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
-        if !B::HAS_VALIDATE || !B::HAS_RUN {
-            return Err(EOPNOTSUPP);
-        }
         B::validate(&self.data, engine, commands)
     }
 }
@@ -102,6 +99,20 @@ impl Execution {
             pin_init!(Self {
                 rings,
                 ops <- new_spinlock!(Some(ops), "xaccel_execution_ops"),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// No rings and no backend: for devices made without a [`Registration`] (KUnit).
+    ///
+    /// [`Registration`]: crate::Registration
+    #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+    pub(crate) fn idle() -> Result<Arc<Self>> {
+        Arc::pin_init(
+            pin_init!(Self {
+                rings: KVec::new(),
+                ops <- new_spinlock!(None, "xaccel_execution_ops"),
             }),
             GFP_KERNEL,
         )

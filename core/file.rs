@@ -5,7 +5,7 @@
 //! DRM creates a `struct drm_file` for every `open()` of `/dev/accel/accelN`, calls the driver's
 //! `open` callback, and calls `postclose` once the file is released and every GEM handle it held
 //! has been closed. Between the two, `drm_file.driver_priv` owns a [`File`]: the file's memory
-//! accounting now, its contexts and VMs as they land.
+//! accounting and its device VMs (torn down in `postclose`), its contexts as they land.
 //!
 //! Both callbacks are non-generic core functions, so they stay valid after a backend module is
 //! unloaded (a client may close its file long after that).
@@ -14,6 +14,7 @@ use crate::{
     context::{new_contexts, Contexts},
     device::AccelDevice,
     gem::RegionCounters,
+    vm::VmTable,
 };
 use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
 
@@ -27,6 +28,8 @@ pub(crate) struct File {
     handle_bytes: RegionCounters,
     /// The file's contexts (scheduler entities); dropping them tears them down.
     contexts: Pin<KBox<Contexts>>,
+    /// The file's device VMs.
+    vms: VmTable,
 }
 
 impl File {
@@ -34,12 +37,18 @@ impl File {
         Ok(Self {
             handle_bytes: RegionCounters::new(dev.layout.regions.len())?,
             contexts: KBox::pin_init(new_contexts(), GFP_KERNEL)?,
+            vms: VmTable::new()?,
         })
     }
 
     /// The file's contexts.
     pub(crate) fn contexts(&self) -> &Contexts {
         &self.contexts
+    }
+
+    /// The file's device VMs.
+    pub(crate) fn vms(&self) -> &VmTable {
+        &self.vms
     }
 
     /// Bytes of buffer objects reachable through this file's handles, per region.
@@ -113,8 +122,15 @@ pub(crate) extern "C" fn open(
 }
 
 /// `drm_driver.postclose`: the file is gone and all its GEM handles are closed.
-pub(crate) extern "C" fn postclose(_drm: *mut bindings::drm_device, file: *mut bindings::drm_file) {
+///
+/// Tears down the file's VMs, clearing the device's page tables if it is still registered; the
+/// buffer objects they mapped are released once no job may use them.
+pub(crate) extern "C" fn postclose(drm: *mut bindings::drm_device, file: *mut bindings::drm_file) {
     // SAFETY: DRM calls `postclose` once, after a successful `open` that stored a `KBox<File>`
     // in `driver_priv`, and never uses the file's `driver_priv` afterwards.
-    drop(unsafe { KBox::from_raw((*file).driver_priv.cast::<File>()) });
+    let state = unsafe { KBox::from_raw((*file).driver_priv.cast::<File>()) };
+    // SAFETY: `drm` is one of our devices, which the closing file holds a reference to until
+    // after this callback.
+    let dev = unsafe { AccelDevice::from_raw(drm) };
+    state.vms.close(dev.enter().as_ref());
 }

@@ -19,6 +19,7 @@
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
 //! - [`sched`]: the job scheduler: rings, entities, jobs, timeouts and recovery.
+//! - [`vm`]: device virtual memory: per-file VMs, `VM_BIND`/`VM_UNBIND`, MMU callbacks.
 //! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
 //!
 //! # Module lifetime rules
@@ -66,6 +67,7 @@ mod resv;
 pub mod sched;
 mod submit;
 mod syncobj;
+pub mod vm;
 
 /// The common uAPI: a mirror of `uapi/drm/xaccel_accel.h`, shared with userspace.
 #[path = "../uapi/rust/src/abi.rs"]
@@ -73,7 +75,8 @@ pub mod uapi;
 mod uapi_bytes;
 
 pub use backend::{
-    Backend, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind,
+    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionDesc,
+    RegionKind, VmId,
 };
 pub use device::{AccelDevice, Registration};
 
@@ -85,6 +88,7 @@ module! {
     authors: ["The xaccel developers"],
     description: "xaccel: cross-vendor accelerator framework core",
     license: "GPL",
+    imports_ns: ["DMA_BUF"],
     params: {
         sched_bench: bool {
             default: false,
@@ -115,5 +119,7 @@ impl Drop for XaccelModule {
         // Unsignalled fences still call into this module; signalled ones do not (see `fence`).
         sched::exit();
         fence::wait_until_idle();
+        // Deferred releases of unmapped buffer objects run after their fences signalled.
+        vm::wait_for_releases();
     }
 }

@@ -13,10 +13,11 @@
 //! `funcs` table says which placement it has. [`Placement::System`] objects are built on the
 //! kernel's shmem helper (`drm_gem_shmem_init()`): a shmem file whose pages are allocated, zeroed,
 //! when the object is first mapped, and CPU mappings through the fake-offset mechanism
-//! (`drm_gem_mmap()`). Device-memory placements (blocks of a region's `gpu_buddy` allocator) and
-//! userptr objects will initialise only the base object, with `drm_gem_private_object_init()` as
-//! the helper's own PRIME import does, and bring a funcs table of their own; the alignment a
-//! buffer object was created with is kept for them and for device addresses.
+//! (`drm_gem_mmap()`). [`Placement::Imported`] objects (dma-bufs of other exporters, see
+//! `import`) initialise only the base object, with `drm_gem_private_object_init()`, and have a
+//! funcs table of their own; so will device-memory placements (blocks of a region's `gpu_buddy`
+//! allocator) and userptr objects. The alignment a buffer object was created with is kept for
+//! them and for device addresses.
 //!
 //! # Lifetime
 //!
@@ -26,14 +27,19 @@
 //! its file open and a mapping keeps its file alive, and each file holds the core module, so
 //! `free` cannot outlive the code it runs.
 
-use crate::{device::AccelDevice, file::DrmFile, gem::usage::Charge};
+use crate::{
+    device::AccelDevice,
+    file::DrmFile,
+    gem::{export, import, import::ImportMapping, usage::Charge},
+};
 use core::ptr::{self, NonNull};
 use kernel::{
     bindings,
-    error::to_result,
+    error::{from_err_ptr, to_result},
     ffi::{c_int, c_uint},
     page::PAGE_SIZE,
     prelude::*,
+    scatterlist::SGTable,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
@@ -44,6 +50,8 @@ pub enum Placement {
     /// Host memory in a shmem file: allocated when first used, zeroed, swappable while not
     /// mapped, always CPU-mappable.
     System,
+    /// Another exporter's dma-buf, attached to the device: CPU-mappable if the exporter is.
+    Imported,
 }
 
 /// A `drm_gem_object_funcs` table that can live in a `static`.
@@ -71,19 +79,19 @@ extern "C" {
 }
 
 /// The GEM callbacks of system-memory buffer objects: the shmem helper's for CPU mappings, the
-/// core's for lifetime, accounting and sharing. All of them live in `xaccel.ko` or in the
-/// helper module it depends on, never in a backend.
+/// core's for lifetime, accounting and sharing (`export`). All of them live in `xaccel.ko` or in
+/// the helper module it depends on, never in a backend.
 static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     free: Some(free),
     open: Some(open_handle),
     close: Some(close_handle),
     print_info: Some(xaccel_shmem_print_info),
-    export: Some(refuse_export),
-    pin: None,
-    unpin: None,
-    get_sg_table: None,
-    vmap: None,
-    vunmap: None,
+    export: Some(export::export),
+    pin: Some(export::pin_system),
+    unpin: Some(export::unpin_system),
+    get_sg_table: Some(export::sg_table_system),
+    vmap: Some(export::vmap_system),
+    vunmap: Some(export::vunmap_system),
     mmap: Some(xaccel_shmem_mmap),
     evict: None,
     status: None,
@@ -92,6 +100,25 @@ static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     vm_ops: &raw const bindings::drm_gem_shmem_vm_ops,
 });
 
+/// The GEM callbacks of imported buffer objects. DRM never exports them (it hands out the
+/// original dma-buf), and their CPU mappings are the exporter's (`import`).
+static IMPORT_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
+    free: Some(free),
+    open: Some(open_handle),
+    close: Some(close_handle),
+    print_info: None,
+    export: Some(export::export),
+    pin: None,
+    unpin: None,
+    get_sg_table: None,
+    vmap: None,
+    vunmap: None,
+    mmap: Some(import::mmap_import),
+    evict: None,
+    status: None,
+    rss: None,
+    vm_ops: ptr::null(),
+});
 // `drm_gem_shmem_object` contains zero-sized members; it is only passed along by pointer.
 #[allow(improper_ctypes)]
 extern "C" {
@@ -109,9 +136,13 @@ extern "C" {
 ///
 /// # Invariants
 ///
-/// - `shmem` was initialised by `drm_gem_shmem_init()` with `base.funcs` = `SYSTEM_FUNCS`, in a
-///   [`KBox`] that only `free` reclaims, when GEM's reference count drops to zero.
-/// - `charge` holds `base.size` bytes of the object's region on `base.dev`.
+/// - The object is in a [`KBox`] that only `free` reclaims, when GEM's reference count drops to
+///   zero, and `base.funcs` says how it was initialised: `SYSTEM_FUNCS` for
+///   [`Placement::System`], by `drm_gem_shmem_init()`; `IMPORT_FUNCS` for
+///   [`Placement::Imported`], by `drm_gem_private_object_init()` (the rest of `shmem` zero).
+/// - `charge` holds `base.size` bytes of the object's region on `base.dev`, or none for an
+///   imported object (its memory is the exporter's).
+/// - `import` is unmapped unless the object is imported.
 /// - `base.size` is a multiple of the page size and never changes.
 #[repr(C)]
 pub struct Bo {
@@ -121,6 +152,7 @@ pub struct Bo {
     flags: u32,
     alignment: u64,
     charge: Charge,
+    import: ImportMapping,
 }
 
 // SAFETY: GEM objects are built for concurrent use: the reference count is atomic, the C state
@@ -155,6 +187,7 @@ impl Bo {
                 flags,
                 alignment,
                 charge,
+                import: ImportMapping::none(),
             }),
             GFP_KERNEL,
         )?;
@@ -177,6 +210,41 @@ impl Bo {
         // holds `size` bytes, the object's size.
         // SAFETY: `drm_gem_shmem_init()` set the reference count to one, which the `ARef` takes
         // over; `bo` comes from `KBox::into_raw`, so it is not null.
+        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
+    }
+
+    /// Creates an imported buffer object of `size` bytes (a nonzero multiple of the page size)
+    /// accounted in `region`, not attached yet: `import` attaches it to a dma-buf.
+    ///
+    /// Nothing is charged to the region. Returns `ENOMEM` if the object cannot be allocated.
+    pub(super) fn new_imported(dev: &AccelDevice, region: u32, size: usize) -> Result<ARef<Self>> {
+        if size == 0 || size % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let charge = Charge::reserve(dev, region, 0)?;
+        let bo = KBox::init(
+            try_init!(Self {
+                shmem <- Opaque::init_zeroed(),
+                placement: Placement::Imported,
+                flags: 0,
+                alignment: 0,
+                charge,
+                import: ImportMapping::none(),
+            }),
+            GFP_KERNEL,
+        )?;
+        let bo = KBox::into_raw(bo);
+        // SAFETY: `bo` is a fresh allocation nobody else knows, its GEM object zeroed; `dev` is a
+        // live device and `size` a nonzero multiple of the page size.
+        unsafe {
+            let gem = &raw mut (*(*bo).shmem.get()).base;
+            (*gem).funcs = &IMPORT_FUNCS.0;
+            bindings::drm_gem_private_object_init(dev.as_raw(), gem, size);
+        }
+        // INVARIANT: Initialised with `IMPORT_FUNCS` in a `KBox` that `free` reclaims, charging
+        // nothing, unmapped.
+        // SAFETY: `drm_gem_private_object_init()` set the reference count to one, which the
+        // `ARef` takes over; `bo` comes from `KBox::into_raw`, so it is not null.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
     }
 
@@ -209,11 +277,11 @@ impl Bo {
         // SAFETY: `obj` is live (safety requirements); `funcs` is set before the object is
         // published and never changes.
         let funcs = unsafe { (*obj).funcs };
-        if !ptr::eq(funcs, &SYSTEM_FUNCS.0) {
+        if !ptr::eq(funcs, &SYSTEM_FUNCS.0) && !ptr::eq(funcs, &IMPORT_FUNCS.0) {
             return None;
         }
-        // SAFETY: Only `new_system` installs `SYSTEM_FUNCS`, on the `base` of the shmem object
-        // embedded in a `Bo`, which lives as long as `obj` does.
+        // SAFETY: Only `new_system` and `new_imported` install these tables, on the `base` of
+        // the shmem object embedded in a `Bo`, which lives as long as `obj` does.
         Some(unsafe { Self::from_gem_unchecked(obj) })
     }
 
@@ -222,7 +290,7 @@ impl Bo {
     /// # Safety
     ///
     /// `obj` must be the GEM object of a live [`Bo`] that stays alive for `'a`.
-    unsafe fn from_gem_unchecked<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
+    pub(super) unsafe fn from_gem_unchecked<'a>(obj: *mut bindings::drm_gem_object) -> &'a Self {
         // SAFETY: By the safety requirements, `obj` is the GEM object of a `Bo` alive for `'a`.
         unsafe { &*Self::raw_from_gem(obj) }
     }
@@ -250,14 +318,19 @@ impl Bo {
     /// Copies `dst.len()` bytes at `offset` of the object into `dst` (a command buffer for
     /// SUBMIT). `EINVAL` if the range is not inside the object; may sleep (it takes the
     /// object's reservation lock and maps its pages); `EINTR` if interrupted.
+    /// Only system-memory objects can be read this way (`EINVAL` for imported ones).
     pub(crate) fn read(&self, offset: u64, dst: &mut [u8]) -> Result {
+        if self.placement != Placement::System {
+            return Err(EINVAL);
+        }
         let len = u64::try_from(dst.len())?;
         match offset.checked_add(len) {
             Some(end) if end <= self.size() => {}
             _ => return Err(EINVAL),
         }
-        // SAFETY: `shmem` is an initialised shmem object (type invariants), alive as long as
-        // `&self`; the range was checked to be inside it; `dst` is valid for `len` bytes.
+        // SAFETY: A system object's `shmem` is an initialised shmem object (type invariants),
+        // alive as long as `&self`; the range was checked to be inside it; `dst` is valid for
+        // `len` bytes.
         to_result(unsafe {
             xaccel_bo_read(self.shmem.get(), offset, dst.as_mut_ptr().cast(), dst.len())
         })
@@ -277,6 +350,11 @@ impl Bo {
     /// Where the object's memory lives.
     pub fn placement(&self) -> Placement {
         self.placement
+    }
+
+    /// The attachment mapping of an imported object.
+    pub(super) fn import_mapping(&self) -> &ImportMapping {
+        &self.import
     }
 
     /// The `DRM_XACCEL_BO_*` flags the object was created with.
@@ -313,11 +391,31 @@ impl Bo {
         Ok(unsafe { bindings::drm_vma_node_offset_addr(&raw mut (*self.gem()).vma_node) })
     }
 
+    /// The object's pages as an sg table mapped for DMA by the device's parent (the backend's
+    /// `struct device`), allocating and pinning them on first use.
+    ///
+    /// The pages stay pinned, and the table valid, until the object is freed. Sleeps (takes the
+    /// object's reservation lock). Errors: `ENOMEM` and the DMA layer's mapping errors.
+    pub(crate) fn dma_sg_table(&self) -> Result<&SGTable> {
+        // SAFETY: `shmem` is an initialised shmem object (type invariants); the helper
+        // serialises itself with the reservation lock and caches the table in the object.
+        let sgt = unsafe { bindings::drm_gem_shmem_get_pages_sgt(self.shmem.get()) };
+        let sgt = from_err_ptr(sgt)?;
+        // SAFETY: The helper keeps the table, unchanged, until `drm_gem_shmem_release()` in
+        // `free`, which cannot run while `&self` is alive.
+        Ok(unsafe { SGTable::from_raw(sgt) })
+    }
+
     /// Bytes of the object's pages that are in memory now, for statistics.
     ///
     /// Counts the pages of the object's shmem file: they are allocated on first mapping and stay
     /// (holding the object's contents) until the object is freed or they are swapped out.
+    ///
+    /// An imported object counts whole: its exporter holds the memory while it is attached.
     pub(crate) fn resident_bytes(&self) -> u64 {
+        if self.placement == Placement::Imported {
+            return self.size();
+        }
         // SAFETY: A system object's `filp` is the shmem file `drm_gem_shmem_init()` created; it
         // and its `f_mapping` live as long as the object and never change. `nrpages` changes
         // under the mapping's lock; a lone racy read of an aligned word, as `READ_ONCE()` does,
@@ -364,12 +462,21 @@ unsafe impl AlwaysRefCounted for Bo {
 /// `free`: the last reference to a buffer object is gone.
 extern "C" fn free(obj: *mut bindings::drm_gem_object) {
     // SAFETY: DRM calls `free` once per object, after its last reference is gone, and only for
-    // objects with `SYSTEM_FUNCS`: the base of a `Bo` made by `Bo::new_system`.
+    // objects with our funcs tables: the base of a `Bo` made by `Bo::new_system` or
+    // `Bo::new_imported`.
     let bo = unsafe { Bo::raw_from_gem(obj) };
-    // SAFETY: Nobody else uses the object any more; the helper releases its pages, shmem file,
-    // mmap offset and GEM state, but not the memory of the object itself.
-    unsafe { bindings::drm_gem_shmem_release((*bo).shmem.get()) };
-    // SAFETY: The `Bo` was allocated by `KBox` in `Bo::new_system` and this is the only place it
+    // SAFETY: Nobody else uses the object any more. The shmem helper releases a system
+    // object's pages, shmem file, mmap offset and GEM state; an import is unmapped, detached
+    // and its GEM state released. Neither frees the memory of the object itself.
+    unsafe {
+        if (*bo).placement == Placement::Imported {
+            import::release_import(obj);
+            bindings::drm_gem_object_release(obj);
+        } else {
+            bindings::drm_gem_shmem_release((*bo).shmem.get());
+        }
+    }
+    // SAFETY: The `Bo` was allocated by `KBox` in its constructor and this is the only place it
     // is reclaimed. Dropping it returns the charge and the device reference.
     drop(unsafe { KBox::from_raw(bo) });
 }
@@ -391,13 +498,4 @@ extern "C" fn close_handle(obj: *mut bindings::drm_gem_object, file: *mut bindin
     // SAFETY: As in `open_handle`: DRM still holds the handle's reference during the call.
     let (bo, file) = unsafe { (Bo::from_gem_unchecked(obj), DrmFile::from_raw(file)) };
     file.state().handle_bytes().sub(bo.region(), bo.size());
-}
-
-/// `export`: buffer objects cannot become dma-bufs yet, so `DRM_IOCTL_PRIME_HANDLE_TO_FD` fails
-/// with `EOPNOTSUPP` instead of exporting through callbacks the core does not provide.
-extern "C" fn refuse_export(
-    _obj: *mut bindings::drm_gem_object,
-    _flags: c_int,
-) -> *mut bindings::dma_buf {
-    EOPNOTSUPP.to_ptr()
 }

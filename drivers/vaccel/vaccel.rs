@@ -4,7 +4,10 @@
 //!
 //! vaccel is to xaccel what vgem is to DRM: a backend with no hardware that any test kernel can
 //! load. Each device is a faux device with its own `/dev/accel/accelN`, a set of compute engines
-//! and two memory regions (system memory and a CPU-visible "device-local" region).
+//! and two memory regions (system memory and a CPU-visible "device-local" region). vaccel has no
+//! MMU: the core keeps its VM mappings and its engines resolve device addresses through the core.
+//! With `mmu=1` its devices declare one instead, a software page table that checks every call
+//! the core makes (`mmu`), to test the core's MMU path.
 //!
 //! Try it:
 //!
@@ -20,11 +23,14 @@ mod isa;
 /// The instruction set, shared with userspace (`uapi/drm/vaccel_isa.h`).
 #[path = "../../uapi/rust/src/vaccel_isa.rs"]
 pub mod isa_abi;
+mod mmu;
 
 use engine::Engine;
-use kernel::{device, faux, prelude::*, str::CString, sync::Arc};
+use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
+use mmu::PageTable;
 use xaccel::{
-    sched::JobHandle, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc, RegionKind,
+    sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
+    RegionDesc, RegionKind, VmId,
 };
 
 module! {
@@ -46,28 +52,33 @@ module! {
             default: 64,
             description: "Size of the device-local memory region in MiB (1-4096)",
         },
+        mmu: u32 {
+            default: 0,
+            description: "1: devices declare a software MMU that checks the core's page-table calls",
+        },
     },
 }
 
 /// The backend type.
 struct Vaccel;
 
-/// Per-device state: the engines.
+/// Per-device state: the engines and the software page table.
+#[pin_data(PinnedDrop)]
 struct VaccelDevice {
     index: u32,
     engines: KVec<Arc<Engine>>,
+    /// The software page table, used with `mmu=1` only.
+    #[pin]
+    page_table: Mutex<PageTable>,
 }
 
 impl VaccelDevice {
-    fn new(index: u32, engines: u32) -> Result<Self> {
+    fn engines(engines: u32) -> Result<KVec<Arc<Engine>>> {
         let mut list = KVec::with_capacity(engines as usize, GFP_KERNEL)?;
         for _ in 0..engines {
             list.push(Engine::new(RING_CREDITS)?, GFP_KERNEL)?;
         }
-        Ok(Self {
-            index,
-            engines: list,
-        })
+        Ok(list)
     }
 
     fn engine(&self, engine: u32) -> Option<&Arc<Engine>> {
@@ -75,8 +86,9 @@ impl VaccelDevice {
     }
 }
 
-impl Drop for VaccelDevice {
-    fn drop(&mut self) {
+#[pinned_drop]
+impl PinnedDrop for VaccelDevice {
+    fn drop(self: Pin<&mut Self>) {
         // The core stopped calling us (its rings shut down before our data drops); make sure
         // no engine work item of this module is still queued or running.
         for engine in self.engines.iter() {
@@ -86,7 +98,6 @@ impl Drop for VaccelDevice {
     }
 }
 
-#[vtable]
 impl xaccel::Backend for Vaccel {
     const NAME: &'static CStr = c"vaccel";
     const DESC: &'static CStr = c"xaccel software reference accelerator";
@@ -105,6 +116,20 @@ impl xaccel::Backend for Vaccel {
     fn reset_engine(dev: &VaccelDevice, engine: u32) -> Result {
         dev.engine(engine).ok_or(EINVAL)?.reset();
         Ok(())
+    }
+
+    fn mmu_map(
+        dev: &VaccelDevice,
+        vm: VmId,
+        va: u64,
+        pages: &[DmaRange],
+        access: Access,
+    ) -> Result {
+        dev.page_table.lock().map(vm, va, pages, access)
+    }
+
+    fn mmu_unmap(dev: &VaccelDevice, vm: VmId, va: u64, len: u64) {
+        dev.page_table.lock().unmap(vm, va, len)
     }
 }
 
@@ -139,6 +164,7 @@ struct Params {
     devices: u32,
     engines: u32,
     local_bytes: u64,
+    mmu: bool,
 }
 
 impl Params {
@@ -146,12 +172,15 @@ impl Params {
         let devices = module_parameters::devices.value();
         let engines = module_parameters::engines.value();
         let local_mib = module_parameters::local_mib.value();
+        let mmu = module_parameters::mmu.value();
         if !(1..=8).contains(&devices)
             || !(1..=16).contains(&engines)
             || !(1..=4096).contains(&local_mib)
+            || mmu > 1
         {
             pr_err!(
-                "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096)\n"
+                "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096, \
+                 mmu 0-1)\n"
             );
             return Err(EINVAL);
         }
@@ -159,6 +188,7 @@ impl Params {
             devices,
             engines,
             local_bytes: u64::from(local_mib) << 20,
+            mmu: mmu == 1,
         })
     }
 
@@ -198,7 +228,10 @@ impl Params {
         Ok(DeviceDesc {
             engines,
             regions,
-            capabilities: Capabilities::default(),
+            capabilities: Capabilities {
+                mmu: self.mmu,
+                ..Capabilities::default()
+            },
             va_range: VA_RANGE,
         })
     }
@@ -233,7 +266,11 @@ impl kernel::Module for VaccelModule {
             let accel = xaccel::Registration::<Vaccel>::new(
                 parent,
                 &desc,
-                Ok::<_, Error>(VaccelDevice::new(index, params.engines)?),
+                try_pin_init!(VaccelDevice {
+                    index,
+                    engines: VaccelDevice::engines(params.engines)?,
+                    page_table <- new_mutex!(PageTable::new(*index, params.mmu)),
+                }? Error),
             )?;
             pr_debug!("vaccel.{} is ready\n", accel.data().index);
             instances.push(

@@ -195,11 +195,52 @@ assert client["fdinfo"]["driver"] == report["backend"], client
 '
 }
 
+# vaccel with mmu=1 declares a software MMU, which checks every page-table call the core makes
+# (a warning fails the run) and reports at unplug how many calls it got and how many pages are
+# still mapped.
+mmu_reload() {
+	unload vaccel && load vaccel devices=1 mmu=1 && [ "$(accel_count)" = 1 ] || return 1
+	xaccel info --device /dev/accel/accel0 | grep -q 'capabilities *mmu'
+}
+mmu_reports() { dmesg | grep -c 'vaccel.0: software MMU:'; }
+mmu_all_unmapped() {
+	local before
+	before=$(mmu_reports)
+	unload vaccel || return 1
+	[ "$(mmu_reports)" = $((before + 1)) ] || { echo "no report at unplug"; return 1; }
+	dmesg | grep 'vaccel.0: software MMU:' | tail -1 |
+		grep -Eq ': [1-9][0-9]* maps, [1-9][0-9]* unmaps, 0 pages mapped at unplug' ||
+		{ dmesg | grep 'software MMU:' | tail -1; return 1; }
+}
+mmu_setup_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel mmu=1: one device declaring an MMU" mmu_reload
+	echo "1..$tap_n"
+}
+mmu_teardown_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel mmu=1: maps and unmaps came, every page unmapped at unplug" mmu_all_unmapped
+	tap "vaccel reloads without an MMU" load vaccel
+	echo "1..$tap_n"
+}
+
 cli_tests() {
 	tap_n=0
 	echo "TAP version 13"
 	tap "xaccel mem prints every device" xaccel mem
 	tap "xaccel mem --json: regions and this process's fdinfo" cli_mem_json
+	echo "1..$tap_n"
+}
+
+# After xaccel-selftest-dmabuf --unplug closed everything it held across the backend unload:
+# nothing pins the core any more.
+dmabuf_after_unplug() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "xaccel.ko unloads once every dma-buf and import is closed" rmmod xaccel
+	tap "vaccel loads again" load vaccel
 	echo "1..$tap_n"
 }
 
@@ -231,10 +272,20 @@ check)
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
 		run_tap "selftest-exec:${dev##*/}" "$bin/xaccel-selftest-exec" "$dev"
+		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
+	# dma-buf interop: udmabuf is built in, vgem is a module.
+	load vgem
+	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1
+	run_tap selftest-dmabuf-unplug "$bin/xaccel-selftest-dmabuf" \
+		--unplug "modprobe -d $modroot -r vaccel" /dev/accel/accel0
+	run_tap dmabuf-after-unplug dmabuf_after_unplug
 	run_tap cli cli_tests
 	run_tap module-lifecycle lifecycle_tests
+	run_tap vm-mmu-setup mmu_setup_tests
+	run_tap selftest-vm-mmu:accel0 "$bin/xaccel-selftest-vm" /dev/accel/accel0
+	run_tap vm-mmu-teardown mmu_teardown_tests
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		3
+#define DRM_XACCEL_UAPI_MINOR		4
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -33,7 +33,12 @@ extern "C" {
 #define DRM_XACCEL_CONTEXT_CREATE	0x03
 #define DRM_XACCEL_CONTEXT_DESTROY	0x04
 #define DRM_XACCEL_SUBMIT		0x05
-/* 0x06 - 0x2f are reserved for further common ioctls. */
+/* 0x06 - 0x0f are reserved for further scheduling ioctls. */
+#define DRM_XACCEL_VM_CREATE		0x10
+#define DRM_XACCEL_VM_DESTROY		0x11
+#define DRM_XACCEL_VM_BIND		0x12
+#define DRM_XACCEL_VM_UNBIND		0x13
+/* 0x14 - 0x2f are reserved for further common ioctls. */
 #define DRM_XACCEL_VENDOR_BASE		0x30
 
 #define DRM_IOCTL_XACCEL_QUERY \
@@ -48,6 +53,14 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_CONTEXT_DESTROY, struct drm_xaccel_context_destroy)
 #define DRM_IOCTL_XACCEL_SUBMIT \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_SUBMIT, struct drm_xaccel_submit)
+#define DRM_IOCTL_XACCEL_VM_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_CREATE, struct drm_xaccel_vm_create)
+#define DRM_IOCTL_XACCEL_VM_DESTROY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_DESTROY, struct drm_xaccel_vm_destroy)
+#define DRM_IOCTL_XACCEL_VM_BIND \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_BIND, struct drm_xaccel_vm_bind)
+#define DRM_IOCTL_XACCEL_VM_UNBIND \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_UNBIND, struct drm_xaccel_vm_unbind)
 
 /**
  * enum drm_xaccel_query_type - What &drm_xaccel_query asks for.
@@ -269,6 +282,126 @@ struct drm_xaccel_bo_info {
 	/** @mmap_offset: Out: the offset to pass to mmap() on this file. */
 	__u64 mmap_offset;
 	/** @reserved: In: must be zero. Out: zero. */
+	__u64 reserved[2];
+};
+
+/**
+ * DOC: device virtual memory
+ *
+ * A VM is a device virtual address space of one open file: VM_CREATE makes
+ * one and returns its id (a file may have several), VM_BIND maps a page
+ * range of a buffer object at a device virtual address (VA) of it,
+ * VM_UNBIND removes the mappings of a VA range, VM_DESTROY (or closing the
+ * file) removes the VM and all its mappings. VM ids, like GEM handles, are
+ * per file: another file's id is never valid. VAs, sizes and buffer object
+ * offsets are multiples of the page size, and every mapped VA lies in the
+ * device's VA window (&drm_xaccel_device_info.va_start, .va_size).
+ *
+ * A mapping holds a reference on its buffer object: closing the handle
+ * does not free a mapped object; unbinding or destroying releases it, and
+ * never while a job that may use the VM is still running (the release waits
+ * for the job's fence). On devices with an MMU (DRM_XACCEL_CAP_MMU) binding
+ * programs the device's page tables; on the others the kernel translates
+ * VAs itself when jobs use them.
+ */
+
+/**
+ * struct drm_xaccel_vm_create - Argument of DRM_IOCTL_XACCEL_VM_CREATE.
+ *
+ * Creates an empty VM in this open file.
+ *
+ * Errors: -EINVAL for nonzero @flags or @reserved; -ENOSPC when the file
+ * has 1024 VMs (or has used up all 2^32 - 1 ids); -ENOMEM. On error nothing is created and the struct is left
+ * as it was.
+ */
+struct drm_xaccel_vm_create {
+	/** @flags: In: must be zero. */
+	__u32 flags;
+	/** @vm_id: Out: the VM's id in this file, never 0. Ignored on input. */
+	__u32 vm_id;
+	/** @reserved: Must be zero. */
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_xaccel_vm_destroy - Argument of DRM_IOCTL_XACCEL_VM_DESTROY.
+ *
+ * Destroys a VM of this file and unbinds everything bound in it. Its id is
+ * not reused by the file.
+ *
+ * Errors: -EINVAL for nonzero @pad or @reserved; -ENOENT for an id this file
+ * has no VM for (never created, destroyed, or another file's).
+ */
+struct drm_xaccel_vm_destroy {
+	/** @vm_id: In: the VM. */
+	__u32 vm_id;
+	/** @pad: Must be zero. */
+	__u32 pad;
+	/** @reserved: Must be zero. */
+	__u64 reserved;
+};
+
+/* Flags of &drm_xaccel_vm_bind: exactly one of the two. */
+/* Jobs may only read through the mapping. */
+#define DRM_XACCEL_VM_BIND_READ_ONLY	(1 << 0)
+/* Jobs may read and write through the mapping. */
+#define DRM_XACCEL_VM_BIND_READ_WRITE	(1 << 1)
+
+/**
+ * struct drm_xaccel_vm_bind - Argument of DRM_IOCTL_XACCEL_VM_BIND.
+ *
+ * Maps bytes [@bo_offset, @bo_offset + @size) of a buffer object at
+ * [@va, @va + @size) of a VM of this file.
+ *
+ * Errors: -EINVAL for unknown @flags, none or both of the access flags,
+ * nonzero @pad or @reserved, a zero @size, an @va, @size or @bo_offset that
+ * is not a multiple of the page size, a VA range not inside the device's VA
+ * window (or overflowing), or a buffer object range beyond the object's size
+ * (or overflowing); -ENOENT for a VM id or GEM handle this file does not
+ * have; -EEXIST when any page of the VA range is already mapped; -ENOMEM.
+ * On error the VM is unchanged and the struct is left as it was.
+ */
+struct drm_xaccel_vm_bind {
+	/** @vm_id: In: the VM. */
+	__u32 vm_id;
+	/** @handle: In: GEM handle of the buffer object, in this file. */
+	__u32 handle;
+	/** @bo_offset: In: first byte of the object to map, page-aligned. */
+	__u64 bo_offset;
+	/** @size: In: bytes to map, a nonzero multiple of the page size. */
+	__u64 size;
+	/** @va: In: device virtual address of the first byte, page-aligned. */
+	__u64 va;
+	/** @flags: In: DRM_XACCEL_VM_BIND_READ_ONLY or _READ_WRITE. */
+	__u32 flags;
+	/** @pad: Must be zero. */
+	__u32 pad;
+	/** @reserved: Must be zero. */
+	__u64 reserved[2];
+};
+
+/**
+ * struct drm_xaccel_vm_unbind - Argument of DRM_IOCTL_XACCEL_VM_UNBIND.
+ *
+ * Unmaps [@va, @va + @size) of a VM of this file. The range may span
+ * several mappings and cut into them: what sticks out of the range stays
+ * mapped, so unbinding the middle of a mapping leaves two.
+ *
+ * Errors: -EINVAL for nonzero @flags or @reserved, a zero @size, an @va or
+ * @size that is not a multiple of the page size, or a range that overflows;
+ * -ENOENT for a VM id this file does not have, or when any page of the range
+ * is not mapped; -ENOMEM. On error the VM is unchanged.
+ */
+struct drm_xaccel_vm_unbind {
+	/** @vm_id: In: the VM. */
+	__u32 vm_id;
+	/** @flags: In: must be zero. */
+	__u32 flags;
+	/** @va: In: first address to unmap, page-aligned. */
+	__u64 va;
+	/** @size: In: bytes to unmap, a nonzero multiple of the page size. */
+	__u64 size;
+	/** @reserved: Must be zero. */
 	__u64 reserved[2];
 };
 

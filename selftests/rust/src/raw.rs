@@ -31,6 +31,7 @@ pub fn errno_name(errno: Errno) -> String {
         Errno::NOSPC => "ENOSPC",
         Errno::TOOBIG => "E2BIG",
         Errno::BUSY => "EBUSY",
+        Errno::EXIST => "EEXIST",
         Errno::OPNOTSUPP => "EOPNOTSUPP",
         _ => "errno",
     };

@@ -5,12 +5,18 @@
 //! (`DRM_IOCTL_GEM_CLOSE`) when dropped; the kernel frees the memory once the
 //! handle and every CPU mapping ([`Mapping`]) are gone. Handles belong to one
 //! open file, so a `Bo` borrows its `Device`.
+//!
+//! [`Bo::export`] shares the object as a dma-buf (an [`OwnedFd`]) that other
+//! devices, drivers and processes import; [`Device::import`] makes a `Bo` of
+//! any dma-buf.
+
+use std::os::fd::{FromRawFd, OwnedFd};
 
 use rustix::io::Errno;
 use serde::Serialize;
 use xaccel_uapi::{drm_xaccel_bo_create, drm_xaccel_bo_info};
 
-use crate::device::Device;
+use crate::device::{drm_prime_handle, Device, PRIME_FLAGS};
 use crate::error::{Error, Result};
 use crate::mapping::Mapping;
 
@@ -67,19 +73,45 @@ impl<'d> Bo<'d> {
             ioctl: "BO_CREATE",
             errno,
         })?;
-        // From here on the handle is ours: dropping `bo` closes it.
+        // From here on the handle is ours: dropping the `Bo` closes it.
+        Self::from_handle(dev, args.handle)
+    }
+
+    /// Takes ownership of `handle` in `dev`'s file (closed on drop, even if
+    /// describing it fails).
+    pub(crate) fn from_handle(dev: &'d Device, handle: u32) -> Result<Self> {
         let mut bo = Self {
             dev,
             info: BoInfo {
-                handle: args.handle,
+                handle,
                 size: 0,
-                region,
+                region: 0,
                 flags: 0,
                 mmap_offset: 0,
             },
         };
-        bo.info = dev.bo_info(args.handle)?;
+        bo.info = dev.bo_info(handle)?;
         Ok(bo)
+    }
+
+    /// Exports the object as a dma-buf (`DRM_IOCTL_PRIME_HANDLE_TO_FD`),
+    /// read-write and close-on-exec. The dma-buf keeps the memory alive after
+    /// the handle is closed, until the last file referring to it is closed.
+    pub fn export(&self) -> Result<OwnedFd> {
+        let mut args = drm_prime_handle {
+            handle: self.info.handle,
+            flags: PRIME_FLAGS,
+            fd: -1,
+        };
+        self.dev
+            .prime_handle_to_fd_raw(&mut args)
+            .map_err(|errno| Error::Ioctl {
+                ioctl: "PRIME_HANDLE_TO_FD",
+                errno,
+            })?;
+        // SAFETY: On success the kernel installed a new file descriptor in
+        // `args.fd`, which nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(args.fd) })
     }
 
     /// The kernel's description of the object, as of its creation.

@@ -5,7 +5,10 @@
 //! lists them by index. Every query goes through `DRM_IOCTL_XACCEL_QUERY` with
 //! the probe-then-fetch protocol of `crate::query`. Buffer objects are created
 //! with `DRM_IOCTL_XACCEL_BO_CREATE` (see `crate::bo`), described with
-//! `DRM_IOCTL_XACCEL_BO_INFO` and closed with DRM's `DRM_IOCTL_GEM_CLOSE`.
+//! `DRM_IOCTL_XACCEL_BO_INFO` and closed with DRM's `DRM_IOCTL_GEM_CLOSE`; they are
+//! shared as dma-bufs with DRM's PRIME ioctls (`DRM_IOCTL_PRIME_HANDLE_TO_FD`,
+//! `DRM_IOCTL_PRIME_FD_TO_HANDLE`).
+//! Device VMs (see `crate::vm`) use the `DRM_IOCTL_XACCEL_VM_*` ioctls.
 
 use std::fs;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
@@ -16,11 +19,13 @@ use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
 use xaccel_uapi::{
     drm_xaccel_bo_create, drm_xaccel_bo_info, drm_xaccel_device_info, drm_xaccel_engine_info,
-    drm_xaccel_query, drm_xaccel_region_info, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
-    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY,
+    drm_xaccel_query, drm_xaccel_region_info, drm_xaccel_vm_bind, drm_xaccel_vm_create,
+    drm_xaccel_vm_destroy, drm_xaccel_vm_unbind, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
+    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY, DRM_XACCEL_VM_BIND,
+    DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
 };
 
-use crate::bo::BoInfo;
+use crate::bo::{Bo, BoInfo};
 use crate::error::{Error, Result};
 use crate::fdinfo::FdInfo;
 use crate::info::{DeviceInfo, EngineInfo, RegionInfo};
@@ -48,6 +53,30 @@ const BO_INFO: Opcode = opcode::read_write::<drm_xaccel_bo_info>(
     (DRM_COMMAND_BASE + DRM_XACCEL_BO_INFO) as u8,
 );
 
+/// `DRM_IOCTL_XACCEL_VM_CREATE`.
+const VM_CREATE: Opcode = opcode::read_write::<drm_xaccel_vm_create>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_CREATE) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_DESTROY`.
+const VM_DESTROY: Opcode = opcode::read_write::<drm_xaccel_vm_destroy>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_DESTROY) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_BIND`.
+const VM_BIND: Opcode = opcode::read_write::<drm_xaccel_vm_bind>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_BIND) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VM_UNBIND`.
+const VM_UNBIND: Opcode = opcode::read_write::<drm_xaccel_vm_unbind>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VM_UNBIND) as u8,
+);
+
 /// `struct drm_gem_close` from `drm.h`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -59,6 +88,30 @@ struct drm_gem_close {
 
 /// `DRM_IOCTL_GEM_CLOSE`: `DRM_IOW(0x09, struct drm_gem_close)`.
 const GEM_CLOSE: Opcode = opcode::write::<drm_gem_close>(DRM_IOCTL_BASE as u8, 0x09);
+
+/// `struct drm_prime_handle` from `drm.h`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_prime_handle {
+    /// The GEM handle.
+    pub handle: u32,
+    /// `DRM_CLOEXEC` and `DRM_RDWR` ([`PRIME_FLAGS`]) for export, ignored on import.
+    pub flags: u32,
+    /// The dma-buf file descriptor.
+    pub fd: i32,
+}
+
+/// `DRM_CLOEXEC | DRM_RDWR` (`O_CLOEXEC | O_RDWR`): the only flags PRIME export takes.
+pub const PRIME_FLAGS: u32 = 0o2_000_000 | 0o2;
+
+/// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: `DRM_IOWR(0x2d, struct drm_prime_handle)`.
+const PRIME_HANDLE_TO_FD: Opcode =
+    opcode::read_write::<drm_prime_handle>(DRM_IOCTL_BASE as u8, 0x2d);
+
+/// `DRM_IOCTL_PRIME_FD_TO_HANDLE`: `DRM_IOWR(0x2e, struct drm_prime_handle)`.
+const PRIME_FD_TO_HANDLE: Opcode =
+    opcode::read_write::<drm_prime_handle>(DRM_IOCTL_BASE as u8, 0x2e);
 
 /// An open xaccel device node.
 #[derive(Debug)]
@@ -201,6 +254,68 @@ impl Device {
         unsafe { ioctl(&self.fd, Setter::<GEM_CLOSE, _>::new(args)) }
     }
 
+    /// Issues `DRM_IOCTL_XACCEL_VM_CREATE` with `args` as is; on success the
+    /// caller owns the VM `args.vm_id` (see [`crate::Vm`] for an owner that
+    /// destroys it).
+    pub fn vm_create_raw(&self, args: &mut drm_xaccel_vm_create) -> Result<(), Errno> {
+        // SAFETY: VM_CREATE takes a drm_xaccel_vm_create, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_CREATE, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_DESTROY` with `args` as is.
+    pub fn vm_destroy_raw(&self, args: &mut drm_xaccel_vm_destroy) -> Result<(), Errno> {
+        // SAFETY: VM_DESTROY takes a drm_xaccel_vm_destroy, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_DESTROY, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_BIND` with `args` as is.
+    pub fn vm_bind_raw(&self, args: &mut drm_xaccel_vm_bind) -> Result<(), Errno> {
+        // SAFETY: VM_BIND takes a drm_xaccel_vm_bind, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_BIND, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_VM_UNBIND` with `args` as is.
+    pub fn vm_unbind_raw(&self, args: &mut drm_xaccel_vm_unbind) -> Result<(), Errno> {
+        // SAFETY: VM_UNBIND takes a drm_xaccel_vm_unbind, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<VM_UNBIND, _>::new(args)) }
+    }
+
+    /// Imports a dma-buf (`DRM_IOCTL_PRIME_FD_TO_HANDLE`) as a buffer object
+    /// of this file.
+    ///
+    /// If this file already has a handle for the dma-buf (it exported it, or
+    /// imported it before), the kernel returns that handle: the returned `Bo`
+    /// then names the same handle as the existing one, and whichever is dropped
+    /// first closes it. Use [`Device::prime_fd_to_handle_raw`] to check.
+    pub fn import(&self, dma_buf: BorrowedFd<'_>) -> Result<Bo<'_>> {
+        let handle = self
+            .prime_fd_to_handle_raw(dma_buf)
+            .map_err(|errno| Error::Ioctl {
+                ioctl: "PRIME_FD_TO_HANDLE",
+                errno,
+            })?;
+        Bo::from_handle(self, handle)
+    }
+
+    /// Issues `DRM_IOCTL_PRIME_HANDLE_TO_FD` with `args` as is; on success the
+    /// caller owns the file descriptor in `args.fd`.
+    pub fn prime_handle_to_fd_raw(&self, args: &mut drm_prime_handle) -> Result<(), Errno> {
+        // SAFETY: PRIME_HANDLE_TO_FD takes a drm_prime_handle, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<PRIME_HANDLE_TO_FD, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_PRIME_FD_TO_HANDLE` for `dma_buf`; on success the
+    /// caller owns the returned handle (unless the file already had it).
+    pub fn prime_fd_to_handle_raw(&self, dma_buf: BorrowedFd<'_>) -> Result<u32, Errno> {
+        let mut args = drm_prime_handle {
+            fd: dma_buf.as_raw_fd(),
+            ..Default::default()
+        };
+        // SAFETY: PRIME_FD_TO_HANDLE takes a drm_prime_handle, which holds no pointers.
+        unsafe { ioctl(&self.fd, Updater::<PRIME_FD_TO_HANDLE, _>::new(&mut args)) }?;
+        Ok(args.handle)
+    }
+
     /// This open file's memory statistics, from `/proc/self/fdinfo`.
     pub fn fdinfo(&self) -> Result<FdInfo> {
         FdInfo::read(FdInfo::path(None, self.fd.as_raw_fd()))
@@ -249,6 +364,9 @@ mod tests {
         );
         // DRM_IOW('d', 0x09, 8 bytes), from drm.h.
         assert_eq!(GEM_CLOSE as u64, 0x4008_6409);
+        // DRM_IOWR('d', 0x2d / 0x2e, 12 bytes), from drm.h.
+        assert_eq!(PRIME_HANDLE_TO_FD as u64, 0xc00c_642d);
+        assert_eq!(PRIME_FD_TO_HANDLE as u64, 0xc00c_642e);
     }
 
     #[test]

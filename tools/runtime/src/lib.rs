@@ -28,6 +28,22 @@
 //! # Ok::<(), xaccel::Error>(())
 //! ```
 //!
+//! Buffer objects are shared as dma-bufs: [`Bo::export`] gives an
+//! [`OwnedFd`](std::os::fd::OwnedFd), [`Device::import`] takes any dma-buf.
+//!
+//! Device virtual memory: a [`Vm`] is destroyed when dropped, and a
+//! [`Binding`] (a BO range mapped at a device address) unbinds when dropped:
+//!
+//! ```no_run
+//! # let dev = xaccel::Device::open("/dev/accel/accel0")?;
+//! # let bo = xaccel::Bo::create(&dev, 1 << 20, 0)?;
+//! let va = dev.device_info()?.va_start;
+//! let vm = xaccel::Vm::create(&dev)?;
+//! let binding = vm.bind(&bo, 0, bo.size(), va, xaccel::Access::ReadWrite)?;
+//! drop(binding); // unbound
+//! # Ok::<(), xaccel::Error>(())
+//! ```
+//!
 //! The raw uAPI is re-exported as [`uapi`]. Unit tests run on any host:
 //! `cargo test -p xaccel-runtime`.
 
@@ -41,9 +57,10 @@ mod mapping;
 mod query;
 mod types;
 mod version;
+mod vm;
 
 pub use bo::{Bo, BoInfo};
-pub use device::{Device, ACCEL_DIR};
+pub use device::{drm_prime_handle, Device, ACCEL_DIR, PRIME_FLAGS};
 pub use error::{Error, Result};
 pub use exec::{sync_file_status, Context, Priority, Submit, Syncobj};
 pub use fdinfo::{FdInfo, RegionMemory};
@@ -53,4 +70,5 @@ pub use query::QueryItem;
 pub use rustix::io::Errno;
 pub use types::{decode_name, Capabilities, EngineClass, RegionFlags, RegionKind};
 pub use version::Version;
+pub use vm::{Access, Binding, Vm};
 pub use xaccel_uapi as uapi;

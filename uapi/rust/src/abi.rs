@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 3;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 4;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -29,6 +29,14 @@ pub const DRM_XACCEL_CONTEXT_CREATE: u32 = 0x03;
 pub const DRM_XACCEL_CONTEXT_DESTROY: u32 = 0x04;
 /// Ioctl number offset of SUBMIT.
 pub const DRM_XACCEL_SUBMIT: u32 = 0x05;
+/// Ioctl number offset of VM_CREATE.
+pub const DRM_XACCEL_VM_CREATE: u32 = 0x10;
+/// Ioctl number offset of VM_DESTROY.
+pub const DRM_XACCEL_VM_DESTROY: u32 = 0x11;
+/// Ioctl number offset of VM_BIND.
+pub const DRM_XACCEL_VM_BIND: u32 = 0x12;
+/// Ioctl number offset of VM_UNBIND.
+pub const DRM_XACCEL_VM_UNBIND: u32 = 0x13;
 /// First ioctl number offset of the vendor extensions.
 pub const DRM_XACCEL_VENDOR_BASE: u32 = 0x30;
 
@@ -61,6 +69,15 @@ pub const DRM_IOCTL_XACCEL_CONTEXT_DESTROY: u32 =
     drm_iowr::<drm_xaccel_context_destroy>(DRM_XACCEL_CONTEXT_DESTROY);
 /// `DRM_IOCTL_XACCEL_SUBMIT`.
 pub const DRM_IOCTL_XACCEL_SUBMIT: u32 = drm_iowr::<drm_xaccel_submit>(DRM_XACCEL_SUBMIT);
+/// `DRM_IOCTL_XACCEL_VM_CREATE`.
+pub const DRM_IOCTL_XACCEL_VM_CREATE: u32 = drm_iowr::<drm_xaccel_vm_create>(DRM_XACCEL_VM_CREATE);
+/// `DRM_IOCTL_XACCEL_VM_DESTROY`.
+pub const DRM_IOCTL_XACCEL_VM_DESTROY: u32 =
+    drm_iowr::<drm_xaccel_vm_destroy>(DRM_XACCEL_VM_DESTROY);
+/// `DRM_IOCTL_XACCEL_VM_BIND`.
+pub const DRM_IOCTL_XACCEL_VM_BIND: u32 = drm_iowr::<drm_xaccel_vm_bind>(DRM_XACCEL_VM_BIND);
+/// `DRM_IOCTL_XACCEL_VM_UNBIND`.
+pub const DRM_IOCTL_XACCEL_VM_UNBIND: u32 = drm_iowr::<drm_xaccel_vm_unbind>(DRM_XACCEL_VM_UNBIND);
 
 /// `DRM_XACCEL_QUERY_DEVICE`: one [`drm_xaccel_device_info`].
 pub const DRM_XACCEL_QUERY_DEVICE: u32 = 0;
@@ -206,6 +223,73 @@ pub struct drm_xaccel_bo_info {
     /// Out: the offset to pass to `mmap()` on the same file.
     pub mmap_offset: u64,
     /// In: must be zero. Out: zero.
+    pub reserved: [u64; 2],
+}
+
+/// `struct drm_xaccel_vm_create`: creates a VM in the calling file.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_vm_create {
+    /// In: must be zero.
+    pub flags: u32,
+    /// Out: the VM's id in this file, never 0.
+    pub vm_id: u32,
+    /// Must be zero.
+    pub reserved: [u64; 2],
+}
+
+/// `struct drm_xaccel_vm_destroy`: destroys a VM and its mappings.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_vm_destroy {
+    /// In: the VM.
+    pub vm_id: u32,
+    /// Must be zero.
+    pub pad: u32,
+    /// Must be zero.
+    pub reserved: u64,
+}
+
+/// `DRM_XACCEL_VM_BIND_READ_ONLY`: jobs may only read through the mapping.
+pub const DRM_XACCEL_VM_BIND_READ_ONLY: u32 = 1 << 0;
+/// `DRM_XACCEL_VM_BIND_READ_WRITE`: jobs may read and write through the mapping.
+pub const DRM_XACCEL_VM_BIND_READ_WRITE: u32 = 1 << 1;
+
+/// `struct drm_xaccel_vm_bind`: maps a page range of a buffer object into a VM.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_vm_bind {
+    /// In: the VM.
+    pub vm_id: u32,
+    /// In: GEM handle of the buffer object.
+    pub handle: u32,
+    /// In: first byte of the object to map, page-aligned.
+    pub bo_offset: u64,
+    /// In: bytes to map, a nonzero multiple of the page size.
+    pub size: u64,
+    /// In: device virtual address of the first byte, page-aligned.
+    pub va: u64,
+    /// In: `DRM_XACCEL_VM_BIND_READ_ONLY` or `DRM_XACCEL_VM_BIND_READ_WRITE`.
+    pub flags: u32,
+    /// Must be zero.
+    pub pad: u32,
+    /// Must be zero.
+    pub reserved: [u64; 2],
+}
+
+/// `struct drm_xaccel_vm_unbind`: unmaps a VA range of a VM.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_vm_unbind {
+    /// In: the VM.
+    pub vm_id: u32,
+    /// In: must be zero.
+    pub flags: u32,
+    /// In: first address to unmap, page-aligned.
+    pub va: u64,
+    /// In: bytes to unmap, a nonzero multiple of the page size.
+    pub size: u64,
+    /// Must be zero.
     pub reserved: [u64; 2],
 }
 

@@ -233,6 +233,20 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "bo_count" => bo_count, "out_syncobj" => out_syncobj, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
         "reserved" => reserved,
     });
+    layout!(f, drm_xaccel_vm_create {
+        "flags" => flags, "vm_id" => vm_id, "reserved" => reserved,
+    });
+    layout!(f, drm_xaccel_vm_destroy {
+        "vm_id" => vm_id, "pad" => pad, "reserved" => reserved,
+    });
+    layout!(f, drm_xaccel_vm_bind {
+        "vm_id" => vm_id, "handle" => handle, "bo_offset" => bo_offset, "size" => size,
+        "va" => va, "flags" => flags, "pad" => pad, "reserved" => reserved,
+    });
+    layout!(f, drm_xaccel_vm_unbind {
+        "vm_id" => vm_id, "flags" => flags, "va" => va, "size" => size,
+        "reserved" => reserved,
+    });
     constants!(
         f,
         DRM_COMMAND_BASE,
@@ -242,10 +256,18 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_QUERY,
         DRM_XACCEL_BO_CREATE,
         DRM_XACCEL_BO_INFO,
+        DRM_XACCEL_VM_CREATE,
+        DRM_XACCEL_VM_DESTROY,
+        DRM_XACCEL_VM_BIND,
+        DRM_XACCEL_VM_UNBIND,
         DRM_XACCEL_VENDOR_BASE,
         DRM_IOCTL_XACCEL_QUERY,
         DRM_IOCTL_XACCEL_BO_CREATE,
         DRM_IOCTL_XACCEL_BO_INFO,
+        DRM_IOCTL_XACCEL_VM_CREATE,
+        DRM_IOCTL_XACCEL_VM_DESTROY,
+        DRM_IOCTL_XACCEL_VM_BIND,
+        DRM_IOCTL_XACCEL_VM_UNBIND,
         DRM_XACCEL_QUERY_DEVICE,
         DRM_XACCEL_QUERY_ENGINES,
         DRM_XACCEL_QUERY_REGIONS,
@@ -275,6 +297,8 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT,
         DRM_XACCEL_MAX_CMD_SIZE,
         DRM_XACCEL_MAX_TIMEOUT_NS,
+        DRM_XACCEL_VM_BIND_READ_ONLY,
+        DRM_XACCEL_VM_BIND_READ_WRITE,
     );
     f
 }
@@ -335,6 +359,15 @@ fn bo_ioctl_numbers() {
 }
 
 #[test]
+fn vm_ioctl_numbers() {
+    // _IOWR('d', 0x50..0x53, 24, 16, 56 and 40 bytes), fixed by the ABI.
+    assert_eq!(DRM_IOCTL_XACCEL_VM_CREATE, 0xc018_6450);
+    assert_eq!(DRM_IOCTL_XACCEL_VM_DESTROY, 0xc010_6451);
+    assert_eq!(DRM_IOCTL_XACCEL_VM_BIND, 0xc038_6452);
+    assert_eq!(DRM_IOCTL_XACCEL_VM_UNBIND, 0xc028_6453);
+}
+
+#[test]
 fn query_ioctl_number() {
     // _IOWR('d', 0x40, 32 bytes), fixed by the ABI; the C side is checked above.
     assert_eq!(DRM_IOCTL_XACCEL_QUERY, 0xc020_6440);
@@ -370,8 +403,8 @@ fn check_catches_reordered_field() {
 fn check_catches_changed_constant_and_new_field() {
     let dir = broken_header("changed", |text| {
         text.replacen(
-            "DRM_XACCEL_UAPI_MINOR\t\t3",
             "DRM_XACCEL_UAPI_MINOR\t\t4",
+            "DRM_XACCEL_UAPI_MINOR\t\t5",
             1,
         )
         .replacen("\t__u64 used;\n", "\t__u64 used;\n\t__u64 peak;\n", 1)
@@ -404,6 +437,10 @@ fn parser_sees_everything() {
             "drm_xaccel_region_info",
             "drm_xaccel_bo_create",
             "drm_xaccel_bo_info",
+            "drm_xaccel_vm_create",
+            "drm_xaccel_vm_destroy",
+            "drm_xaccel_vm_bind",
+            "drm_xaccel_vm_unbind",
             "drm_xaccel_context_create",
             "drm_xaccel_context_destroy",
             "drm_xaccel_syncobj_ref",

@@ -1,15 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! GEM handles: closed handles, handles of other open files, file close,
-//! and PRIME export (not supported yet).
+//! GEM handles: closed handles, handles of other open files, file close.
+//! Sharing handles as dma-bufs is `xaccel-selftest-dmabuf`'s.
 
-use std::os::fd::AsFd;
-
-use rustix::ioctl::{ioctl, opcode, Opcode, Updater};
 use xaccel::uapi::drm_xaccel_bo_create;
 use xaccel::{Bo, Errno};
+use xaccel_selftests::ensure;
 use xaccel_selftests::raw::result_name;
 use xaccel_selftests::tap::{pass, TestResult};
-use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::Ctx;
 
@@ -84,45 +81,5 @@ pub fn file_close_frees(ctx: &Ctx) -> TestResult {
     ctx.expect_used(before + sizes, "with three BOs in another file")?;
     drop(other);
     ctx.expect_used(before, "after closing that file")?;
-    pass()
-}
-
-/// `struct drm_prime_handle` from `drm.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmPrimeHandle {
-    handle: u32,
-    flags: u32,
-    fd: i32,
-}
-
-/// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: `DRM_IOWR(0x2d, struct drm_prime_handle)`.
-const PRIME_HANDLE_TO_FD: Opcode = opcode::read_write::<DrmPrimeHandle>(b'd', 0x2d);
-
-/// Buffer objects cannot be exported as dma-bufs yet.
-pub fn no_export(ctx: &Ctx) -> TestResult {
-    let bo = Bo::create(&ctx.dev, ctx.page, ctx.system.id)?;
-    let mut args = DrmPrimeHandle {
-        handle: bo.handle(),
-        flags: 0,
-        fd: -1,
-    };
-    // SAFETY: PRIME_HANDLE_TO_FD takes a drm_prime_handle, which holds no
-    // pointers; a file descriptor it returned would be leaked, not misused.
-    let result = unsafe {
-        ioctl(
-            ctx.dev.as_fd(),
-            Updater::<PRIME_HANDLE_TO_FD, _>::new(&mut args),
-        )
-    };
-    match result {
-        Err(Errno::OPNOTSUPP) => {}
-        other => fail!(
-            "PRIME_HANDLE_TO_FD: {} (fd {})",
-            result_name(&other),
-            args.fd
-        ),
-    }
-    ctx.usable()?;
     pass()
 }

@@ -43,7 +43,6 @@ const TESTS: &[Test<Ctx>] = &[
     ("closed handles: GEM_CLOSE -> EINVAL, BO_INFO -> ENOENT",  handles::closed_handle),
     ("another file's handle: ENOENT, EINVAL, BO untouched",     handles::other_files_handle),
     ("closing the file frees its BOs",                          handles::file_close_frees),
-    ("PRIME export -> EOPNOTSUPP",                              handles::no_export),
     ("size 0 -> EINVAL",                                        errors::size_zero),
     ("size u64::MAX -> E2BIG",                                  errors::size_max),
     ("size u64::MAX - 4095 -> E2BIG",                           errors::size_max_page),

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! `xaccel-selftest-dmabuf`: selftest of dma-buf sharing (DRM PRIME export
+//! and import) between xaccel devices, vgem and udmabuf, in TAP version 13.
+//!
+//! Usage:
+//! - `xaccel-selftest-dmabuf [DEVICE [SECOND]]` (defaults `/dev/accel/accel0`,
+//!   `/dev/accel/accel1`): the interop and rules tests. vgem must be loaded
+//!   and `/dev/udmabuf` present; tests needing a missing peer are skipped.
+//! - `xaccel-selftest-dmabuf --unplug COMMAND [DEVICE]`: holds an export of
+//!   DEVICE in vgem, a mapping, the fd and a child process while `sh -c
+//!   COMMAND` unloads its backend.
+//!
+//! Exits 0 only if every test passed (or was skipped), 1 otherwise. Nothing
+//! else may allocate on the devices while it runs: the accounting tests
+//! expect exact numbers.
+
+mod ctx;
+mod interop;
+mod peers;
+mod rules;
+mod unplug;
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use xaccel_selftests::tap::{self, Test};
+
+use crate::ctx::Ctx;
+use crate::unplug::Unplug;
+
+/// Selftest of xaccel's dma-buf export and import (TAP output).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// The device under test (the exporter in --unplug).
+    #[arg(default_value = "/dev/accel/accel0")]
+    device: PathBuf,
+    /// A second xaccel device, for sharing between devices.
+    #[arg(default_value = "/dev/accel/accel1")]
+    second: PathBuf,
+    /// Run the unplug sequence, with this shell command unloading the backend.
+    #[arg(long, value_name = "COMMAND")]
+    unplug: Option<String>,
+    /// Internal: check that stdin is a dma-buf holding the pattern SEED.
+    #[arg(long, value_name = "SEED", hide = true)]
+    check_stdin: Option<u64>,
+}
+
+/// The interop and rules tests, in order: (TAP name, function).
+#[rustfmt::skip]
+const TESTS: &[Test<Ctx>] = &[
+    ("udmabuf imported: BO mapping and memfd see each other, re-import", interop::udmabuf_import),
+    ("BO exported to vgem: vgem holds it alone, its dma-buf reads it",  interop::export_to_vgem),
+    ("mmap of the exported dma-buf fd maps the BO",                   interop::dma_buf_mmap),
+    ("vgem dumb buffer imported: the BO mapping reads it, and back",   interop::import_from_vgem),
+    ("export from one xaccel device, import into the other",          interop::between_devices),
+    ("re-importing our export gives the same handle, the same BO",    rules::reimport_own_export),
+    ("importing one dma-buf twice gives one handle",                  rules::import_twice),
+    ("imports: no QUERY used, fdinfo drm-total and drm-shared",       rules::import_accounting),
+    ("the dma-buf keeps the BO after GEM_CLOSE, until closed",        rules::export_outlives_handle),
+    ("export of closed, 0 and u32::MAX handles -> ENOENT",            rules::export_bad_handles),
+    ("export of another file's handle -> ENOENT",                     rules::export_other_files_handle),
+    ("export flags other than DRM_CLOEXEC|DRM_RDWR -> EINVAL",        rules::export_flags),
+    ("import of a memfd, the device fd -> EINVAL; bad fds -> EBADF",  rules::import_bad_fds),
+    ("imported BO: MAP_PRIVATE -> EINVAL; re-export maps the memory", rules::imported_bo_rules),
+];
+
+/// The unplug sequence, in order.
+#[rustfmt::skip]
+const UNPLUG_TESTS: &[Test<Unplug>] = &[
+    ("export a BO, import it into vgem, close the BO's handle",       unplug::hold),
+    ("unload the backend while the export is held",                   unplug::unload),
+    ("the exporter's mapping and vgem's dma-buf still read the data",  unplug::mappings_survive),
+    ("mmap of the held dma-buf fd reads the data",                    unplug::dma_buf_mmap),
+    ("a child process given the dma-buf reads the data",              unplug::child_process),
+    ("a new vgem import after the unload: attached, reads the data",  unplug::new_import),
+    ("the unplugged xaccel file: PRIME import, BO_INFO -> ENODEV",    unplug::unplugged_file),
+    ("close vgem's import, the mapping, the dma-buf, the file",       unplug::close_all),
+];
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if let Some(seed) = args.check_stdin {
+        return match unplug::check_stdin(seed) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("# child: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let ok = if let Some(command) = args.unplug {
+        let u = Unplug {
+            path: args.device,
+            command,
+            held: RefCell::new(None),
+        };
+        tap::run(&u, UNPLUG_TESTS)
+    } else {
+        let ctx = match Ctx::new(&args.device, &args.second) {
+            Ok(ctx) => ctx,
+            Err(err) => {
+                tap::header();
+                tap::bail_out(&err.0);
+                return ExitCode::FAILURE;
+            }
+        };
+        tap::run(&ctx, TESTS)
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The exporting device goes away while its dma-buf is held: by vgem (an
+//! import and a mapping of it), by this process (the dma-buf fd) and by a
+//! child process started after the unload. Everything keeps reading the data;
+//! the unplugged xaccel file answers ENODEV; nothing splats. The caller
+//! (tools/vm/guest.sh) then checks that `xaccel.ko` unloads once this program
+//! has closed everything.
+
+use std::cell::RefCell;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::process::{Command, Stdio};
+
+use xaccel::{Device, Errno};
+use xaccel_selftests::raw::result_name;
+use xaccel_selftests::tap::{pass, TestResult};
+use xaccel_selftests::{ensure, fail};
+
+use crate::ctx::{Accel, LEN};
+use crate::peers::{self, SharedMap, Vgem};
+
+/// The pattern the exported BO holds.
+const SEED: u64 = 0xdead;
+
+/// What is held across the unload.
+pub struct Held {
+    /// The exporting device's file, kept open.
+    dev: Device,
+    /// Its mapping of the BO (the handle is closed before the unload).
+    ours: SharedMap,
+    /// The dma-buf.
+    dma_buf: OwnedFd,
+    /// vgem's file, with the BO imported before the unload.
+    vgem: Vgem,
+    /// The import's handle there.
+    vgem_handle: u32,
+}
+
+/// The unplug sequence: the command that unloads the backend, and the state.
+pub struct Unplug {
+    /// The device that exports.
+    pub path: std::path::PathBuf,
+    /// A shell command unloading its backend.
+    pub command: String,
+    /// Set by [`hold`], dropped by [`close_all`].
+    pub held: RefCell<Option<Held>>,
+}
+
+fn with_held(u: &Unplug, f: impl FnOnce(&Held) -> TestResult) -> TestResult {
+    match u.held.borrow().as_ref() {
+        Some(held) => f(held),
+        None => fail!("nothing is held (the first test failed)"),
+    }
+}
+
+/// Exports a BO, imports it into vgem, closes the BO's handle.
+pub fn hold(u: &Unplug) -> TestResult {
+    let a = Accel::open(&u.path)?;
+    let bo = a.bo()?;
+    let ours = Accel::map(&a.dev, bo.handle())?;
+    ours.fill(SEED);
+    let dma_buf = bo.export()?;
+    bo.close()?;
+    let vgem = Vgem::open()?;
+    let vgem_handle = peers::import_raw(vgem.as_fd(), dma_buf.as_raw_fd())?;
+    *u.held.borrow_mut() = Some(Held {
+        dev: a.dev,
+        ours,
+        dma_buf,
+        vgem,
+        vgem_handle,
+    });
+    pass()
+}
+
+/// Runs the unload command.
+pub fn unload(u: &Unplug) -> TestResult {
+    let status = Command::new("sh").arg("-c").arg(&u.command).status()?;
+    ensure!(status.success(), "`{}`: {status}", u.command);
+    ensure!(!u.path.exists(), "{} still exists", u.path.display());
+    pass()
+}
+
+/// The exporting process's mapping reads the data, and so does a mapping of
+/// the dma-buf vgem hands out for its import (it must be ours).
+pub fn mappings_survive(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        h.ours.check(SEED)?;
+        let theirs = h.vgem.export(h.vgem_handle)?;
+        ensure!(
+            peers::same_file(theirs.as_fd(), h.dma_buf.as_fd())?,
+            "vgem handed out another dma-buf"
+        );
+        SharedMap::new(theirs.as_fd(), LEN, 0)?.check(SEED)?;
+        pass()
+    })
+}
+
+/// `mmap()` of the dma-buf fd works after the unload.
+pub fn dma_buf_mmap(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        SharedMap::new(h.dma_buf.as_fd(), LEN, 0)?.check(SEED)?;
+        pass()
+    })
+}
+
+/// A child process given the dma-buf maps it and reads the data.
+pub fn child_process(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        let exe = std::env::current_exe()?;
+        let status = Command::new(exe)
+            .arg("--check-stdin")
+            .arg(SEED.to_string())
+            .stdin(Stdio::from(h.dma_buf.try_clone()?))
+            .status()?;
+        ensure!(status.success(), "the child: {status}");
+        pass()
+    })
+}
+
+/// A new import into another vgem file attaches and maps the dma-buf for
+/// vgem's device after the unload.
+pub fn new_import(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        let vgem = Vgem::open()?;
+        let handle = peers::import_raw(vgem.as_fd(), h.dma_buf.as_raw_fd())?;
+        let theirs = vgem.export(handle)?;
+        SharedMap::new(theirs.as_fd(), LEN, 0)?.check(SEED)?;
+        peers::gem_close(vgem.as_fd(), handle)?;
+        pass()
+    })
+}
+
+/// The unplugged device's file: PRIME import and BO_INFO give ENODEV.
+pub fn unplugged_file(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        let import = h.dev.prime_fd_to_handle_raw(h.dma_buf.as_fd());
+        ensure!(
+            import == Err(Errno::NODEV),
+            "PRIME import: {}",
+            result_name(&import.map(|_| ()))
+        );
+        let info = h
+            .dev
+            .bo_info(1)
+            .map(|_| ())
+            .map_err(|e| e.errno().unwrap_or(Errno::IO));
+        ensure!(info == Err(Errno::NODEV), "BO_INFO: {}", result_name(&info));
+        pass()
+    })
+}
+
+/// Closes vgem's handle and file, the mapping, the dma-buf and the device.
+pub fn close_all(u: &Unplug) -> TestResult {
+    let Some(h) = u.held.borrow_mut().take() else {
+        fail!("nothing is held");
+    };
+    peers::gem_close(h.vgem.as_fd(), h.vgem_handle)?;
+    drop(h);
+    pass()
+}
+
+/// The child's side of [`child_process`]: checks the dma-buf on stdin.
+pub fn check_stdin(seed: u64) -> Result<(), String> {
+    let stdin = std::io::stdin();
+    let map = SharedMap::new(stdin.as_fd(), LEN, 0).map_err(|e| format!("mmap stdin: {e}"))?;
+    map.check(seed)
+}
