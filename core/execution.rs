@@ -83,6 +83,18 @@ impl Execution {
         layout: &DeviceLayout,
         backend: &Arc<Adapter<B>>,
     ) -> Result<Arc<Self>> {
+        let engine_ops: Arc<dyn EngineOps> = backend.clone();
+        let ops: Arc<dyn DeviceOps> = backend.clone();
+        Self::build(layout, engine_ops, Some(ops))
+    }
+
+    /// The non-generic part of [`Execution::new`], so that the lock and its lockdep class are
+    /// the core's alone, whatever the backend.
+    fn build(
+        layout: &DeviceLayout,
+        engine_ops: Arc<dyn EngineOps>,
+        ops: Option<Arc<dyn DeviceOps>>,
+    ) -> Result<Arc<Self>> {
         let mut rings = KVec::with_capacity(layout.engines.len(), GFP_KERNEL)?;
         for (engine, desc) in (0u32..).zip(layout.engines.iter()) {
             let config = RingConfig {
@@ -91,14 +103,12 @@ impl Execution {
                 default_timeout: DEFAULT_JOB_TIMEOUT,
                 max_timeout: Delta::from_nanos(uapi::DRM_XACCEL_MAX_TIMEOUT_NS as i64),
             };
-            let ops: Arc<dyn EngineOps> = backend.clone();
-            rings.push(Ring::new(config, ops)?, GFP_KERNEL)?;
+            rings.push(Ring::new(config, engine_ops.clone())?, GFP_KERNEL)?;
         }
-        let ops: Arc<dyn DeviceOps> = backend.clone();
         Arc::pin_init(
             pin_init!(Self {
                 rings,
-                ops <- new_spinlock!(Some(ops), "xaccel_execution_ops"),
+                ops <- new_spinlock!(ops, "xaccel_execution_ops"),
             }),
             GFP_KERNEL,
         )
@@ -112,7 +122,7 @@ impl Execution {
         Arc::pin_init(
             pin_init!(Self {
                 rings: KVec::new(),
-                ops <- new_spinlock!(None, "xaccel_execution_ops"),
+                ops <- new_spinlock!(None, "xaccel_execution_ops_idle"),
             }),
             GFP_KERNEL,
         )
