@@ -33,10 +33,10 @@
 //! `file_operations` owner, never the backend's, so a backend can be unloaded with clients open:
 //! their ioctls then fail with `ENODEV`.
 
-// Test-only, for the KUnit suites of every module: a failed condition reports its location and
-// makes the test return `EINVAL`. The KUnit `assert!` aborts the test thread without running
-// destructors, which would leak fence contexts and make module exit wait forever; returning
-// keeps the cleanup.
+// Test-only: a failed condition reports its location and makes the KUnit test return `EINVAL`.
+// KUnit's `assert!` aborts the test thread without running destructors, which would leak fence
+// contexts, devices and buffer objects (and make module exit wait forever); returning keeps the
+// cleanup. Defined before the modules so that all of them can use it.
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
 macro_rules! ensure {
     ($cond:expr) => {

@@ -199,21 +199,6 @@ mod tests {
     use crate::gem::{import::dma_device, kunit_device::device};
     use kernel::{error::from_err_ptr, faux, page::PAGE_SIZE, sync::aref::ARef};
 
-    /// Fails the test (returning, so destructors run) unless `$cond` holds.
-    macro_rules! check {
-        ($cond:expr) => {
-            if !$cond {
-                kernel::pr_err!(
-                    "xaccel: test check failed at {}:{}: {}\n",
-                    file!(),
-                    line!(),
-                    stringify!($cond)
-                );
-                return Err(EINVAL);
-            }
-        };
-    }
-
     const PAGES: usize = 4;
 
     /// How many attachments pin the object's pages.
@@ -253,7 +238,7 @@ mod tests {
         let result = (|| -> Result {
             // SAFETY: `dma_buf` is live (we hold its reference); the faux device has a mask.
             let attach = from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf, dma_dev) })?;
-            check!(pins(&bo) == 1);
+            ensure!(pins(&bo) == 1);
             // SAFETY: `attach` is live and static: the unlocked variant takes the lock.
             let sgt = from_err_ptr(unsafe {
                 bindings::dma_buf_map_attachment_unlocked(
@@ -300,8 +285,8 @@ mod tests {
             }
             // SAFETY: Made above; nothing uses it afterwards.
             unsafe { bindings::dma_buf_detach(dma_buf, attach) };
-            check!(same);
-            check!(pins(&bo) == 0);
+            ensure!(same);
+            ensure!(pins(&bo) == 0);
             Ok(())
         })();
         // SAFETY: The reference `export` returned; the dma-buf drops its object reference.
@@ -324,7 +309,7 @@ mod tests {
         };
         // SAFETY: The reference `export` returned.
         unsafe { bindings::dma_buf_put(dma_buf) };
-        check!(on_a == Some(bo.gem()) && on_b.is_none());
+        ensure!(on_a == Some(bo.gem()) && on_b.is_none());
         Ok(())
     }
 }

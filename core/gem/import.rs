@@ -335,21 +335,6 @@ mod tests {
     use core::sync::atomic::{AtomicU32, Ordering};
     use kernel::{faux, page::Page};
 
-    /// Fails the test (returning, so destructors run) unless `$cond` holds.
-    macro_rules! check {
-        ($cond:expr) => {
-            if !$cond {
-                kernel::pr_err!(
-                    "xaccel: test check failed at {}:{}: {}\n",
-                    file!(),
-                    line!(),
-                    stringify!($cond)
-                );
-                return Err(EINVAL);
-            }
-        };
-    }
-
     /// A one-page exporter that counts what its importers do.
     struct TestExporter {
         page: Page,
@@ -515,15 +500,15 @@ mod tests {
         let export = Export::new(true)?;
         // SAFETY: The test holds a reference to the dma-buf.
         let bo = unsafe { import(&dev, export.dma_buf) }?;
-        check!(bo.placement() == crate::gem::Placement::Imported);
-        check!(bo.size() == PAGE_SIZE as u64);
+        ensure!(bo.placement() == crate::gem::Placement::Imported);
+        ensure!(bo.size() == PAGE_SIZE as u64);
         // SAFETY: The attachment lives as long as `bo`.
         let attach = unsafe { (*bo.gem()).import_attach };
         // SAFETY: As above.
         let (ops, peer2peer) = unsafe { ((*attach).importer_ops, (*attach).peer2peer) };
-        check!(ptr::eq(ops, &IMPORTER_OPS[0].0) && !peer2peer);
+        ensure!(ptr::eq(ops, &IMPORTER_OPS[0].0) && !peer2peer);
         // Mapped at import, not pinned: the exporter may move it.
-        check!(export.counts() == (0, 1, 0) && mapped(&bo)?);
+        ensure!(export.counts() == (0, 1, 0) && mapped(&bo)?);
         // SAFETY: The dma-buf is live; its reservation lock is taken around the call, as
         // `dma_buf_invalidate_mappings()` requires.
         unsafe {
@@ -532,10 +517,10 @@ mod tests {
             bindings::dma_buf_invalidate_mappings(export.dma_buf);
             bindings::dma_resv_unlock(resv);
         }
-        check!(export.counts() == (0, 1, 1) && !mapped(&bo)?);
+        ensure!(export.counts() == (0, 1, 1) && !mapped(&bo)?);
         drop(bo);
         // Freed: detached, nothing more unmapped.
-        check!(export.counts() == (0, 1, 1));
+        ensure!(export.counts() == (0, 1, 1));
         Ok(())
     }
 
@@ -547,10 +532,10 @@ mod tests {
         // SAFETY: The test holds a reference to the dma-buf.
         let bo = unsafe { import(&dev, export.dma_buf) }?;
         // SAFETY: The attachment lives as long as `bo`.
-        check!(unsafe { (*(*bo.gem()).import_attach).importer_ops }.is_null());
-        check!(export.counts() == (0, 1, 0) && mapped(&bo)?);
+        ensure!(unsafe { (*(*bo.gem()).import_attach).importer_ops }.is_null());
+        ensure!(export.counts() == (0, 1, 0) && mapped(&bo)?);
         drop(bo);
-        check!(export.counts() == (0, 1, 1));
+        ensure!(export.counts() == (0, 1, 1));
         Ok(())
     }
 
@@ -562,7 +547,7 @@ mod tests {
         // SAFETY: The test holds a reference to the dma-buf.
         let bo = unsafe { import(&dev, export.dma_buf) }?;
         // SAFETY: The attachment lives as long as `bo`.
-        check!(unsafe { (*(*bo.gem()).import_attach).peer2peer });
+        ensure!(unsafe { (*(*bo.gem()).import_attach).peer2peer });
         Ok(())
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
 //! KUnit only: an unregistered accel device on a faux parent, for the memory tests that need a
-//! real `drm_device` (dma-buf export and import).
+//! real `drm_device` (dma-buf export and import, device VMs).
 
 use crate::{
     backend::{
@@ -10,12 +10,12 @@ use crate::{
     device::AccelDevice,
     gem::prepare_dma_device,
 };
-use core::ptr;
+use core::{ops::Range, ptr};
 use kernel::{bindings, device, faux, prelude::*, sync::aref::ARef};
 
-/// An unregistered device under `faux` with one 1 MiB system region (id 0), declaring the P2P
-/// capability if `p2p`; its parent gets a DMA mask as at registration.
-pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelDevice>> {
+/// A test device description: one engine, one 1 MiB system region (id 0), `capabilities`
+/// and the VA window `va_range`.
+pub(crate) fn desc(capabilities: Capabilities, va_range: Range<u64>) -> Result<DeviceDesc> {
     let mut engines = KVec::new();
     engines.push(
         EngineDesc {
@@ -36,12 +36,18 @@ pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelD
         },
         GFP_KERNEL,
     )?;
-    let layout = DeviceLayout::new(&DeviceDesc {
+    Ok(DeviceDesc {
         engines,
         regions,
-        capabilities: Capabilities { mmu: false, p2p },
-        va_range: 0..0,
-    })?;
+        capabilities,
+        va_range,
+    })
+}
+
+/// An unregistered device under `faux` described by [`desc`] with no VA window, declaring the
+/// P2P capability if `p2p`; its parent gets a DMA mask as at registration.
+pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelDevice>> {
+    let layout = DeviceLayout::new(&desc(Capabilities { mmu: false, p2p }, 0..0)?)?;
     let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
     let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
     // SAFETY: The faux device is bound and nothing maps DMA for it.

@@ -21,7 +21,7 @@ mod fdinfo;
 mod import;
 pub(crate) mod info;
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
-mod kunit_device;
+pub(crate) mod kunit_device;
 mod object;
 mod usage;
 

@@ -142,17 +142,6 @@ mod tests {
     use crate::fence::FenceContext;
     use kernel::sync::atomic::{Atomic, Relaxed};
 
-    // A failed check returns `EINVAL` instead of aborting the test thread, so that fence
-    // contexts are still dropped (module exit waits for them).
-    macro_rules! ensure {
-        ($cond:expr) => {
-            if !$cond {
-                kernel::pr_err!("xaccel: check failed at {}:{}\n", file!(), line!());
-                return Err(EINVAL);
-            }
-        };
-    }
-
     /// Counts its drops in a shared counter: a stand-in for a buffer object reference.
     struct Tracked(Arc<Atomic<u32>>);
 

@@ -236,24 +236,13 @@ impl PinnedDrop for Vm {
 mod tests {
     use super::*;
     use crate::{
-        backend::{Backend, Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionDesc},
+        backend::{Backend, Capabilities},
         device::Registration,
         fence::FenceContext,
+        gem::kunit_device,
         vm::release::wait_for_releases,
-        RegionKind,
     };
     use kernel::{faux, page::PAGE_SIZE};
-
-    // A failed check returns `EINVAL` instead of aborting the test thread, so that the device,
-    // the fence context and the buffer objects are still dropped.
-    macro_rules! ensure {
-        ($cond:expr) => {
-            if !$cond {
-                kernel::pr_err!("xaccel: check failed at {}:{}\n", file!(), line!());
-                return Err(EINVAL);
-            }
-        };
-    }
 
     const P: u64 = PAGE_SIZE as u64;
     const VA: u64 = 1 << 32;
@@ -267,39 +256,16 @@ mod tests {
         type Device = ();
     }
 
-    fn desc() -> Result<DeviceDesc> {
-        let mut engines = KVec::new();
-        engines.push(
-            EngineDesc {
-                name: c"engine0",
-                class: EngineClass::Compute,
-                ring_credits: 1,
-            },
-            GFP_KERNEL,
-        )?;
-        let mut regions = KVec::new();
-        regions.push(
-            RegionDesc {
-                name: c"system",
-                kind: RegionKind::System,
-                size: 1 << 20,
-                cpu_visible: true,
-                p2p: false,
-            },
-            GFP_KERNEL,
-        )?;
-        Ok(DeviceDesc {
-            engines,
-            regions,
-            capabilities: Capabilities::default(),
-            va_range: VA..(1 << 40),
-        })
+    /// Registers a test device with the VA window `VA..1 TiB` under `faux`.
+    fn register(faux: &faux::Registration) -> Result<Registration<TestBackend>> {
+        let desc = kunit_device::desc(Capabilities::default(), VA..(1 << 40))?;
+        Registration::new(faux.as_ref().as_ref(), &desc, Ok(()))
     }
 
     #[test]
     fn unbinding_while_busy_keeps_the_memory_until_the_fence_signals() -> Result {
         let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
-        let reg = Registration::<TestBackend>::new(faux.as_ref().as_ref(), &desc()?, Ok(()))?;
+        let reg = register(&faux)?;
         let dev = reg.device();
         // Dropped before `reg`, whose unplug waits for it.
         let plugged = dev.enter().ok_or(ENODEV)?;
@@ -333,7 +299,7 @@ mod tests {
     #[test]
     fn destroying_a_busy_vm_defers_too_and_idle_unbinds_do_not() -> Result {
         let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
-        let reg = Registration::<TestBackend>::new(faux.as_ref().as_ref(), &desc()?, Ok(()))?;
+        let reg = register(&faux)?;
         let dev = reg.device();
         let plugged = dev.enter().ok_or(ENODEV)?;
         let ctx = FenceContext::new(c"xaccel-test", c"vm-job", None)?;
@@ -383,7 +349,7 @@ mod tests {
     #[test]
     fn resolve_checks_bounds_and_write_permission() -> Result {
         let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
-        let reg = Registration::<TestBackend>::new(faux.as_ref().as_ref(), &desc()?, Ok(()))?;
+        let reg = register(&faux)?;
         let dev = reg.device();
         let plugged = dev.enter().ok_or(ENODEV)?;
 

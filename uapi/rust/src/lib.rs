@@ -8,5 +8,6 @@
 #![no_std]
 
 pub mod abi;
+pub mod vaccel_isa;
 
 pub use abi::*;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note
-//! Host test: `src/abi.rs` must match `uapi/drm/xaccel_accel.h` exactly.
+//! Host test: `src/abi.rs` must match `uapi/drm/xaccel_accel.h` exactly, and
+//! `src/vaccel_isa.rs` must match `uapi/drm/vaccel_isa.h`.
 //!
 //! The test parses the header for every `#define DRM_*`, enum constant, struct and
 //! field, generates a C program that prints `sizeof`, `_Alignof`, `offsetof` and
@@ -28,6 +29,34 @@ const HEADER: &str = "xaccel_accel.h";
 /// Constants the Rust crate mirrors from `drm.h`, not from our header.
 const FROM_DRM_H: &[&str] = &["DRM_COMMAND_BASE", "DRM_IOCTL_BASE"];
 
+/// A uAPI header and its Rust mirror.
+struct Header {
+    /// File name under `uapi/drm`.
+    file: &'static str,
+    /// Prefix of the `#define`s the mirror covers.
+    define_prefix: &'static str,
+    /// Constants mirrored from other headers, checked too.
+    extra: &'static [&'static str],
+    /// What the Rust mirror says.
+    rust_facts: fn() -> BTreeMap<String, u64>,
+}
+
+/// The common uAPI.
+const XACCEL: Header = Header {
+    file: HEADER,
+    define_prefix: "DRM_",
+    extra: FROM_DRM_H,
+    rust_facts,
+};
+
+/// vaccel's instruction set.
+const VACCEL: Header = Header {
+    file: "vaccel_isa.h",
+    define_prefix: "VACCEL_",
+    extra: &[],
+    rust_facts: vaccel_rust_facts,
+};
+
 /// What the header declares, in declaration order.
 #[derive(Debug, Default)]
 struct HeaderModel {
@@ -53,13 +82,18 @@ fn preprocess(text: &str) -> String {
 
 /// Parses the declarations the layout check covers out of the header text.
 fn parse_header(text: &str) -> HeaderModel {
+    parse_header_with(text, XACCEL.define_prefix)
+}
+
+/// [`parse_header`] for a header whose `#define`s start with `define_prefix`.
+fn parse_header_with(text: &str, define_prefix: &str) -> HeaderModel {
     let text = preprocess(text);
     let mut model = HeaderModel::default();
     let mut lines = text.lines().map(str::trim);
     while let Some(line) = lines.next() {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
-            ["#define", name, ..] if name.starts_with("DRM_") => {
+            ["#define", name, ..] if name.starts_with(define_prefix) => {
                 assert!(
                     !name.contains('('),
                     "function-like macro {name} is not covered"
@@ -97,10 +131,11 @@ fn parse_header(text: &str) -> HeaderModel {
 }
 
 /// A C program printing one `<key> <value>` line per checked fact.
-fn c_program(model: &HeaderModel) -> String {
-    let mut c = String::from(
-        "#include <stddef.h>\n#include <stdio.h>\n#include \"xaccel_accel.h\"\n\n\
-         int main(void)\n{\n",
+fn c_program(model: &HeaderModel, header: &Header) -> String {
+    let mut c = format!(
+        "#include <stddef.h>\n#include <stdio.h>\n#include \"{}\"\n\n\
+         int main(void)\n{{\n",
+        header.file
     );
     for (name, fields) in &model.structs {
         let ty = format!("struct {name}");
@@ -115,7 +150,7 @@ fn c_program(model: &HeaderModel) -> String {
         .constants
         .iter()
         .map(String::as_str)
-        .chain(FROM_DRM_H.iter().copied())
+        .chain(header.extra.iter().copied())
     {
         c += &format!("\tprintf(\"value {name} %llu\\n\", (unsigned long long)({name}));\n");
     }
@@ -132,14 +167,19 @@ fn scratch_dir(test: &str) -> PathBuf {
 }
 
 /// Compiles and runs the probe for the header in `include_dir`; returns its facts.
-fn c_facts(model: &HeaderModel, include_dir: &Path, scratch: &Path) -> BTreeMap<String, u64> {
+fn c_facts(
+    model: &HeaderModel,
+    header: &Header,
+    include_dir: &Path,
+    scratch: &Path,
+) -> BTreeMap<String, u64> {
     assert!(
         Path::new(LIBDRM_INCLUDE).join("drm.h").exists(),
         "{LIBDRM_INCLUDE}/drm.h is missing: install libdrm-dev"
     );
     let src = scratch.join("layout.c");
     let bin = scratch.join("layout");
-    fs::write(&src, c_program(model)).expect("write layout.c");
+    fs::write(&src, c_program(model, header)).expect("write layout.c");
     let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
     let status = Command::new(&cc)
         .args(["-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I"])
@@ -305,16 +345,21 @@ fn rust_facts() -> BTreeMap<String, u64> {
 
 /// Runs the whole check against the header in `include_dir`; returns the mismatches.
 fn check(include_dir: &Path, test: &str) -> Vec<String> {
-    let text = fs::read_to_string(include_dir.join(HEADER)).expect("read header");
-    let model = parse_header(&text);
+    check_header(&XACCEL, include_dir, test)
+}
+
+/// Runs the whole check of `header` in `include_dir`; returns the mismatches.
+fn check_header(header: &Header, include_dir: &Path, test: &str) -> Vec<String> {
+    let text = fs::read_to_string(include_dir.join(header.file)).expect("read header");
+    let model = parse_header_with(&text, header.define_prefix);
     assert!(
         !model.structs.is_empty() && !model.constants.is_empty(),
         "header parse failed"
     );
     let scratch = scratch_dir(test);
-    let c = c_facts(&model, include_dir, &scratch);
+    let c = c_facts(&model, header, include_dir, &scratch);
     let _ = fs::remove_dir_all(scratch);
-    let rust = rust_facts();
+    let rust = (header.rust_facts)();
     let keys: BTreeSet<&String> = c.keys().chain(rust.keys()).collect();
     keys.into_iter()
         .filter_map(|key| match (c.get(key), rust.get(key)) {
@@ -339,6 +384,54 @@ fn broken_header(test: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
     let dir = scratch_dir(&format!("{test}-include"));
     fs::write(dir.join(HEADER), broken).expect("write broken header");
     dir
+}
+
+/// Everything `vaccel_isa` says, in the same `<key> <value>` form.
+fn vaccel_rust_facts() -> BTreeMap<String, u64> {
+    use xaccel_uapi::vaccel_isa::*;
+    let mut f = BTreeMap::new();
+    layout!(f, vaccel_packet_header { "opcode" => opcode, "flags" => flags, "size" => size });
+    layout!(f, vaccel_memref { "bo" => bo, "pad" => pad, "offset" => offset });
+    layout!(f, vaccel_nop { "hdr" => hdr });
+    layout!(f, vaccel_copy { "hdr" => hdr, "dst" => dst, "src" => src, "len" => len });
+    layout!(f, vaccel_fill {
+        "hdr" => hdr, "dst" => dst, "pattern" => pattern, "pad" => pad, "len" => len,
+    });
+    layout!(f, vaccel_vector { "hdr" => hdr, "dst" => dst, "a" => a, "b" => b, "count" => count });
+    layout!(f, vaccel_sum { "hdr" => hdr, "dst" => dst, "src" => src, "count" => count });
+    layout!(f, vaccel_write_timestamp { "hdr" => hdr, "dst" => dst });
+    layout!(f, vaccel_delay { "hdr" => hdr, "usecs" => usecs, "pad" => pad });
+    layout!(f, vaccel_hang { "hdr" => hdr });
+    layout!(f, vaccel_fault { "hdr" => hdr, "code" => code, "pad" => pad });
+    constants!(
+        f,
+        VACCEL_OP_NOP,
+        VACCEL_OP_COPY,
+        VACCEL_OP_FILL,
+        VACCEL_OP_ADD,
+        VACCEL_OP_MUL,
+        VACCEL_OP_XOR,
+        VACCEL_OP_MAX,
+        VACCEL_OP_SUM,
+        VACCEL_OP_WRITE_TIMESTAMP,
+        VACCEL_OP_DELAY,
+        VACCEL_OP_HANG,
+        VACCEL_OP_FAULT,
+        VACCEL_MAX_PROGRAM_SIZE,
+        VACCEL_MAX_DELAY_US,
+        VACCEL_MEMREF_VA,
+    );
+    f
+}
+
+#[test]
+fn vaccel_isa_matches_c_header() {
+    let mismatches = check_header(&VACCEL, &uapi_drm_dir(), "vaccel");
+    assert!(
+        mismatches.is_empty(),
+        "vaccel_isa.rs differs from vaccel_isa.h:\n{}",
+        mismatches.join("\n")
+    );
 }
 
 #[test]
