@@ -278,6 +278,9 @@ check)
 	# dma-buf interop: udmabuf is built in, vgem is a module.
 	load vgem
 	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1
+	run_tap selftest-exec-unplug "$bin/xaccel-selftest-exec-unplug" \
+		--unplug "modprobe -d $modroot -r vaccel" /dev/accel/accel0
+	load vaccel
 	run_tap selftest-dmabuf-unplug "$bin/xaccel-selftest-dmabuf" \
 		--unplug "modprobe -d $modroot -r vaccel" /dev/accel/accel0
 	run_tap dmabuf-after-unplug dmabuf_after_unplug
