@@ -211,6 +211,12 @@ impl Job {
         if !self.claim(generation) {
             return false;
         }
+        // Credits first, so that whoever sees the fence signalled also sees them free; the
+        // entity's running count last, because its teardown may drop the fence timeline as
+        // soon as it reaches zero.
+        if was_running {
+            self.entity.ring.return_credits(self.credits);
+        }
         if let Some(fence) = self.fence() {
             // Cannot fail: only the claimer signals, and we hold the claim.
             let _ = match result {
@@ -219,7 +225,6 @@ impl Job {
             };
         }
         if was_running {
-            self.entity.ring.return_credits(self.credits);
             self.entity.job_stopped();
         }
         true

@@ -195,6 +195,15 @@ assert client["fdinfo"]["driver"] == report["backend"], client
 '
 }
 
+cli_run_json() {
+	xaccel --json run --device /dev/accel/accel0 --delay-us 1000 --count 3 | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["status"] == "ok" and r["jobs"] == 3 and r["last_seqno"] == 3, r
+assert r["total_us"] >= 3 * 1000, r
+'
+}
+
 # vaccel with mmu=1 declares a software MMU, which checks every page-table call the core makes
 # (a warning fails the run) and reports at unplug how many calls it got and how many pages are
 # still mapped.
@@ -231,6 +240,8 @@ cli_tests() {
 	echo "TAP version 13"
 	tap "xaccel mem prints every device" xaccel mem
 	tap "xaccel mem --json: regions and this process's fdinfo" cli_mem_json
+	tap "xaccel run: a NOP job" xaccel run --device /dev/accel/accel0
+	tap "xaccel run --json: three DELAY jobs, in order, at least their delay" cli_run_json
 	echo "1..$tap_n"
 }
 
