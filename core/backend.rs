@@ -7,12 +7,12 @@
 //! that description into the uAPI (`DRM_IOCTL_VERSION`, `DRM_IOCTL_XACCEL_QUERY`). What varies by
 //! hardware is declared here as data where it can be (engines, memory regions, capabilities, the
 //! device VA window) and becomes trait methods only where it must run code: MMU page tables
-//! ([`Backend::mmu_map`], [`Backend::mmu_unmap`]) now; command validation, job execution and
-//! reset join this trait as the core's services that call them land. Nothing here is `unsafe`:
-//! a backend never touches `bindings`.
+//! ([`Backend::mmu_map`], [`Backend::mmu_unmap`]), command validation, job execution and reset
+//! (all optional, with defaults that refuse). Nothing here is `unsafe`: a backend never touches `bindings`.
 
 use crate::gem::DeviceMemory;
 use crate::name::Name;
+use crate::sched::JobHandle;
 use crate::uapi;
 use core::{ops::Range, ptr::NonNull};
 use kernel::prelude::*;
@@ -45,6 +45,47 @@ pub trait Backend: Send + Sync + 'static {
     ///
     /// [`Registration`]: crate::Registration
     type Device: Send + Sync + 'static;
+
+    /// Checks a command buffer for `engine` before its job is queued (SUBMIT), and returns
+    /// the kernel-owned copy the engine will run: the bytes as given, or a parsed or patched
+    /// form (like habanalabs' CS parser). The errno of a rejected buffer reaches userspace.
+    ///
+    /// Runs in the submitting process, may sleep. A backend that does not implement it does
+    /// not execute jobs: SUBMIT fails with `EOPNOTSUPP`.
+    fn validate(dev: &Self::Device, engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
+        let _ = (dev, engine, commands);
+        Err(EOPNOTSUPP)
+    }
+
+    /// Starts a job on `engine` and returns at once: keep the handle and complete it when the
+    /// job finishes ([`JobHandle::complete`], from any context, like an interrupt handler).
+    /// Jobs given to one engine complete in the order they were given. The handle's payload
+    /// is what [`Backend::validate`] returned.
+    ///
+    /// Called with the ring's lock held inside a fence signalling section: no `GFP_KERNEL`
+    /// allocation, no sleeping on locks that fence waiters may hold.
+    ///
+    /// [`JobHandle::complete`]: crate::sched::JobHandle::complete
+    fn run(dev: &Self::Device, engine: u32, job: JobHandle) {
+        let _ = (dev, engine);
+        // Dropping the handle completes the job with `ECANCELED`.
+        drop(job);
+    }
+
+    /// Resets `engine` after a job timed out. Once it returns `Ok`, the engine has forgotten
+    /// every job it held (their handles are stale: completing or dropping them does nothing)
+    /// and the core hands the innocent ones to it again. Same context rules as
+    /// [`Backend::run`].
+    fn reset_engine(dev: &Self::Device, engine: u32) -> Result {
+        let _ = (dev, engine);
+        Err(EOPNOTSUPP)
+    }
+
+    /// Resets the whole device when an engine reset is unsupported or failed. Same rules.
+    fn reset_device(dev: &Self::Device) -> Result {
+        let _ = dev;
+        Err(EOPNOTSUPP)
+    }
 
     /// Maps `[va, va + len)` of the device VM `vm`, where `len` is the sum of the lengths of
     /// `pages`, to the DMA addresses in `pages`, in order, with `access` rights.

@@ -16,6 +16,7 @@
 use crate::{
     backend::{Backend, BackendDevice, DeviceDesc, DeviceLayout, MmuOps},
     driver,
+    execution::{Adapter, Execution},
     gem::{self, RegionCounters},
     name::Name,
 };
@@ -31,7 +32,10 @@ use kernel::{
     bindings, device,
     error::{from_err_ptr, to_result},
     prelude::*,
-    sync::aref::{ARef, AlwaysRefCounted},
+    sync::{
+        aref::{ARef, AlwaysRefCounted},
+        Arc,
+    },
     types::Opaque,
 };
 
@@ -54,6 +58,8 @@ pub struct AccelDevice {
     pub(crate) layout: DeviceLayout,
     /// Bytes of live buffer objects in each region, at most the region's size.
     pub(crate) region_used: RegionCounters,
+    /// The scheduler rings and the door to the backend.
+    pub(crate) exec: Arc<Execution>,
     resets: AtomicU64,
     /// The backend's MMU callbacks, for devices that declare an MMU; only for [`Plugged::mmu`].
     mmu: Option<NonNull<dyn MmuOps>>,
@@ -73,6 +79,7 @@ impl AccelDevice {
         name: &CStr,
         desc: &CStr,
         layout: DeviceLayout,
+        exec: Arc<Execution>,
         mmu: Option<NonNull<dyn MmuOps>>,
     ) -> Result<ARef<Self>> {
         let name = Name::<16>::new(name);
@@ -103,6 +110,7 @@ impl AccelDevice {
             (&raw mut (*this).desc).write(desc);
             (&raw mut (*this).layout).write(layout);
             (&raw mut (*this).region_used).write(region_used);
+            (&raw mut (*this).exec).write(exec);
             (&raw mut (*this).resets).write(AtomicU64::new(0));
             (&raw mut (*this).mmu).write(mmu);
             let vtable =
@@ -141,12 +149,13 @@ impl AccelDevice {
     pub(crate) unsafe fn drop_fields(drm: *mut bindings::drm_device) {
         // SAFETY: By the safety requirements `drm` is embedded in a `Self` nobody uses any more.
         let this = unsafe { kernel::container_of!(Opaque::cast_from(drm), Self, drm) }.cast_mut();
-        // SAFETY: `layout` and `region_used` are initialised (type invariant) and dropped exactly
-        // once, here. The other fields have no drop glue; DRM frees the memory after `release`
-        // returns.
+        // SAFETY: `layout`, `region_used` and `exec` are initialised (type invariant) and
+        // dropped exactly once, here. The other fields have no drop glue; DRM frees the memory
+        // after `release` returns.
         unsafe {
             ptr::drop_in_place(&raw mut (*this).layout);
             ptr::drop_in_place(&raw mut (*this).region_used);
+            ptr::drop_in_place(&raw mut (*this).exec);
         }
     }
 
@@ -157,7 +166,7 @@ impl AccelDevice {
 
     /// Engine and device resets since the device appeared.
     pub fn reset_count(&self) -> u64 {
-        self.resets.load(Ordering::Relaxed)
+        self.resets.load(Ordering::Relaxed) + self.exec.resets()
     }
 
     /// The index N of `/dev/accel/accelN`, once registered.
@@ -239,7 +248,7 @@ impl Drop for Plugged<'_> {
 /// devices, or through `Devres` for bus devices, so unbinding unplugs it.
 pub struct Registration<B: Backend> {
     dev: ARef<AccelDevice>,
-    data: Pin<KBox<B::Device>>,
+    backend: Arc<Adapter<B>>,
 }
 
 impl<B: Backend> Registration<B> {
@@ -258,15 +267,27 @@ impl<B: Backend> Registration<B> {
             gem::prepare_dma_device(ptr::from_ref(parent).cast::<bindings::device>().cast_mut())
         }?;
         let data = KBox::pin_init(data, GFP_KERNEL)?;
-        // INVARIANT: `mmu` points at `data`, which is pinned, never moves, and is dropped after
-        // the device is unplugged (`Drop` below).
+        let backend = Arc::new(Adapter::<B> { data }, GFP_KERNEL)?;
+        let exec = Execution::new(&layout, &backend)?;
+        // INVARIANT: `mmu` points at the backend's data, which is pinned in `backend`, never
+        // moves, and is dropped after the device is unplugged (`Drop` below).
         let mmu = layout
             .capabilities
             .mmu
-            .then(|| BackendDevice::<B>::mmu_ops(data.as_ref().get_ref()));
-        let dev = AccelDevice::create(parent, B::NAME, B::DESC, layout, mmu)?;
+            .then(|| BackendDevice::<B>::mmu_ops(backend.data.as_ref().get_ref()));
+        let dev = match AccelDevice::create(parent, B::NAME, B::DESC, layout, exec.clone(), mmu) {
+            Ok(dev) => dev,
+            Err(e) => {
+                exec.shutdown();
+                return Err(e);
+            }
+        };
         // SAFETY: `dev` is a fully initialised, never registered DRM device.
-        to_result(unsafe { bindings::drm_dev_register(dev.as_raw(), 0) })?;
+        if let Err(e) = to_result(unsafe { bindings::drm_dev_register(dev.as_raw(), 0) }) {
+            // The rings drop the backend here, while its module is surely loaded.
+            exec.shutdown();
+            return Err(e);
+        }
         if let Some(index) = dev.minor_index() {
             dev_info!(
                 parent,
@@ -275,7 +296,7 @@ impl<B: Backend> Registration<B> {
                 index
             );
         }
-        Ok(Self { dev, data })
+        Ok(Self { dev, backend })
     }
 
     /// The core device.
@@ -285,7 +306,7 @@ impl<B: Backend> Registration<B> {
 
     /// The backend's per-device state.
     pub fn data(&self) -> Pin<&B::Device> {
-        self.data.as_ref()
+        self.backend.data.as_ref()
     }
 }
 
@@ -293,7 +314,10 @@ impl<B: Backend> Drop for Registration<B> {
     fn drop(&mut self) {
         // SAFETY: The device was registered in `new`. `drm_dev_unplug()` unregisters it, makes
         // every later `drm_dev_enter()` fail and waits for the sections already entered, so
-        // no ioctl can reach `self.data`, which drops right after this function.
+        // no ioctl can reach the backend's data, which drops right after this function.
         unsafe { bindings::drm_dev_unplug(self.dev.as_raw()) };
+        // The rings stop calling the backend and signal every job (`ENODEV`); they drop their
+        // references to it, so `self.backend` is the last one.
+        self.dev.exec.shutdown();
     }
 }

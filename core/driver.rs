@@ -45,7 +45,9 @@ pub(crate) fn vtable(
         name: name.cast_mut(),
         desc: desc.cast_mut(),
         driver_features: bindings::drm_driver_feature_DRIVER_GEM
-            | bindings::drm_driver_feature_DRIVER_COMPUTE_ACCEL,
+            | bindings::drm_driver_feature_DRIVER_COMPUTE_ACCEL
+            | bindings::drm_driver_feature_DRIVER_SYNCOBJ
+            | bindings::drm_driver_feature_DRIVER_SYNCOBJ_TIMELINE,
         ioctls: ioctl::TABLE.as_ptr(),
         num_ioctls: ioctl::TABLE.len() as i32,
         // Taking the address of an extern static creates no reference and reads nothing.

@@ -10,7 +10,12 @@
 //! Both callbacks are non-generic core functions, so they stay valid after a backend module is
 //! unloaded (a client may close its file long after that).
 
-use crate::{device::AccelDevice, gem::RegionCounters, vm::VmTable};
+use crate::{
+    context::{new_contexts, Contexts},
+    device::AccelDevice,
+    gem::RegionCounters,
+    vm::VmTable,
+};
 use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
 
 /// The core's state for one open file (`drm_file.driver_priv`).
@@ -21,6 +26,8 @@ pub(crate) struct File {
     /// handle created in or removed from this file, whatever created it (BO_CREATE, or
     /// `DRM_IOCTL_GEM_OPEN` of a flink name).
     handle_bytes: RegionCounters,
+    /// The file's contexts (scheduler entities); dropping them tears them down.
+    contexts: Pin<KBox<Contexts>>,
     /// The file's device VMs.
     vms: VmTable,
 }
@@ -29,8 +36,14 @@ impl File {
     fn new(dev: &AccelDevice) -> Result<Self> {
         Ok(Self {
             handle_bytes: RegionCounters::new(dev.layout.regions.len())?,
+            contexts: KBox::pin_init(new_contexts(), GFP_KERNEL)?,
             vms: VmTable::new()?,
         })
+    }
+
+    /// The file's contexts.
+    pub(crate) fn contexts(&self) -> &Contexts {
+        &self.contexts
     }
 
     /// The file's device VMs.

@@ -10,7 +10,7 @@
 //! ioctls): their slots have no function, which `drm_ioctl()` answers with `EINVAL`.
 //! `drm_ioctl()` copies arguments in and out and zero-extends older, shorter structs.
 
-use crate::{device::Plugged, file::DrmFile, gem, query, uapi, vm};
+use crate::{context, device::Plugged, file::DrmFile, gem, query, submit, uapi, vm};
 use kernel::{bindings, ioctl::_IOC_NR, ioctl::_IOC_SIZE};
 
 /// A handler of one ioctl: gets the registered device, the calling file and the kernel copy of
@@ -109,7 +109,13 @@ xaccel_ioctls! {
         0, gem::create::bo_create),
     (DRM_IOCTL_XACCEL_BO_INFO, uapi::drm_xaccel_bo_info,
         0, gem::info::bo_info),
-    // 0x03 - 0x0f: scheduling.
+    (DRM_IOCTL_XACCEL_CONTEXT_CREATE, uapi::drm_xaccel_context_create,
+        0, context::context_create),
+    (DRM_IOCTL_XACCEL_CONTEXT_DESTROY, uapi::drm_xaccel_context_destroy,
+        0, context::context_destroy),
+    (DRM_IOCTL_XACCEL_SUBMIT, uapi::drm_xaccel_submit,
+        0, submit::submit),
+    // 0x06 - 0x0f: further scheduling ioctls.
     (DRM_IOCTL_XACCEL_VM_CREATE, uapi::drm_xaccel_vm_create,
         0, vm::ioctl::vm_create),
     (DRM_IOCTL_XACCEL_VM_DESTROY, uapi::drm_xaccel_vm_destroy,
@@ -141,7 +147,8 @@ mod tests {
     #[test]
     fn the_vm_ioctls_sit_at_their_numbers_after_a_hole() {
         assert_eq!(TABLE.len(), 0x14);
+        assert_eq!(TABLE[0x05].cmd, uapi::DRM_IOCTL_XACCEL_SUBMIT);
         assert_eq!(TABLE[0x12].cmd, uapi::DRM_IOCTL_XACCEL_VM_BIND);
-        assert!(TABLE[0x0f].func.is_none());
+        assert!(TABLE[0x06].func.is_none() && TABLE[0x0f].func.is_none());
     }
 }

@@ -18,6 +18,7 @@
 //! - [`gem`]: buffer objects, `BO_CREATE`/`BO_INFO` and memory accounting.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
+//! - [`sched`]: the job scheduler: rings, entities, jobs, timeouts and recovery.
 //! - [`vm`]: device virtual memory: per-file VMs, `VM_BIND`/`VM_UNBIND`, MMU callbacks.
 //! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
 //!
@@ -52,14 +53,20 @@ macro_rules! ensure {
 }
 
 pub mod backend;
+mod context;
 pub mod device;
 mod driver;
+mod execution;
 pub mod fence;
 mod file;
 pub mod gem;
 mod ioctl;
 mod name;
 mod query;
+mod resv;
+pub mod sched;
+mod submit;
+mod syncobj;
 pub mod vm;
 
 /// The common uAPI: a mirror of `uapi/drm/xaccel_accel.h`, shared with userspace.
@@ -82,12 +89,22 @@ module! {
     description: "xaccel: cross-vendor accelerator framework core",
     license: "GPL",
     imports_ns: ["DMA_BUF"],
+    params: {
+        sched_bench: bool {
+            default: false,
+            description: "Run the scheduler benchmarks at load (make bench)",
+        },
+    },
 }
 
 struct XaccelModule;
 
 impl kernel::Module for XaccelModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        sched::init()?;
+        if module_parameters::sched_bench.value() {
+            sched::bench::run();
+        }
         pr_info!(
             "xaccel core loaded, uAPI {}.{}\n",
             uapi::DRM_XACCEL_UAPI_MAJOR,
@@ -100,6 +117,7 @@ impl kernel::Module for XaccelModule {
 impl Drop for XaccelModule {
     fn drop(&mut self) {
         // Unsignalled fences still call into this module; signalled ones do not (see `fence`).
+        sched::exit();
         fence::wait_until_idle();
         // Deferred releases of unmapped buffer objects run after their fences signalled.
         vm::wait_for_releases();

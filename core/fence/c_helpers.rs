@@ -10,7 +10,7 @@ use kernel::{bindings, ffi::c_int};
 
 /// `struct dma_fence_chain`, only ever handled by pointer.
 #[repr(C)]
-pub(super) struct RawChain {
+pub(crate) struct RawChain {
     _opaque: [u8; 0],
 }
 

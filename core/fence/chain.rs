@@ -45,6 +45,11 @@ impl ChainNode {
         })
     }
 
+    /// Gives up the node's memory to C code that initialises it (`drm_syncobj_add_point()`).
+    pub(crate) fn into_raw(self) -> *mut c_helpers::RawChain {
+        ManuallyDrop::new(self).raw.as_ptr()
+    }
+
     /// Publishes `fence` as point `seqno` after `prev` (`dma_fence_chain_init()`), returning
     /// the new chain head.
     ///

@@ -71,7 +71,7 @@
 //!
 //! See also `Documentation/fences.rst`.
 
-mod c_helpers;
+pub(crate) mod c_helpers;
 mod callback;
 mod chain;
 mod context;

@@ -54,5 +54,6 @@ pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelD
     let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
     // SAFETY: The faux device is bound and nothing maps DMA for it.
     unsafe { prepare_dma_device(raw) }?;
-    AccelDevice::create(parent, c"kunit", c"xaccel KUnit device", layout, None)
+    let exec = crate::execution::Execution::idle()?;
+    AccelDevice::create(parent, c"kunit", c"xaccel KUnit device", layout, exec, None)
 }

@@ -128,6 +128,18 @@ static IMPORT_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     rss: None,
     vm_ops: ptr::null(),
 });
+// `drm_gem_shmem_object` contains zero-sized members; it is only passed along by pointer.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// Copies `len` bytes at `offset` of `shmem` to `dst` under its reservation lock (in
+    /// `core/exec_c.c`).
+    fn xaccel_bo_read(
+        shmem: *mut bindings::drm_gem_shmem_object,
+        offset: u64,
+        dst: *mut kernel::ffi::c_void,
+        len: usize,
+    ) -> kernel::ffi::c_int;
+}
 
 /// The GEM callbacks of device-memory buffer objects: the core's, with CPU mappings of the
 /// region's pages (`devmem`). Exporting them is refused for now (`export`).
@@ -384,9 +396,30 @@ impl Bo {
     }
 
     /// The C GEM object.
-    pub(super) fn gem(&self) -> *mut bindings::drm_gem_object {
+    pub(crate) fn gem(&self) -> *mut bindings::drm_gem_object {
         // SAFETY: `shmem` is initialised (type invariants); this only computes a field address.
         unsafe { &raw mut (*self.shmem.get()).base }
+    }
+
+    /// Copies `dst.len()` bytes at `offset` of the object into `dst` (a command buffer for
+    /// SUBMIT). `EINVAL` if the range is not inside the object; may sleep (it takes the
+    /// object's reservation lock and maps its pages); `EINTR` if interrupted.
+    /// Only system-memory objects can be read this way (`EINVAL` for imported ones).
+    pub(crate) fn read(&self, offset: u64, dst: &mut [u8]) -> Result {
+        if self.placement != Placement::System {
+            return Err(EINVAL);
+        }
+        let len = u64::try_from(dst.len())?;
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size() => {}
+            _ => return Err(EINVAL),
+        }
+        // SAFETY: A system object's `shmem` is an initialised shmem object (type invariants),
+        // alive as long as `&self`; the range was checked to be inside it; `dst` is valid for
+        // `len` bytes.
+        to_result(unsafe {
+            xaccel_bo_read(self.shmem.get(), offset, dst.as_mut_ptr().cast(), dst.len())
+        })
     }
 
     /// Size in bytes, a multiple of the page size.

@@ -17,8 +17,8 @@
 //! xaccel list
 //! ```
 
-// The engine that executes parsed programs lands with the scheduler; until then only the
-// KUnit suite drives the parser.
+mod engine;
+// The memory operations are parsed and tested, but only execute once SUBMIT takes a BO list.
 #[allow(dead_code)]
 mod isa;
 /// The instruction set, shared with userspace (`uapi/drm/vaccel_isa.h`).
@@ -26,11 +26,12 @@ mod isa;
 pub mod isa_abi;
 mod mmu;
 
-use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Mutex};
+use engine::Engine;
+use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
 use mmu::PageTable;
 use xaccel::{
-    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
-    RegionKind, VmId,
+    sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
+    RegionBacking, RegionDesc, RegionKind, VmId,
 };
 
 module! {
@@ -66,19 +67,61 @@ module! {
 /// The backend type.
 struct Vaccel;
 
-/// Per-device state; grows with the engines' execution state.
-#[pin_data]
+/// Per-device state: the engines and the software page table.
+#[pin_data(PinnedDrop)]
 struct VaccelDevice {
     index: u32,
+    engines: KVec<Arc<Engine>>,
     /// The software page table, used with `mmu=1` only.
     #[pin]
     page_table: Mutex<PageTable>,
+}
+
+impl VaccelDevice {
+    fn engines(engines: u32) -> Result<KVec<Arc<Engine>>> {
+        let mut list = KVec::with_capacity(engines as usize, GFP_KERNEL)?;
+        for _ in 0..engines {
+            list.push(Engine::new(RING_CREDITS)?, GFP_KERNEL)?;
+        }
+        Ok(list)
+    }
+
+    fn engine(&self, engine: u32) -> Option<&Arc<Engine>> {
+        self.engines.get(engine as usize)
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for VaccelDevice {
+    fn drop(self: Pin<&mut Self>) {
+        // The core stopped calling us (its rings shut down before our data drops); make sure
+        // no engine work item of this module is still queued or running.
+        for engine in self.engines.iter() {
+            engine.stop();
+        }
+        xaccel::sched::flush();
+    }
 }
 
 impl xaccel::Backend for Vaccel {
     const NAME: &'static CStr = c"vaccel";
     const DESC: &'static CStr = c"xaccel software reference accelerator";
     type Device = VaccelDevice;
+
+    fn validate(_dev: &VaccelDevice, _engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
+        engine::compile(commands)
+    }
+
+    fn run(dev: &VaccelDevice, engine: u32, job: JobHandle) {
+        if let Some(engine) = dev.engine(engine) {
+            engine.submit(job);
+        }
+    }
+
+    fn reset_engine(dev: &VaccelDevice, engine: u32) -> Result {
+        dev.engine(engine).ok_or(EINVAL)?.reset();
+        Ok(())
+    }
 
     fn mmu_map(
         dev: &VaccelDevice,
@@ -237,6 +280,7 @@ impl kernel::Module for VaccelModule {
                 &desc,
                 try_pin_init!(VaccelDevice {
                     index,
+                    engines: VaccelDevice::engines(params.engines)?,
                     page_table <- new_mutex!(PageTable::new(*index, params.mmu)),
                 }? Error),
             )?;

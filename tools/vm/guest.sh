@@ -17,6 +17,42 @@ mark() { echo "xaccel-test: $*" >/dev/kmsg; }
 load() { modprobe -d "$modroot" "$@"; }
 unload() { modprobe -d "$modroot" -r "$@"; }
 
+# The scheduler against drm_sched (P1/P2): xaccel's equivalents of drm_sched's overhead KUnit
+# cases run when xaccel loads with sched_bench=1 (core/sched/bench.rs); drm-sched-tests runs
+# only its overhead suite in the same boot. Both print expected and actual µs; the overhead is
+# their difference, summed over the queue and ping-pong cases.
+sched_bench() {
+	load xaccel sched_bench=1 || return 1
+	# No trailing newline: the parameter is matched as a glob, byte for byte.
+	printf %s drm_sched_scheduler_overhead_tests >/sys/module/kunit/parameters/filter_glob
+	load drm-sched-tests 2>&1 | sed 's/^/# /'
+	printf %s '*' >/sys/module/kunit/parameters/filter_glob
+	dmesg --color=never | awk '
+		/xaccel-sched-bench: / {
+			for (i = 1; i <= NF; i++) {
+				if ($i ~ /^expected=/) { e = substr($i, 10) + 0 }
+				if ($i ~ /^actual=/) { a = substr($i, 8) + 0 }
+			}
+			if ($0 ~ /: throughput /) { tput = a } else { ours += a - e; n_ours++ }
+		}
+		/Expected [0-9]+us, actual [0-9]+us/ {
+			match($0, /Expected [0-9]+/); e = substr($0, RSTART + 9, RLENGTH - 9) + 0
+			match($0, /actual [0-9]+/); a = substr($0, RSTART + 7, RLENGTH - 7) + 0
+			anchor += a - e; n_anchor++
+		}
+		END {
+			if (n_ours != 2 || n_anchor != 2) {
+				printf "# sched-overhead: missing results (xaccel %d, drm_sched %d)\n", n_ours, n_anchor
+				exit 1
+			}
+			printf "# sched-overhead: us over the ideal 2 x 1000 x 1000us, xaccel vs drm_sched\n"
+			printf "bench: sched-overhead ours=%d anchor=%d ratio=%.3f goal=le0.5\n", ours, anchor,
+				(anchor > 0 ? ours / anchor : 0)
+			if (tput > 0)
+				printf "# sched-throughput: xaccel %d zero-length jobs/s (no drm_sched anchor)\n", 1000 * 1000000 / tput
+		}'
+}
+
 # One test program's TAP output, framed for report.py.
 run_tap() {
 	local name=$1
@@ -159,6 +195,15 @@ assert client["fdinfo"]["driver"] == report["backend"], client
 '
 }
 
+cli_run_json() {
+	xaccel --json run --device /dev/accel/accel0 --delay-us 1000 --count 3 | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["status"] == "ok" and r["jobs"] == 3 and r["last_seqno"] == 3, r
+assert r["total_us"] >= 3 * 1000, r
+'
+}
+
 # vaccel with mmu=1 declares a software MMU, which checks every page-table call the core makes
 # (a warning fails the run) and reports at unplug how many calls it got and how many pages are
 # still mapped. local_hidden=1 makes its local region not CPU-visible, for selftest-devmem.
@@ -196,6 +241,8 @@ cli_tests() {
 	echo "TAP version 13"
 	tap "xaccel mem prints every device" xaccel mem
 	tap "xaccel mem --json: regions and this process's fdinfo" cli_mem_json
+	tap "xaccel run: a NOP job" xaccel run --device /dev/accel/accel0
+	tap "xaccel run --json: three DELAY jobs, in order, at least their delay" cli_run_json
 	echo "1..$tap_n"
 }
 
@@ -236,6 +283,7 @@ check)
 	for dev in /dev/accel/accel*; do
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
+		run_tap "selftest-exec:${dev##*/}" "$bin/xaccel-selftest-exec" "$dev"
 		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
 		run_tap "selftest-devmem:${dev##*/}" "$bin/xaccel-selftest-devmem" "$dev"
 	done
@@ -243,6 +291,9 @@ check)
 	# dma-buf interop: udmabuf is built in, vgem is a module.
 	load vgem
 	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1
+	run_tap selftest-exec-unplug "$bin/xaccel-selftest-exec-unplug" \
+		--unplug "modprobe -d $modroot -r vaccel" /dev/accel/accel0
+	load vaccel
 	run_tap selftest-dmabuf-unplug "$bin/xaccel-selftest-dmabuf" \
 		--unplug "modprobe -d $modroot -r vaccel" /dev/accel/accel0
 	run_tap dmabuf-after-unplug dmabuf_after_unplug
@@ -258,11 +309,15 @@ check)
 	;;
 bench)
 	# One boot, both sides: xaccel (vaccel's system region) and the C anchors.
-	load vaccel && load vgem
 	mark "bench begin"
 	echo "### xaccel-bench: begin"
+	sched_bench
+	sched_rc=$?
+	load vaccel && load vgem
 	xaccel-bench --device /dev/accel/accel0
-	echo "### xaccel-bench: end rc=$?"
+	rc=$?
+	[ "$sched_rc" -eq 0 ] || rc=$sched_rc
+	echo "### xaccel-bench: end rc=$rc"
 	mark "bench end"
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never

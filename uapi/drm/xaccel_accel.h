@@ -25,12 +25,15 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		3
+#define DRM_XACCEL_UAPI_MINOR		4
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
 #define DRM_XACCEL_BO_INFO		0x02
-/* 0x03 - 0x0f are reserved for scheduling ioctls. */
+#define DRM_XACCEL_CONTEXT_CREATE	0x03
+#define DRM_XACCEL_CONTEXT_DESTROY	0x04
+#define DRM_XACCEL_SUBMIT		0x05
+/* 0x06 - 0x0f are reserved for further scheduling ioctls. */
 #define DRM_XACCEL_VM_CREATE		0x10
 #define DRM_XACCEL_VM_DESTROY		0x11
 #define DRM_XACCEL_VM_BIND		0x12
@@ -44,6 +47,12 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_BO_CREATE, struct drm_xaccel_bo_create)
 #define DRM_IOCTL_XACCEL_BO_INFO \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_BO_INFO, struct drm_xaccel_bo_info)
+#define DRM_IOCTL_XACCEL_CONTEXT_CREATE \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_CONTEXT_CREATE, struct drm_xaccel_context_create)
+#define DRM_IOCTL_XACCEL_CONTEXT_DESTROY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_CONTEXT_DESTROY, struct drm_xaccel_context_destroy)
+#define DRM_IOCTL_XACCEL_SUBMIT \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_SUBMIT, struct drm_xaccel_submit)
 #define DRM_IOCTL_XACCEL_VM_CREATE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_CREATE, struct drm_xaccel_vm_create)
 #define DRM_IOCTL_XACCEL_VM_DESTROY \
@@ -395,6 +404,168 @@ struct drm_xaccel_vm_unbind {
 	__u64 va;
 	/** @size: In: bytes to unmap, a nonzero multiple of the page size. */
 	__u64 size;
+	/** @reserved: Must be zero. */
+	__u64 reserved[2];
+};
+
+/* Context priorities (struct drm_xaccel_context_create.priority). */
+#define DRM_XACCEL_PRIORITY_LOW		0
+#define DRM_XACCEL_PRIORITY_NORMAL	1
+#define DRM_XACCEL_PRIORITY_HIGH	2
+/* Realtime needs CAP_SYS_NICE. */
+#define DRM_XACCEL_PRIORITY_REALTIME	3
+
+/* Most contexts one open file may have. */
+#define DRM_XACCEL_MAX_CONTEXTS		256
+
+/**
+ * struct drm_xaccel_context_create - Argument of DRM_IOCTL_XACCEL_CONTEXT_CREATE.
+ *
+ * Creates a context: a queue of jobs on one engine, run in submission order,
+ * with a priority. Higher priorities are scheduled first, contexts of one
+ * priority take turns, and aging keeps lower priorities from starving (see
+ * Documentation/execution.rst). A context whose job timed out is "guilty":
+ * SUBMIT on it fails with -EIO; destroy it and create a new one.
+ *
+ * Errors: -EINVAL for an unknown engine or priority, nonzero @flags or
+ * @reserved; -EPERM for DRM_XACCEL_PRIORITY_REALTIME without CAP_SYS_NICE;
+ * -ENOSPC when the file has DRM_XACCEL_MAX_CONTEXTS contexts; -ENOMEM. On
+ * error nothing is created and the struct is left as it was.
+ */
+struct drm_xaccel_context_create {
+	/** @engine: In: id of the engine (DRM_XACCEL_QUERY_ENGINES). */
+	__u32 engine;
+	/** @priority: In: DRM_XACCEL_PRIORITY_*. */
+	__u32 priority;
+	/** @flags: In: none defined yet, must be 0. */
+	__u32 flags;
+	/** @context_id: Out: the context's id in this file, nonzero. */
+	__u32 context_id;
+	/** @reserved: Must be zero. */
+	__u64 reserved;
+};
+
+/**
+ * struct drm_xaccel_context_destroy - Argument of DRM_IOCTL_XACCEL_CONTEXT_DESTROY.
+ *
+ * Destroys a context: jobs that never started complete with -ECANCELED,
+ * after the running ones finish (or time out). Their fences always signal.
+ * Closing the file destroys every context it has the same way.
+ *
+ * Errors: -EINVAL for nonzero @pad; -ENOENT for an id this file does not
+ * have.
+ */
+struct drm_xaccel_context_destroy {
+	/** @context_id: In: a context of this file. */
+	__u32 context_id;
+	/** @pad: Must be zero. */
+	__u32 pad;
+};
+
+/* Most in-syncobjs one SUBMIT may wait for. */
+#define DRM_XACCEL_MAX_IN_SYNCOBJS	64
+/* Most buffer objects in one SUBMIT's BO list. */
+#define DRM_XACCEL_MAX_SUBMIT_BOS	256
+/* Largest command buffer, in bytes. */
+#define DRM_XACCEL_MAX_CMD_SIZE		(1U << 20)
+/* Longest per-job timeout, in nanoseconds (60 s). */
+#define DRM_XACCEL_MAX_TIMEOUT_NS	60000000000ULL
+
+/**
+ * struct drm_xaccel_syncobj_ref - A syncobj and a point on it.
+ */
+struct drm_xaccel_syncobj_ref {
+	/** @handle: A syncobj handle of this file. */
+	__u32 handle;
+	/** @flags: None defined yet, must be 0. */
+	__u32 flags;
+	/**
+	 * @point: A timeline point, or 0 for the syncobj's current fence (a
+	 * binary syncobj, or the latest point of a timeline).
+	 */
+	__u64 point;
+};
+
+/* The job writes the buffer object (else it only reads it). */
+#define DRM_XACCEL_SUBMIT_BO_WRITE		(1U << 0)
+/* No implicit synchronisation on this buffer object (see SUBMIT). */
+#define DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT	(1U << 1)
+
+/**
+ * struct drm_xaccel_submit_bo - One entry of SUBMIT's BO list.
+ */
+struct drm_xaccel_submit_bo {
+	/** @handle: A GEM handle of this file. */
+	__u32 handle;
+	/** @flags: DRM_XACCEL_SUBMIT_BO_*. */
+	__u32 flags;
+};
+
+/**
+ * struct drm_xaccel_submit - Argument of DRM_IOCTL_XACCEL_SUBMIT.
+ *
+ * Queues one job on a context. The command buffer is @cmd_size bytes at
+ * @cmd_offset of the buffer object @cmd_handle; the kernel copies it and
+ * the backend validates the copy before the job is queued (it may reject it,
+ * see the backend's documentation), so the buffer may be reused at once.
+ * The job runs once every in-syncobj's fence has signalled; its finished
+ * fence is installed in @out_syncobj (if nonzero) at @out_point (0: replace
+ * a binary syncobj's fence).
+ *
+ * The BO list names the buffer objects the job uses, each read or written
+ * (DRM_XACCEL_SUBMIT_BO_WRITE). Implicit synchronisation: unless an entry has
+ * DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT, the job also waits for the fences in the
+ * object's reservation (every writer's; and every reader's if the job writes
+ * it), and in any case its finished fence is added there, as a writer or a
+ * reader, so later users of the object (other jobs, other devices, dma-buf
+ * importers) wait for it.
+ *
+ * The fence signals with an error if the job
+ * faults (-EIO), times out (-ETIME), is cancelled (-ECANCELED: its context
+ * was destroyed or found guilty) or the device goes away (-ENODEV).
+ *
+ * Errors: -EINVAL for nonzero @flags, @reserved or syncobj flags, a
+ * zero @cmd_size, a command buffer outside its buffer object, unknown BO
+ * flags, a handle listed twice, a nonzero
+ * point on a binary in-syncobj, an in-syncobj without a fence; -E2BIG for
+ * more than DRM_XACCEL_MAX_IN_SYNCOBJS in-syncobjs or
+ * DRM_XACCEL_MAX_SUBMIT_BOS buffer objects, a command buffer larger
+ * than DRM_XACCEL_MAX_CMD_SIZE or a timeout above
+ * DRM_XACCEL_MAX_TIMEOUT_NS; -ENOENT for an unknown context, buffer object
+ * or syncobj (handles of other files are never found); -EIO on a guilty
+ * context; -EOPNOTSUPP if the backend does not execute jobs; -EFAULT for a
+ * bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
+ * buffer objects; the backend's errno for a rejected command
+ * buffer; -ENODEV once the device is gone. On error nothing is queued and
+ * the struct is left as it was.
+ */
+struct drm_xaccel_submit {
+	/** @context_id: In: a context of this file. */
+	__u32 context_id;
+	/** @flags: In: none defined yet, must be 0. */
+	__u32 flags;
+	/** @cmd_handle: In: the buffer object holding the command buffer. */
+	__u32 cmd_handle;
+	/** @in_syncobj_count: In: entries at @in_syncobjs. */
+	__u32 in_syncobj_count;
+	/** @cmd_offset: In: byte offset of the command buffer in its object. */
+	__u64 cmd_offset;
+	/** @cmd_size: In: size of the command buffer in bytes, nonzero. */
+	__u64 cmd_size;
+	/** @in_syncobjs: In: user pointer to struct drm_xaccel_syncobj_ref[]. */
+	__u64 in_syncobjs;
+	/** @bos: In: user pointer to struct drm_xaccel_submit_bo[]. */
+	__u64 bos;
+	/** @bo_count: In: entries at @bos. */
+	__u32 bo_count;
+	/** @out_syncobj: In: syncobj to receive the job's fence, or 0. */
+	__u32 out_syncobj;
+	/** @out_point: In: timeline point for @out_syncobj, or 0. */
+	__u64 out_point;
+	/** @timeout_ns: In: the job's timeout, or 0 for the device default. */
+	__u64 timeout_ns;
+	/** @seqno: Out: the job's sequence number in its context, from 1. */
+	__u64 seqno;
 	/** @reserved: Must be zero. */
 	__u64 reserved[2];
 };

@@ -12,6 +12,7 @@
 //! |----------|-------------------------------------------------------------------|
 //! | `bo-4k`  | create 4 KiB, get the mmap offset, mmap, write every page, munmap, close |
 //! | `bo-64m` | the same with 64 MiB (16384 page faults per operation)           |
+//! | `roundtrip` | µs per SUBMIT of a NOP + syncobj wait; anchor: sw_sync create, inc, poll (lower is better) |
 //!
 //! Both sides do the same system calls: create, offset (BO_INFO / MAP_DUMB),
 //! mmap, one write per page, munmap, GEM_CLOSE. Runs alternate between the
@@ -23,6 +24,7 @@
 //! xaccel device with a system-memory region and vgem loaded, so run it in
 //! the VM: `make bench`.
 
+mod roundtrip;
 mod vgem;
 
 use std::path::PathBuf;
@@ -223,6 +225,18 @@ fn main() -> ExitCode {
                 eprintln!("xaccel-bench: {}: {err}", m.id);
                 failed = true;
             }
+        }
+    }
+    match roundtrip::measure(&sides.dev, sides.region, args.rounds) {
+        Ok((ours, anchor)) => println!(
+            "bench: roundtrip ours={} anchor={} ratio={:.3} goal=le1.5",
+            rate(ours),
+            rate(anchor),
+            ours / anchor
+        ),
+        Err(err) => {
+            eprintln!("xaccel-bench: roundtrip: {err}");
+            failed = true;
         }
     }
     if failed {

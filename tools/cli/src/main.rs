@@ -7,7 +7,9 @@
 //! xaccel mem [--device PATH] [--pid PID]
 //!                                 regions used / size, and a process's memory per open
 //!                                 file of the device (this process by default)
-//! xaccel --json list|info|mem     the same as a JSON array of device reports
+//! xaccel run [--device PATH] [--engine N] [--delay-us US] [--count N]
+//!                                 runs vaccel NOP (or DELAY) jobs and times them
+//! xaccel --json list|info|mem|run  the same as JSON (an array of device reports for the first three)
 //! ```
 //!
 //! Exits 1, with a message on stderr, when there is no device or one of them
@@ -17,6 +19,7 @@
 mod human;
 mod mem;
 mod report;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -56,11 +59,49 @@ enum Command {
         #[arg(long, value_name = "PID")]
         pid: Option<u32>,
     },
+    /// Run vaccel NOP (or DELAY) jobs through SUBMIT and a syncobj, and time them.
+    Run {
+        /// The device node.
+        #[arg(long, short, value_name = "PATH", default_value = "/dev/accel/accel0")]
+        device: PathBuf,
+        /// The engine to run on.
+        #[arg(long, default_value_t = 0)]
+        engine: u32,
+        /// Make each job a DELAY of this many microseconds (0: NOP).
+        #[arg(long, default_value_t = 0)]
+        delay_us: u32,
+        /// How many jobs, one after the other.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        count: u32,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Run {
+        device,
+        engine,
+        delay_us,
+        count,
+    } = &cli.command
+    {
+        return match run::run(device, *engine, *delay_us, *count) {
+            Ok(report) if cli.json => match serde_json::to_string_pretty(&report) {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(&err),
+            },
+            Ok(report) => {
+                print!("{}", run::human(&report));
+                ExitCode::SUCCESS
+            }
+            Err(err) => fail(&err),
+        };
+    }
     let paths = match &cli.command {
+        Command::Run { .. } => unreachable!("handled above"),
         Command::Info { device: Some(path) }
         | Command::Mem {
             device: Some(path), ..
@@ -87,6 +128,7 @@ fn main() -> ExitCode {
         ),
         Command::List => output(&paths, Report::gather, cli.json, human::list),
         Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
+        Command::Run { .. } => unreachable!("handled above"),
     };
     if let Err(err) = printed {
         return fail(&err);

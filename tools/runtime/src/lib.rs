@@ -50,6 +50,7 @@
 mod bo;
 mod device;
 mod error;
+mod exec;
 mod fdinfo;
 mod info;
 mod mapping;
@@ -61,6 +62,7 @@ mod vm;
 pub use bo::{Bo, BoInfo};
 pub use device::{drm_prime_handle, Device, ACCEL_DIR, PRIME_FLAGS};
 pub use error::{Error, Result};
+pub use exec::{sync_file_status, Context, Priority, Submit, Syncobj};
 pub use fdinfo::{FdInfo, RegionMemory};
 pub use info::{DeviceInfo, EngineInfo, RegionInfo};
 pub use mapping::Mapping;

@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 3;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 4;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -23,6 +23,12 @@ pub const DRM_XACCEL_QUERY: u32 = 0x00;
 pub const DRM_XACCEL_BO_CREATE: u32 = 0x01;
 /// Ioctl number offset of BO_INFO.
 pub const DRM_XACCEL_BO_INFO: u32 = 0x02;
+/// Ioctl number offset of CONTEXT_CREATE.
+pub const DRM_XACCEL_CONTEXT_CREATE: u32 = 0x03;
+/// Ioctl number offset of CONTEXT_DESTROY.
+pub const DRM_XACCEL_CONTEXT_DESTROY: u32 = 0x04;
+/// Ioctl number offset of SUBMIT.
+pub const DRM_XACCEL_SUBMIT: u32 = 0x05;
 /// Ioctl number offset of VM_CREATE.
 pub const DRM_XACCEL_VM_CREATE: u32 = 0x10;
 /// Ioctl number offset of VM_DESTROY.
@@ -55,6 +61,14 @@ pub const DRM_IOCTL_XACCEL_QUERY: u32 = drm_iowr::<drm_xaccel_query>(DRM_XACCEL_
 pub const DRM_IOCTL_XACCEL_BO_CREATE: u32 = drm_iowr::<drm_xaccel_bo_create>(DRM_XACCEL_BO_CREATE);
 /// `DRM_IOCTL_XACCEL_BO_INFO`.
 pub const DRM_IOCTL_XACCEL_BO_INFO: u32 = drm_iowr::<drm_xaccel_bo_info>(DRM_XACCEL_BO_INFO);
+/// `DRM_IOCTL_XACCEL_CONTEXT_CREATE`.
+pub const DRM_IOCTL_XACCEL_CONTEXT_CREATE: u32 =
+    drm_iowr::<drm_xaccel_context_create>(DRM_XACCEL_CONTEXT_CREATE);
+/// `DRM_IOCTL_XACCEL_CONTEXT_DESTROY`.
+pub const DRM_IOCTL_XACCEL_CONTEXT_DESTROY: u32 =
+    drm_iowr::<drm_xaccel_context_destroy>(DRM_XACCEL_CONTEXT_DESTROY);
+/// `DRM_IOCTL_XACCEL_SUBMIT`.
+pub const DRM_IOCTL_XACCEL_SUBMIT: u32 = drm_iowr::<drm_xaccel_submit>(DRM_XACCEL_SUBMIT);
 /// `DRM_IOCTL_XACCEL_VM_CREATE`.
 pub const DRM_IOCTL_XACCEL_VM_CREATE: u32 = drm_iowr::<drm_xaccel_vm_create>(DRM_XACCEL_VM_CREATE);
 /// `DRM_IOCTL_XACCEL_VM_DESTROY`.
@@ -275,6 +289,112 @@ pub struct drm_xaccel_vm_unbind {
     pub va: u64,
     /// In: bytes to unmap, a nonzero multiple of the page size.
     pub size: u64,
+    /// Must be zero.
+    pub reserved: [u64; 2],
+}
+
+/// `DRM_XACCEL_PRIORITY_LOW`.
+pub const DRM_XACCEL_PRIORITY_LOW: u32 = 0;
+/// `DRM_XACCEL_PRIORITY_NORMAL`.
+pub const DRM_XACCEL_PRIORITY_NORMAL: u32 = 1;
+/// `DRM_XACCEL_PRIORITY_HIGH`.
+pub const DRM_XACCEL_PRIORITY_HIGH: u32 = 2;
+/// `DRM_XACCEL_PRIORITY_REALTIME`: needs `CAP_SYS_NICE`.
+pub const DRM_XACCEL_PRIORITY_REALTIME: u32 = 3;
+/// `DRM_XACCEL_MAX_CONTEXTS`: most contexts per open file.
+pub const DRM_XACCEL_MAX_CONTEXTS: u32 = 256;
+
+/// `struct drm_xaccel_context_create`: creates a context on an engine.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_context_create {
+    /// In: id of the engine.
+    pub engine: u32,
+    /// In: `DRM_XACCEL_PRIORITY_*`.
+    pub priority: u32,
+    /// In: must be 0.
+    pub flags: u32,
+    /// Out: the context's id in this file, nonzero.
+    pub context_id: u32,
+    /// Must be zero.
+    pub reserved: u64,
+}
+
+/// `struct drm_xaccel_context_destroy`: destroys a context.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_context_destroy {
+    /// In: a context of this file.
+    pub context_id: u32,
+    /// Must be zero.
+    pub pad: u32,
+}
+
+/// `DRM_XACCEL_MAX_IN_SYNCOBJS`: most in-syncobjs per SUBMIT.
+pub const DRM_XACCEL_MAX_IN_SYNCOBJS: u32 = 64;
+/// `DRM_XACCEL_MAX_SUBMIT_BOS`: most buffer objects per SUBMIT.
+pub const DRM_XACCEL_MAX_SUBMIT_BOS: u32 = 256;
+/// `DRM_XACCEL_SUBMIT_BO_WRITE`: the job writes the buffer object.
+pub const DRM_XACCEL_SUBMIT_BO_WRITE: u32 = 1 << 0;
+/// `DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT`: no implicit synchronisation on it.
+pub const DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT: u32 = 1 << 1;
+/// `DRM_XACCEL_MAX_CMD_SIZE`: largest command buffer in bytes.
+pub const DRM_XACCEL_MAX_CMD_SIZE: u32 = 1 << 20;
+/// `DRM_XACCEL_MAX_TIMEOUT_NS`: longest per-job timeout.
+pub const DRM_XACCEL_MAX_TIMEOUT_NS: u64 = 60_000_000_000;
+
+/// `struct drm_xaccel_syncobj_ref`: a syncobj and a point on it.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_syncobj_ref {
+    /// A syncobj handle of this file.
+    pub handle: u32,
+    /// Must be 0.
+    pub flags: u32,
+    /// A timeline point, or 0 for the current fence.
+    pub point: u64,
+}
+
+/// `struct drm_xaccel_submit_bo`: one entry of SUBMIT's BO list.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_submit_bo {
+    /// A GEM handle of this file.
+    pub handle: u32,
+    /// `DRM_XACCEL_SUBMIT_BO_*`.
+    pub flags: u32,
+}
+
+/// `struct drm_xaccel_submit`: queues one job on a context.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_submit {
+    /// In: a context of this file.
+    pub context_id: u32,
+    /// In: must be 0.
+    pub flags: u32,
+    /// In: the buffer object holding the command buffer.
+    pub cmd_handle: u32,
+    /// In: entries at `in_syncobjs`.
+    pub in_syncobj_count: u32,
+    /// In: byte offset of the command buffer in its object.
+    pub cmd_offset: u64,
+    /// In: size of the command buffer in bytes, nonzero.
+    pub cmd_size: u64,
+    /// In: user pointer to `drm_xaccel_syncobj_ref[]`.
+    pub in_syncobjs: u64,
+    /// In: user pointer to `drm_xaccel_submit_bo[]`.
+    pub bos: u64,
+    /// In: entries at `bos`.
+    pub bo_count: u32,
+    /// In: syncobj to receive the job's fence, or 0.
+    pub out_syncobj: u32,
+    /// In: timeline point for `out_syncobj`, or 0.
+    pub out_point: u64,
+    /// In: the job's timeout in ns, or 0 for the device default.
+    pub timeout_ns: u64,
+    /// Out: the job's sequence number in its context, from 1.
+    pub seqno: u64,
     /// Must be zero.
     pub reserved: [u64; 2],
 }

@@ -259,6 +259,20 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "handle" => handle, "pad" => pad, "size" => size, "region" => region,
         "flags" => flags, "mmap_offset" => mmap_offset, "reserved" => reserved,
     });
+    layout!(f, drm_xaccel_context_create {
+        "engine" => engine, "priority" => priority, "flags" => flags,
+        "context_id" => context_id, "reserved" => reserved,
+    });
+    layout!(f, drm_xaccel_context_destroy { "context_id" => context_id, "pad" => pad });
+    layout!(f, drm_xaccel_syncobj_ref { "handle" => handle, "flags" => flags, "point" => point });
+    layout!(f, drm_xaccel_submit_bo { "handle" => handle, "flags" => flags });
+    layout!(f, drm_xaccel_submit {
+        "context_id" => context_id, "flags" => flags, "cmd_handle" => cmd_handle,
+        "in_syncobj_count" => in_syncobj_count, "cmd_offset" => cmd_offset,
+        "cmd_size" => cmd_size, "in_syncobjs" => in_syncobjs, "bos" => bos,
+        "bo_count" => bo_count, "out_syncobj" => out_syncobj, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
+        "reserved" => reserved,
+    });
     layout!(f, drm_xaccel_vm_create {
         "flags" => flags, "vm_id" => vm_id, "reserved" => reserved,
     });
@@ -306,6 +320,23 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_REGION_DEVICE,
         DRM_XACCEL_REGION_CPU_VISIBLE,
         DRM_XACCEL_REGION_P2P,
+        DRM_XACCEL_CONTEXT_CREATE,
+        DRM_XACCEL_CONTEXT_DESTROY,
+        DRM_XACCEL_SUBMIT,
+        DRM_IOCTL_XACCEL_CONTEXT_CREATE,
+        DRM_IOCTL_XACCEL_CONTEXT_DESTROY,
+        DRM_IOCTL_XACCEL_SUBMIT,
+        DRM_XACCEL_PRIORITY_LOW,
+        DRM_XACCEL_PRIORITY_NORMAL,
+        DRM_XACCEL_PRIORITY_HIGH,
+        DRM_XACCEL_PRIORITY_REALTIME,
+        DRM_XACCEL_MAX_CONTEXTS,
+        DRM_XACCEL_MAX_IN_SYNCOBJS,
+        DRM_XACCEL_MAX_SUBMIT_BOS,
+        DRM_XACCEL_SUBMIT_BO_WRITE,
+        DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT,
+        DRM_XACCEL_MAX_CMD_SIZE,
+        DRM_XACCEL_MAX_TIMEOUT_NS,
         DRM_XACCEL_VM_BIND_READ_ONLY,
         DRM_XACCEL_VM_BIND_READ_WRITE,
     );
@@ -465,8 +496,8 @@ fn check_catches_reordered_field() {
 fn check_catches_changed_constant_and_new_field() {
     let dir = broken_header("changed", |text| {
         text.replacen(
-            "DRM_XACCEL_UAPI_MINOR\t\t3",
             "DRM_XACCEL_UAPI_MINOR\t\t4",
+            "DRM_XACCEL_UAPI_MINOR\t\t5",
             1,
         )
         .replacen("\t__u64 used;\n", "\t__u64 used;\n\t__u64 peak;\n", 1)
@@ -502,7 +533,12 @@ fn parser_sees_everything() {
             "drm_xaccel_vm_create",
             "drm_xaccel_vm_destroy",
             "drm_xaccel_vm_bind",
-            "drm_xaccel_vm_unbind"
+            "drm_xaccel_vm_unbind",
+            "drm_xaccel_context_create",
+            "drm_xaccel_context_destroy",
+            "drm_xaccel_syncobj_ref",
+            "drm_xaccel_submit_bo",
+            "drm_xaccel_submit"
         ]
     );
     assert_eq!(

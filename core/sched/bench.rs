@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The scheduler's benchmarks, the equivalents of drm_sched's "overhead" KUnit cases
+//! (`drivers/gpu/drm/scheduler/tests/tests_scheduler.c`), run at module load when
+//! `xaccel.sched_bench=1` (`make bench` does it, then loads `drm-sched-tests` in the same boot).
+//!
+//! A timed mock engine completes each job from an hrtimer (hard interrupt context) after the
+//! job's "GPU" time, like drm_sched's mock scheduler. Each case queues a blocker job and the
+//! measured jobs behind it on a one-credit ring, waits until the blocker runs, then releases it
+//! and times until the last job's fence signals; the overhead is that time minus the jobs' own:
+//!
+//! - `queue`: 1000 jobs of 1000 µs on one entity;
+//! - `ping-pong`: the same, alternating between two entities, each job depending on the
+//!   previous one's fence;
+//! - `throughput`: 1000 zero-length jobs on one entity (completed inside `run`).
+//!
+//! Each prints `xaccel-sched-bench: <case> jobs=N expected=Eus actual=Aus`.
+
+use super::{EngineOps, Entity, JobDesc, JobHandle, Priority, Ring, RingConfig};
+use crate::fence::{DmaFence, Fence, WaitMode};
+use kernel::{
+    impl_has_hr_timer, new_spinlock_irq,
+    prelude::*,
+    sync::{aref::ARef, Arc, ArcBorrow, SpinLockIrq},
+    time::{
+        delay::fsleep,
+        hrtimer::{
+            ArcHrTimerHandle, HrTimer, HrTimerCallback, HrTimerCallbackContext, HrTimerPointer,
+            HrTimerRestart, RelativeMode,
+        },
+        Delta, Instant, Monotonic,
+    },
+};
+
+/// Jobs per case.
+const JOBS: usize = 1000;
+/// "GPU" time of a timed job.
+const JOB_US: u32 = 1000;
+/// Payload tag of the blocker job.
+const BLOCKER: u32 = u32::MAX;
+
+/// One job's timer: completes the job it holds when it fires.
+#[pin_data]
+struct JobTimer {
+    #[pin]
+    timer: HrTimer<JobTimer>,
+    #[pin]
+    job: SpinLockIrq<Option<JobHandle>>,
+}
+
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for JobTimer {
+        mode: RelativeMode<Monotonic>, field: self.timer
+    }
+}
+
+impl HrTimerCallback for JobTimer {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        let job = this.job.lock().take();
+        if let Some(job) = job {
+            job.complete(Ok(()));
+        }
+        HrTimerRestart::NoRestart
+    }
+}
+
+/// The timed mock engine: one preallocated timer per job, so `run` never allocates.
+#[pin_data]
+struct TimedEngine {
+    timers: KVec<Arc<JobTimer>>,
+    #[pin]
+    handles: SpinLockIrq<KVec<Option<ArcHrTimerHandle<JobTimer>>>>,
+    #[pin]
+    blocker: SpinLockIrq<Option<JobHandle>>,
+}
+
+impl TimedEngine {
+    fn new() -> Result<Arc<Self>> {
+        let mut timers = KVec::with_capacity(JOBS, GFP_KERNEL)?;
+        let mut handles = KVec::with_capacity(JOBS, GFP_KERNEL)?;
+        for _ in 0..JOBS {
+            timers.push(
+                Arc::pin_init(
+                    pin_init!(JobTimer {
+                        timer <- HrTimer::new(),
+                        job <- new_spinlock_irq!(None),
+                    }),
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
+            handles.push(None, GFP_KERNEL)?;
+        }
+        Arc::pin_init(
+            pin_init!(Self {
+                timers,
+                handles <- new_spinlock_irq!(handles),
+                blocker <- new_spinlock_irq!(None),
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Completes the blocker; `false` if it is not running yet.
+    fn release(&self) -> bool {
+        let blocker = self.blocker.lock().take();
+        blocker.map(|job| job.complete(Ok(()))).is_some()
+    }
+}
+
+impl EngineOps for TimedEngine {
+    fn run(&self, _engine: u32, job: JobHandle) {
+        let word = |i: usize| {
+            job.payload()
+                .get(i..i + 4)
+                .map_or(0, |b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        };
+        let (index, usecs) = (word(0), word(4));
+        if index == BLOCKER {
+            *self.blocker.lock() = Some(job);
+            return;
+        }
+        let Some(timer) = self.timers.get(index as usize) else {
+            job.complete(Err(EINVAL));
+            return;
+        };
+        if usecs == 0 {
+            job.complete(Ok(()));
+            return;
+        }
+        *timer.job.lock() = Some(job);
+        let handle = timer.clone().start(Delta::from_micros(i64::from(usecs)));
+        // The old handle of this slot (none: each timer is used once per case) would cancel
+        // the timer if dropped; keep the new one until the case ends.
+        let old = self.handles.lock()[index as usize].replace(handle);
+        drop(old);
+    }
+}
+
+/// A job of `usecs` on timer `index`, depending on `dep`.
+fn job(index: u32, usecs: u32, dep: Option<ARef<DmaFence>>) -> Result<JobDesc> {
+    let mut payload = KVec::with_capacity(8, GFP_KERNEL)?;
+    payload.extend_from_slice(&index.to_le_bytes(), GFP_KERNEL)?;
+    payload.extend_from_slice(&usecs.to_le_bytes(), GFP_KERNEL)?;
+    let mut dependencies = KVec::new();
+    if let Some(dep) = dep {
+        dependencies.push(dep, GFP_KERNEL)?;
+    }
+    Ok(JobDesc {
+        credits: 1,
+        timeout: None,
+        payload,
+        dependencies,
+    })
+}
+
+/// Runs one case: `entities` entities, jobs of `usecs`, chained if `chain`. Returns the
+/// time from releasing the blocker to the last fence, in µs.
+fn case(entities: usize, usecs: u32, chain: bool) -> Result<i64> {
+    let engine = TimedEngine::new()?;
+    let ring = Ring::new(
+        RingConfig {
+            engine: 0,
+            credit_limit: 1,
+            default_timeout: Delta::from_secs(60),
+            max_timeout: Delta::from_secs(60),
+        },
+        engine.clone(),
+    )?;
+    let mut list = KVec::with_capacity(entities, GFP_KERNEL)?;
+    for _ in 0..entities {
+        list.push(Entity::new(&ring, Priority::Normal, c"bench")?, GFP_KERNEL)?;
+    }
+    let result = (|| -> Result<i64> {
+        list[0].submit(job(BLOCKER, 0, None)?)?;
+        let mut last: Option<ARef<Fence>> = None;
+        for i in 0..JOBS {
+            let dep = if chain {
+                last.as_ref().map(|f| f.to_dma_fence())
+            } else {
+                None
+            };
+            last = Some(list[i % entities].submit(job(i as u32, usecs, dep)?)?);
+        }
+        let last = last.ok_or(EINVAL)?;
+        // Wait (a hang guard, not a measurement) until the blocker occupies the ring.
+        let mut tries = 0;
+        while engine.blocker.lock().is_none() {
+            tries += 1;
+            if tries > 10_000 {
+                return Err(ETIMEDOUT);
+            }
+            fsleep(Delta::from_millis(1));
+        }
+        let start = Instant::<Monotonic>::now();
+        if !engine.release() {
+            return Err(EINVAL);
+        }
+        last.wait(WaitMode::Uninterruptible, Some(Delta::from_secs(60)))?;
+        let elapsed = start.elapsed();
+        if last.status() != Ok(true) {
+            return Err(EIO);
+        }
+        Ok(elapsed.as_micros_ceil())
+    })();
+    // Stop everything before the entities wait for their jobs.
+    ring.shutdown();
+    drop(list);
+    engine
+        .handles
+        .lock()
+        .iter_mut()
+        .for_each(|h| drop(h.take()));
+    result
+}
+
+/// Runs every case and prints the results; module init with `sched_bench=1`.
+pub(crate) fn run() {
+    let cases: [(&str, usize, u32, bool); 3] = [
+        ("queue", 1, JOB_US, false),
+        ("ping-pong", 2, JOB_US, true),
+        ("throughput", 1, 0, false),
+    ];
+    for (name, entities, usecs, chain) in cases {
+        let expected = JOBS as i64 * i64::from(usecs);
+        match case(entities, usecs, chain) {
+            Ok(actual) => pr_info!(
+                "xaccel-sched-bench: {} jobs={} expected={}us actual={}us\n",
+                name,
+                JOBS,
+                expected,
+                actual
+            ),
+            Err(e) => pr_err!("xaccel-sched-bench: {} failed: {:?}\n", name, e),
+        }
+    }
+    super::flush();
+}

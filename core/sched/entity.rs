@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! Entities: userspace contexts, each a FIFO of jobs on one ring with a priority.
+//!
+//! An [`Entity`] is owned by whoever created it (a context in an open file, a KUnit test). It
+//! owns the fence timeline its jobs' finished fences come from, so the seqno of a job's fence is
+//! its place in the FIFO. The scheduling state the ring needs lives in an [`EntityCore`] that
+//! jobs and the ring share; it holds nothing whose drop sleeps, so the last reference may go in
+//! any context (a backend completing a job from its interrupt handler).
+//!
+//! Dropping an [`Entity`] tears it down: it leaves its ring's run queues (nothing more is
+//! dispatched from it), waits for its running jobs to complete (they do: on completion, through
+//! timeout recovery, or when the backend goes), then completes its queued jobs with `ECANCELED`
+//! in FIFO order, and finally drops its fence timeline.
+
+use super::{
+    job::{Job, JobDesc},
+    ring::Ring,
+};
+use crate::fence::{DrainCounter, Fence, FenceAllocation, FenceContext};
+use kernel::{
+    list::{List, ListArc},
+    new_spinlock,
+    prelude::*,
+    sync::{aref::ARef, Arc, SpinLock},
+};
+
+/// An entity's priority; higher priorities are dispatched first (see the ring's arbitration).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(u32)]
+pub enum Priority {
+    /// Background work.
+    Low = 0,
+    /// The default.
+    Normal = 1,
+    /// Interactive work.
+    High = 2,
+    /// Latency-critical work; the uAPI requires `CAP_SYS_NICE` for it.
+    Realtime = 3,
+}
+
+/// How many priority levels there are.
+pub(crate) const PRIORITIES: usize = 4;
+
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; PRIORITIES] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Realtime,
+    ];
+
+    /// The index of the priority's run queue.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Whether an entity still accepts jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EntityState {
+    /// Accepts and runs jobs.
+    Active,
+    /// One of its jobs hung and was reset: new jobs fail with `EIO`.
+    Guilty,
+    /// Being destroyed, or its ring lost its backend: new jobs fail with `ENODEV`.
+    Closed,
+}
+
+/// An entity's FIFO, under [`EntityCore::queue`].
+pub(crate) struct EntityQueue {
+    pub(crate) jobs: List<Job>,
+    pub(crate) state: EntityState,
+}
+
+/// What the ring and the jobs share of an entity.
+///
+/// # Invariants
+///
+/// `running` counts the entity's jobs the ring dispatched that are not done.
+#[pin_data]
+pub(crate) struct EntityCore {
+    pub(crate) ring: Arc<Ring>,
+    pub(crate) priority: Priority,
+    #[pin]
+    pub(crate) queue: SpinLock<EntityQueue>,
+    running: DrainCounter,
+}
+
+impl EntityCore {
+    /// One of the entity's jobs was handed to the backend.
+    pub(super) fn job_started(&self) {
+        self.running.inc();
+    }
+
+    /// One of the entity's dispatched jobs is done.
+    pub(super) fn job_stopped(&self) {
+        // SAFETY: Each dispatched job counted itself once in `job_started` and gives the count
+        // back once, from `Job::finish` (the claimer only). The counter stays alive: the job
+        // holds a reference on this entity.
+        unsafe { DrainCounter::dec_and_wake(&self.running) };
+    }
+
+    /// The credits of the first job if it may run now (dependencies met).
+    pub(super) fn ready_head(&self) -> Option<u32> {
+        let queue = self.queue.lock();
+        let head = queue.jobs.iter().next()?;
+        head.dependencies_met().then_some(head.credits)
+    }
+
+    /// Takes the first job off the FIFO.
+    pub(super) fn pop_head(&self) -> Option<ListArc<Job>> {
+        self.queue.lock().jobs.pop_front()
+    }
+
+    /// Moves the entity to `state` (unless it is already closed) and takes every queued job.
+    pub(super) fn stop(&self, state: EntityState) -> List<Job> {
+        let mut queue = self.queue.lock();
+        if queue.state != EntityState::Closed {
+            queue.state = state;
+        }
+        let mut taken = List::new();
+        taken.push_all_back(&mut queue.jobs);
+        taken
+    }
+
+    /// Whether a job timed out on this entity.
+    pub(crate) fn is_guilty(&self) -> bool {
+        self.queue.lock().state == EntityState::Guilty
+    }
+}
+
+/// Completes every job of `jobs` (never dispatched) with `error`, in order.
+pub(super) fn cancel_queued(jobs: List<Job>, error: Error) {
+    for job in jobs {
+        job.finish(Err(error), false);
+    }
+}
+
+/// A job with everything allocated, ready for [`Entity::push`].
+pub struct PreparedJob {
+    job: ListArc<Job>,
+    fence: FenceAllocation,
+}
+
+/// A userspace context: a FIFO of jobs on one ring, with a priority.
+///
+/// # Examples
+///
+/// ```ignore
+/// let entity = Entity::new(&ring, Priority::Normal, c"ctx1")?;
+/// let fence = entity.submit(JobDesc { credits: 1, timeout: None, payload, dependencies })?;
+/// fence.wait(WaitMode::Interruptible, None)?;
+/// ```
+pub struct Entity {
+    core: Arc<EntityCore>,
+    /// Dropped last, after the teardown in [`Entity::drop`].
+    fences: FenceContext,
+}
+
+impl Entity {
+    /// Creates an entity on `ring`; `name` names its fence timeline (at most 31 bytes kept).
+    ///
+    /// Fails with `ENODEV` if the ring has lost its backend.
+    pub fn new(ring: &Arc<Ring>, priority: Priority, name: &CStr) -> Result<Self> {
+        let fences = FenceContext::new(c"xaccel", name, None)?;
+        let core = Arc::pin_init(
+            pin_init!(EntityCore {
+                ring: ring.clone(),
+                priority,
+                queue <- new_spinlock!(
+                    EntityQueue {
+                        jobs: List::new(),
+                        state: EntityState::Active,
+                    },
+                    "xaccel_entity_queue"
+                ),
+                running: DrainCounter::new(),
+            }),
+            GFP_KERNEL,
+        )?;
+        ring.register(&core)?;
+        Ok(Self { core, fences })
+    }
+
+    /// The engine of the entity's ring.
+    pub fn engine(&self) -> u32 {
+        self.core.ring.engine()
+    }
+
+    /// The entity's priority.
+    pub fn priority(&self) -> Priority {
+        self.core.priority
+    }
+
+    /// Whether one of the entity's jobs timed out: new jobs are refused with `EIO`.
+    pub fn is_guilty(&self) -> bool {
+        self.core.is_guilty()
+    }
+
+    /// The `dma_fence` context of the entity's finished fences.
+    pub fn fence_context(&self) -> u64 {
+        self.fences.id()
+    }
+
+    /// Checks `desc` against the ring and allocates the job; may sleep.
+    ///
+    /// `EINVAL` for 0 credits, more credits than the ring holds, or a zero timeout; `E2BIG` for
+    /// a timeout above the ring's maximum.
+    pub fn prepare(&self, desc: JobDesc) -> Result<PreparedJob> {
+        let ring = &self.core.ring;
+        if desc.credits == 0 || desc.credits > ring.credit_limit() {
+            return Err(EINVAL);
+        }
+        let timeout = ring.timeout_for(desc.timeout)?;
+        let fence = FenceAllocation::new(GFP_KERNEL)?;
+        let job = Job::new(
+            self.core.clone(),
+            desc.credits,
+            timeout,
+            desc.payload,
+            desc.dependencies,
+        )?;
+        Ok(PreparedJob { job, fence })
+    }
+
+    /// Queues a prepared job and returns its finished fence. Never allocates.
+    ///
+    /// `EIO` if the entity is guilty of a timeout, `ENODEV` if it is being destroyed or its ring
+    /// lost its backend; the job is then dropped unqueued.
+    pub fn push(&self, prepared: PreparedJob) -> Result<ARef<Fence>> {
+        let PreparedJob { job, fence } = prepared;
+        let mut queue = self.core.queue.lock();
+        match queue.state {
+            EntityState::Active if !self.core.ring.is_dead() => {}
+            EntityState::Guilty => return Err(EIO),
+            _ => return Err(ENODEV),
+        }
+        let fence = self.fences.arm(fence);
+        job.set_fence(fence.clone());
+        queue.jobs.push_back(job);
+        drop(queue);
+        self.core.ring.kick();
+        Ok(fence)
+    }
+
+    /// [`Entity::prepare`] then [`Entity::push`].
+    pub fn submit(&self, desc: JobDesc) -> Result<ARef<Fence>> {
+        self.push(self.prepare(desc)?)
+    }
+}
+
+impl Drop for Entity {
+    fn drop(&mut self) {
+        kernel::task::might_sleep();
+        // Nothing more is dispatched from this entity...
+        self.core.ring.unregister(&self.core);
+        // ... and nothing more queued: the queue is taken after the running jobs are done, so
+        // fences signal in seqno order.
+        self.core.queue.lock().state = EntityState::Closed;
+        self.core.running.wait_zero();
+        cancel_queued(self.core.stop(EntityState::Closed), ECANCELED);
+        // `self.fences` drops next: every fence of the timeline is signalled by now.
+    }
+}

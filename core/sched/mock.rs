@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! A mock backend for the scheduler's KUnit suites, and the helpers the suites share.
+//!
+//! A job's payload is `[tag, behaviour]`: the mock logs the tag of every job it is asked to
+//! run (in order) and then completes it at once ([`COMPLETE`]), fails it with `EIO`
+//! ([`FAULT`]), or holds it until the test releases it ([`HOLD`]) or a reset drops it
+//! ([`HANG`]: the test never releases it).
+
+use super::{EngineOps, Entity, JobDesc, JobHandle, Priority, Ring, RingConfig};
+use crate::fence::{DmaFence, Fence, WaitMode};
+use kernel::{
+    new_spinlock,
+    prelude::*,
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+        Arc, SpinLock,
+    },
+    time::{delay::fsleep, Delta, Instant, Monotonic},
+};
+
+/// Complete the job at once.
+pub(super) const COMPLETE: u8 = 0;
+/// Hold the job until [`Mock::release`].
+pub(super) const HOLD: u8 = 1;
+/// Hold the job; the test never releases it, a reset drops it.
+pub(super) const HANG: u8 = 2;
+/// Fail the job with `EIO` at once.
+pub(super) const FAULT: u8 = 3;
+
+/// Most jobs a test may run or hold.
+const CAPACITY: usize = 512;
+
+/// The mock backend.
+#[pin_data]
+pub(super) struct Mock {
+    #[pin]
+    log: SpinLock<KVec<u8>>,
+    #[pin]
+    held: SpinLock<KVec<(u8, JobHandle)>>,
+    resets: Atomic<u32>,
+    engine_reset_works: bool,
+}
+
+impl Mock {
+    /// A mock whose engine reset works or fails (then the device reset fails too).
+    pub(super) fn new(engine_reset_works: bool) -> Result<Arc<Self>> {
+        let log = KVec::with_capacity(CAPACITY, GFP_KERNEL)?;
+        let held = KVec::with_capacity(CAPACITY, GFP_KERNEL)?;
+        Arc::pin_init(
+            pin_init!(Self {
+                log <- new_spinlock!(log),
+                held <- new_spinlock!(held),
+                resets: Atomic::new(0),
+                engine_reset_works,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// The tags of the jobs run so far, in order.
+    pub(super) fn log(&self) -> Result<KVec<u8>> {
+        let log = self.log.lock();
+        let mut copy = KVec::with_capacity(log.len(), GFP_ATOMIC)?;
+        copy.extend_from_slice(&log, GFP_ATOMIC)?;
+        Ok(copy)
+    }
+
+    /// How many jobs were run so far.
+    pub(super) fn runs(&self) -> usize {
+        self.log.lock().len()
+    }
+
+    /// How many jobs the mock holds.
+    pub(super) fn held(&self) -> usize {
+        self.held.lock().len()
+    }
+
+    /// Resets the mock was asked for.
+    pub(super) fn resets(&self) -> u32 {
+        self.resets.load(Relaxed)
+    }
+
+    /// Completes the oldest held job with `result`; `false` if none is held.
+    pub(super) fn release(&self, result: Result) -> bool {
+        let handle = {
+            let mut held = self.held.lock();
+            if held.is_empty() {
+                return false;
+            }
+            held.remove(0).ok().map(|(_, h)| h)
+        };
+        match handle {
+            Some(handle) => {
+                handle.complete(result);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl EngineOps for Mock {
+    fn run(&self, _engine: u32, job: JobHandle) {
+        let (tag, behaviour) = match job.payload() {
+            [tag, behaviour, ..] => (*tag, *behaviour),
+            _ => (0, COMPLETE),
+        };
+        let _ = self.log.lock().push_within_capacity(tag);
+        match behaviour {
+            HOLD | HANG => {
+                if let Err(e) = self.held.lock().push_within_capacity((tag, job)) {
+                    // Out of room: fail the job (outside the lock).
+                    let (_, job) = e.0;
+                    job.complete(Err(ENOSPC));
+                }
+            }
+            FAULT => job.complete(Err(EIO)),
+            _ => job.complete(Ok(())),
+        }
+    }
+
+    fn reset_engine(&self, _engine: u32) -> Result {
+        self.resets.add(1, Relaxed);
+        if !self.engine_reset_works {
+            return Err(EIO);
+        }
+        // The engine forgets its jobs. Their handles are stale now: dropping them does nothing
+        // (the vector keeps its capacity for the re-run jobs).
+        self.held.lock().clear();
+        Ok(())
+    }
+}
+
+/// A ring on a mock, shut down when dropped (declare it after the entities: it drops first).
+pub(super) struct Rig {
+    pub(super) mock: Arc<Mock>,
+    pub(super) ring: Arc<Ring>,
+}
+
+impl Rig {
+    /// A mock ring with `credits`, a 10 s default and 20 s maximum timeout.
+    pub(super) fn new(credits: u32) -> Result<Self> {
+        Self::with_mock(credits, Mock::new(true)?)
+    }
+
+    pub(super) fn with_mock(credits: u32, mock: Arc<Mock>) -> Result<Self> {
+        let ring = Ring::new(
+            RingConfig {
+                engine: 0,
+                credit_limit: credits,
+                default_timeout: Delta::from_secs(10),
+                max_timeout: Delta::from_secs(20),
+            },
+            mock.clone(),
+        )?;
+        Ok(Self { mock, ring })
+    }
+
+    /// An entity on the ring.
+    pub(super) fn entity(&self, priority: Priority) -> Result<Entity> {
+        Entity::new(&self.ring, priority, c"test")
+    }
+
+    /// A stopper for the ring; declare it after the entities so it drops before them.
+    pub(super) fn stopper(&self) -> Stopper {
+        Stopper(self.ring.clone())
+    }
+}
+
+/// Shuts a ring down when dropped, so entities dropped afterwards never wait for held jobs.
+pub(super) struct Stopper(Arc<Ring>);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        self.0.shutdown();
+    }
+}
+
+/// A job description: one credit, the payload `[tag, behaviour]`, the given dependencies.
+pub(super) fn job(tag: u8, behaviour: u8, deps: &[&DmaFence]) -> Result<JobDesc> {
+    let mut payload = KVec::new();
+    payload.extend_from_slice(&[tag, behaviour], GFP_KERNEL)?;
+    let mut dependencies = KVec::new();
+    for dep in deps {
+        dependencies.push(ARef::from(*dep), GFP_KERNEL)?;
+    }
+    Ok(JobDesc {
+        credits: 1,
+        timeout: None,
+        payload,
+        dependencies,
+    })
+}
+
+/// Waits for `fence`, with a hang guard (not a timing assertion).
+pub(super) fn wait(fence: &Fence) -> Result {
+    fence.wait(WaitMode::Uninterruptible, Some(Delta::from_secs(20)))
+}
+
+/// Polls `cond` until it holds; fails after 20 s (a hang guard, not a timing assertion).
+pub(super) fn wait_until(cond: impl Fn() -> bool) -> Result {
+    let start = Instant::<Monotonic>::now();
+    while !cond() {
+        if start.elapsed() > Delta::from_secs(20) {
+            return Err(ETIMEDOUT);
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    Ok(())
+}
+
+/// Waits until the ring passes queued so far ran, so dropped rings are freed.
+pub(super) fn settle() {
+    super::flush();
+}

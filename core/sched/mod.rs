@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The job scheduler: entities (userspace contexts) feed rings (one per engine), rings feed
+//! the backend.
+//!
+//! - [`Ring`]: one per engine, with a credit limit. Arbitrates between its entities (priority
+//!   levels with aging, round-robin within a level), dispatches jobs whose dependencies have
+//!   signalled when their credits fit, watches timeouts and recovers (see `ring.rs`).
+//! - [`Entity`]: a FIFO of jobs with a priority and its own fence timeline; jobs leave it in
+//!   order. Guilty of a timeout, it refuses new jobs with `EIO`.
+//! - [`JobDesc`] / [`PreparedJob`]: a job's credits, timeout, payload (the backend's validated
+//!   copy of the command buffer) and dependency fences; [`Entity::submit`] returns its finished
+//!   fence.
+//! - [`EngineOps`]: what a ring calls in the backend; [`JobHandle`]: what the backend keeps for
+//!   a running job and completes from any context.
+//!
+//! # Lock order
+//!
+//! 1. a fence signalling section (every ring pass, shutdown, and a backend's completion);
+//! 2. [`Ring`]'s state mutex (the backend is only ever called under it);
+//! 3. an entity's queue spinlock;
+//! 4. the fence layer's locks (a fence's own lock, then a timeline's list lock).
+//!
+//! No `GFP_KERNEL` allocation happens under 2 or 3 (entity registration grows its vector
+//! outside the lock); jobs are allocated before they are queued.
+//!
+//! # Lifetime rules
+//!
+//! No job, fence, entity or ring is used after it is freed, in any order of userspace closing
+//! things, the backend going away and module unload:
+//!
+//! 1. **References point down.** An [`Entity`] holds its ring; a job holds its entity's core
+//!    (which holds the ring); the ring holds only the cores of the entities registered with it
+//!    and its running jobs. The cycles (core ↔ queued job, ring ↔ registered core, ring ↔ its
+//!    armed watchdog) are broken by teardown: [`Entity`]'s drop unregisters it and empties its
+//!    queue; the watchdog is dropped whenever the ring is idle and at shutdown.
+//! 2. **The last reference may go anywhere.** A backend may complete and drop a [`JobHandle`]
+//!    in hard interrupt context. Jobs, entity cores and rings hold nothing whose drop sleeps:
+//!    the entity's fence timeline (whose drop waits) belongs to the [`Entity`], dropped by its
+//!    owner in process context.
+//! 3. **Every fence signals.** A queued job completes when it runs, when its entity is
+//!    destroyed (`ECANCELED`, after the entity's running jobs, so in seqno order), when its
+//!    entity is found guilty (`ECANCELED`) or when the ring shuts down (`ENODEV`). A running
+//!    job completes through the backend, through timeout recovery (`ETIME`, or re-run), or at
+//!    shutdown (`ENODEV`). And the fence timeline cancels anything left when it drops.
+//! 4. **The backend is called only while it exists.** Calls happen under the ring's lock;
+//!    [`Ring::shutdown`] takes the backend out under that lock before the backend's module can
+//!    go. Handles the backend still holds afterwards are stale or complete already-done jobs:
+//!    both do nothing.
+//! 5. **The core outlives its work.** Ring passes run on the core's own workqueue; the watchdog
+//!    is an hrtimer owned by the ring, cancelled when dropped; dependency callbacks run with
+//!    interrupts off. Module exit waits until no ring exists, then destroys the workqueue
+//!    (flushing it), so no core code runs after unload.
+//!
+//! See `Documentation/execution.rst`.
+
+pub(crate) mod bench;
+mod entity;
+mod job;
+mod ring;
+
+pub use entity::{Entity, PreparedJob, Priority};
+pub use job::{JobDesc, JobHandle};
+pub use ring::{EngineOps, Ring, RingConfig, AGING_LIMIT};
+
+use crate::fence::DrainCounter;
+use kernel::{bindings, error::to_result, prelude::*, workqueue::Queue};
+
+/// How many rings exist: module exit waits for none.
+static LIVE_RINGS: DrainCounter = DrainCounter::new();
+
+extern "C" {
+    /// Allocates the scheduler's workqueue (`alloc_workqueue()` is a macro).
+    fn xaccel_sched_wq_init() -> kernel::ffi::c_int;
+    /// `destroy_workqueue()` of it.
+    fn xaccel_sched_wq_exit();
+    /// The workqueue, valid between init and exit.
+    fn xaccel_sched_wq_get() -> *mut bindings::workqueue_struct;
+    /// `flush_workqueue()` of it.
+    fn xaccel_sched_wq_flush();
+}
+
+/// Creates the scheduler's workqueue; module init.
+pub(crate) fn init() -> Result {
+    // SAFETY: Called once, from module init, before any ring exists.
+    to_result(unsafe { xaccel_sched_wq_init() })
+}
+
+/// Waits until no ring is left, then destroys the workqueue; module exit.
+pub(crate) fn exit() {
+    LIVE_RINGS.wait_zero();
+    // SAFETY: `init` succeeded (module init failed otherwise) and no ring is left to queue work;
+    // destroying the queue waits for work items still running.
+    unsafe { xaccel_sched_wq_exit() };
+}
+
+/// How many rings exist; a snapshot.
+pub fn live_rings() -> usize {
+    usize::try_from(LIVE_RINGS.get()).unwrap_or(0)
+}
+
+/// Waits until every ring pass queued so far has run.
+pub fn flush() {
+    kernel::task::might_sleep();
+    // SAFETY: The queue is valid between module init and exit, and callers run in between.
+    unsafe { xaccel_sched_wq_flush() };
+}
+
+/// The core's scheduler workqueue, for backends' engine work items too.
+///
+/// A backend that queues work here must [`flush`] it before its module can unload (from its
+/// device data's drop, which runs after the rings stopped calling it), so that none of its code
+/// runs afterwards.
+pub fn engine_queue() -> &'static Queue {
+    workqueue()
+}
+
+/// The scheduler's workqueue.
+fn workqueue() -> &'static Queue {
+    // SAFETY: Between module init and exit the queue is valid; rings, the only users, exist only
+    // in between (exit waits for them).
+    unsafe { Queue::from_raw(xaccel_sched_wq_get()) }
+}
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+mod mock;
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+mod tests_basic;
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+mod tests_recovery;

@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! `DRM_IOCTL_XACCEL_SUBMIT`: one job on a context.
+//!
+//! Everything is checked and allocated before anything is queued, so a failed SUBMIT changes
+//! nothing (the syncobjs, the context, the argument struct):
+//!
+//! 1. the argument's flags, padding, reserved fields, counts and timeout;
+//! 2. the context, the command buffer's buffer object and its bounds;
+//! 3. the command buffer is copied out of the object and validated by the backend, which
+//!    returns the kernel-owned copy the engine will run;
+//! 4. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
+//! 5. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
+//! 6. the BO list is locked (one fence slot reserved in each reservation) and the implicit
+//!    fences of its objects join the dependencies (see `resv.rs`);
+//! 7. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
+//!    memory; its finished fence is added to the BO list's reservations (then unlocked) and
+//!    installed in the out-syncobj.
+
+use crate::{
+    device::Plugged,
+    fence::ChainNode,
+    file::DrmFile,
+    gem::Bo,
+    resv::BoList,
+    sched::JobDesc,
+    syncobj::{self, Syncobj},
+    uapi,
+};
+use core::mem::size_of;
+use kernel::{
+    prelude::*,
+    time::Delta,
+    uaccess::{UserPtr, UserSlice},
+};
+
+/// Reads and resolves the in-syncobjs of `arg` into fences.
+fn in_fences(
+    file: &DrmFile,
+    arg: &uapi::drm_xaccel_submit,
+) -> Result<KVec<kernel::sync::aref::ARef<crate::fence::DmaFence>>> {
+    let count = arg.in_syncobj_count as usize;
+    let mut fences = KVec::with_capacity(count, GFP_KERNEL)?;
+    if count == 0 {
+        return Ok(fences);
+    }
+    let size = size_of::<uapi::drm_xaccel_syncobj_ref>();
+    let addr = usize::try_from(arg.in_syncobjs).map_err(|_| EFAULT)?;
+    let mut reader = UserSlice::new(UserPtr::from_addr(addr), count * size).reader();
+    let mut bytes = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+    for _ in 0..count {
+        reader.read_slice(&mut bytes)?;
+        let handle = u32::from_ne_bytes(bytes[0..4].try_into().map_err(|_| EINVAL)?);
+        let flags = u32::from_ne_bytes(bytes[4..8].try_into().map_err(|_| EINVAL)?);
+        let point = u64::from_ne_bytes(bytes[8..16].try_into().map_err(|_| EINVAL)?);
+        if flags != 0 {
+            return Err(EINVAL);
+        }
+        fences.push(syncobj::find_fence(file, handle, point)?, GFP_KERNEL)?;
+    }
+    Ok(fences)
+}
+
+/// The SUBMIT ioctl; see the module documentation.
+pub(crate) fn submit(
+    plugged: &Plugged<'_>,
+    file: &DrmFile,
+    arg: &mut uapi::drm_xaccel_submit,
+) -> Result<u32> {
+    if arg.flags != 0 || arg.reserved != [0; 2] {
+        return Err(EINVAL);
+    }
+    if arg.in_syncobj_count > uapi::DRM_XACCEL_MAX_IN_SYNCOBJS {
+        return Err(E2BIG);
+    }
+    if arg.cmd_size == 0 {
+        return Err(EINVAL);
+    }
+    if arg.cmd_size > u64::from(uapi::DRM_XACCEL_MAX_CMD_SIZE)
+        || arg.timeout_ns > uapi::DRM_XACCEL_MAX_TIMEOUT_NS
+    {
+        return Err(E2BIG);
+    }
+    let timeout = match arg.timeout_ns {
+        0 => None,
+        ns => Some(Delta::from_nanos(i64::try_from(ns)?)),
+    };
+    let entity = file.state().contexts().lock().get(arg.context_id)?;
+    let engine = entity.engine();
+
+    // The command buffer: copied out of its object, then validated by the backend.
+    let bo = Bo::lookup(file, arg.cmd_handle)?;
+    let mut commands = KVec::from_elem(0u8, usize::try_from(arg.cmd_size)?, GFP_KERNEL)?;
+    bo.read(arg.cmd_offset, &mut commands)?;
+    drop(bo);
+    let payload = plugged.dev.exec.ops()?.validate(engine, &commands)?;
+    drop(commands);
+
+    let mut dependencies = in_fences(file, arg)?;
+    let out = match arg.out_syncobj {
+        0 => None,
+        handle => {
+            let syncobj = Syncobj::find(file, handle)?;
+            let chain = match arg.out_point {
+                0 => None,
+                _ => Some(ChainNode::new()?),
+            };
+            Some((syncobj, chain))
+        }
+    };
+    if arg.out_syncobj == 0 && arg.out_point != 0 {
+        return Err(EINVAL);
+    }
+
+    let bos = BoList::lock(file, arg.bos, arg.bo_count)?;
+    bos.implicit_fences(&mut dependencies)?;
+    let job = entity.prepare(JobDesc {
+        credits: 1,
+        timeout,
+        payload,
+        dependencies,
+    })?;
+    let fence = entity.push(job)?;
+    bos.publish(&fence);
+    drop(bos);
+    if let Some((syncobj, chain)) = out {
+        syncobj.install(chain, &fence, arg.out_point);
+    }
+    arg.seqno = fence.seqno();
+    Ok(0)
+}

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! What every execution test needs: the device, a command-buffer BO, vaccel programs, and
+//! waits with a hang guard.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use xaccel::{Bo, Context, Device, Errno, Priority, RegionKind, Submit, Syncobj};
+use xaccel_selftests::tap::Failure;
+use xaccel_selftests::{ensure, fail};
+
+/// `Result` of the helpers: a test failure on error.
+pub type Check<T = ()> = Result<T, Failure>;
+
+/// How long any wait may take before the test fails (a hang guard, not a timing check).
+pub const GUARD: Duration = Duration::from_secs(20);
+
+/// vaccel opcodes (uapi/drm/vaccel_isa.h).
+pub const OP_NOP: u16 = 0;
+pub const OP_COPY: u16 = 1;
+pub const OP_DELAY: u16 = 9;
+pub const OP_HANG: u16 = 10;
+pub const OP_FAULT: u16 = 11;
+
+/// One vaccel packet: header (opcode, flags 0, size) then `body`.
+pub fn packet(opcode: u16, body: &[u8]) -> Vec<u8> {
+    let size = 8 + body.len() as u32;
+    let mut p = Vec::new();
+    p.extend_from_slice(&opcode.to_le_bytes());
+    p.extend_from_slice(&0u16.to_le_bytes());
+    p.extend_from_slice(&size.to_le_bytes());
+    p.extend_from_slice(body);
+    p
+}
+
+/// A NOP packet.
+pub fn nop() -> Vec<u8> {
+    packet(OP_NOP, &[])
+}
+
+/// A DELAY packet of `usecs`.
+pub fn delay(usecs: u32) -> Vec<u8> {
+    let mut body = usecs.to_le_bytes().to_vec();
+    body.extend_from_slice(&[0; 4]);
+    packet(OP_DELAY, &body)
+}
+
+/// A HANG packet.
+pub fn hang() -> Vec<u8> {
+    packet(OP_HANG, &[])
+}
+
+/// A FAULT packet.
+pub fn fault() -> Vec<u8> {
+    packet(OP_FAULT, &[7, 0, 0, 0, 0, 0, 0, 0])
+}
+
+/// The device under test.
+pub struct Ctx {
+    /// The device node.
+    pub path: PathBuf,
+    /// An open file of it.
+    pub dev: Device,
+    /// Its first system-memory region.
+    pub system: u32,
+    /// Its engine count.
+    pub engines: u32,
+}
+
+impl Ctx {
+    /// Opens `path`; fails unless it is a vaccel device (the programs are vaccel's).
+    pub fn new(path: &Path) -> Check<Self> {
+        let dev = Device::open(path)?;
+        let info = dev.device_info()?;
+        if info.backend != "vaccel" {
+            fail!(
+                "{} is a {} device, not vaccel",
+                path.display(),
+                info.backend
+            );
+        }
+        let Some(system) = dev
+            .regions()?
+            .iter()
+            .find(|r| r.kind == RegionKind::System)
+            .map(|r| r.id)
+        else {
+            fail!("no system region");
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            dev,
+            system,
+            engines: info.engine_count,
+        })
+    }
+
+    /// Another open file of the device.
+    pub fn open_again(&self) -> Check<Device> {
+        Ok(Device::open(&self.path)?)
+    }
+
+    /// A BO on `dev` holding `program` at offset 0.
+    pub fn program<'d>(&self, dev: &'d Device, program: &[u8]) -> Check<Bo<'d>> {
+        let bo = Bo::create(dev, program.len().max(1) as u64, self.system)?;
+        bo.map()?.write(0, program);
+        Ok(bo)
+    }
+
+    /// A context on engine 0 of `dev`.
+    pub fn context<'d>(&self, dev: &'d Device, priority: Priority) -> Check<Context<'d>> {
+        Ok(Context::create(dev, 0, priority)?)
+    }
+}
+
+/// Runs `program` on `ctx`, signalling `out`; returns the seqno.
+pub fn run(ctx: &Context<'_>, cmds: &Bo<'_>, len: usize, out: &Syncobj<'_>) -> Check<u64> {
+    Ok(ctx.submit(&Submit::new(cmds, 0, len as u64).signal(out, 0))?)
+}
+
+/// The status of `syncobj`'s fence, after waiting for it: `Ok(())` or the error it carries.
+pub fn outcome(syncobj: &Syncobj<'_>) -> Check<Result<(), Errno>> {
+    syncobj.wait(0, GUARD)?;
+    let fd: OwnedFd = syncobj.export_sync_file()?;
+    match xaccel::sync_file_status(fd.as_fd())? {
+        Ok(true) => Ok(Ok(())),
+        Ok(false) => fail!("a waited-for fence is not signalled"),
+        Err(errno) => Ok(Err(errno)),
+    }
+}
+
+/// Fails unless `result` is `Err(expected)`.
+pub fn expect_errno<T>(result: Result<T, Errno>, expected: Errno, what: &str) -> Check {
+    match result {
+        Err(errno) if errno == expected => Ok(()),
+        Err(errno) => fail!(
+            "{what}: got {}, expected {}",
+            xaccel_selftests::raw::errno_name(errno),
+            xaccel_selftests::raw::errno_name(expected)
+        ),
+        Ok(_) => fail!(
+            "{what}: succeeded, expected {}",
+            xaccel_selftests::raw::errno_name(expected)
+        ),
+    }
+}
+
+/// Fails unless the two are equal.
+pub fn expect_eq<T: PartialEq + std::fmt::Debug>(got: T, want: T, what: &str) -> Check {
+    ensure!(got == want, "{what}: got {got:?}, expected {want:?}");
+    Ok(())
+}

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! `xaccel-selftest-exec`: selftest of job execution (CONTEXT_CREATE/DESTROY, SUBMIT, DRM
+//! syncobjs and sync_files, timeout recovery) on a vaccel device, in TAP version 13.
+//!
+//! Usage: `xaccel-selftest-exec [DEVICE]` (default `/dev/accel/accel0`); run it in the VM as
+//! root (sw_sync needs debugfs, realtime contexts CAP_SYS_NICE). Exits 0 only if every test
+//! passed (or was skipped).
+
+mod basic;
+mod ctx;
+mod errors;
+mod recovery;
+
+use std::process::ExitCode;
+
+use xaccel_selftests::tap::{self, Test};
+
+use crate::ctx::Ctx;
+
+/// Every test, in order: (TAP name, function).
+#[rustfmt::skip]
+const TESTS: &[Test<Ctx>] = &[
+    ("NOP signals its out-syncobj; seqnos from 1",             basic::nop_signals),
+    ("DELAY then NOP: one context completes in order",         basic::delay_then_nop_in_order),
+    ("a NOP-DELAY-NOP program completes",                      basic::multi_packet_program),
+    ("FAULT: the fence carries EIO, the context goes on",      basic::fault_reports_eio),
+    ("dependency across contexts through a syncobj",           basic::dependency_across_contexts),
+    ("dependency across two devices through a sync_file",      basic::dependency_across_devices),
+    ("timeline points: signal 1 and 2, wait for 2",            basic::timeline_points),
+    ("exported sync_file polls readable when done",            basic::sync_file_poll),
+    ("a sw_sync fence as an in-fence",                         basic::sw_sync_in_fence),
+    ("implicit sync through a shared BO; NO_IMPLICIT opts out", basic::implicit_sync_through_a_bo),
+    ("HANG reset: ETIME, ECANCELED, EIO; innocent completes",  recovery::hang_is_recovered),
+    ("CONTEXT_DESTROY with work in flight",                    recovery::destroy_with_work_in_flight),
+    ("closing the file with work in flight",                   recovery::close_with_work_in_flight),
+    ("CONTEXT_CREATE/DESTROY bad input -> errnos, unchanged",  errors::context_create),
+    ("SUBMIT bad input -> errnos, unchanged, nothing queued",  errors::submit),
+];
+
+fn main() -> ExitCode {
+    tap::device_main(|path| Ctx::new(path).map_err(|e| e.0), TESTS)
+}
