@@ -102,10 +102,7 @@ impl Sides {
 
     /// One vgem operation: CREATE_DUMB, MAP_DUMB, mmap, touch, munmap, close.
     fn anchor(&self, size: u64) -> Result<(), String> {
-        let buf = self
-            .vgem
-            .create(size)
-            .map_err(|e| format!("vgem create: {e}"))?;
+        let buf = vgem::create(&self.vgem, size).map_err(|e| format!("vgem create: {e}"))?;
         let len = buf.size as usize;
         // SAFETY: A new shared mapping at an address the kernel picks.
         let mapped = unsafe {
@@ -126,10 +123,7 @@ impl Sides {
                 let _ = munmap(addr, len);
             }
         });
-        let closed = self
-            .vgem
-            .close(buf.handle)
-            .map_err(|e| format!("vgem close: {e}"));
+        let closed = vgem::close(&self.vgem, buf.handle).map_err(|e| format!("vgem close: {e}"));
         result.and(closed)
     }
 
@@ -176,11 +170,11 @@ fn setup(args: &Args) -> Result<Sides, String> {
         .find(|r| r.kind == RegionKind::System)
         .ok_or_else(|| format!("{} has no system-memory region", args.device.display()))?
         .id;
-    let (card, vgem) = Vgem::find()?;
+    let vgem = Vgem::find()?;
     println!(
         "# ours: {} region {region}; anchor: vgem at {}",
         args.device.display(),
-        card.display()
+        vgem.path().display()
     );
     for m in &METRICS {
         println!(

@@ -1,62 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! The anchor: vgem, DRM's virtual GEM driver, whose buffers are shmem-backed
-//! GEM objects like xaccel's system-memory buffer objects. It has no buffer
-//! ioctl of its own, so buffers are made the way any KMS client makes them:
-//! `DRM_IOCTL_MODE_CREATE_DUMB` on its primary node (`/dev/dri/cardN`), mapped
-//! at the offset `DRM_IOCTL_MODE_MAP_DUMB` returns, closed with
-//! `DRM_IOCTL_GEM_CLOSE`.
+//! GEM objects like xaccel's system-memory buffer objects; the runtime's
+//! [`xaccel::vgem::Vgem`] makes, maps and closes its dumb buffers.
 
-use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::os::fd::AsFd;
 
-use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
-
-/// `struct drm_mode_create_dumb` from `drm_mode.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmModeCreateDumb {
-    height: u32,
-    width: u32,
-    bpp: u32,
-    flags: u32,
-    handle: u32,
-    pitch: u32,
-    size: u64,
-}
-
-/// `struct drm_mode_map_dumb` from `drm_mode.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmModeMapDumb {
-    handle: u32,
-    pad: u32,
-    offset: u64,
-}
-
-/// `struct drm_gem_close` from `drm.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmGemClose {
-    handle: u32,
-    pad: u32,
-}
-
-/// `DRM_IOCTL_MODE_CREATE_DUMB`: `DRM_IOWR(0xB2, struct drm_mode_create_dumb)`.
-const CREATE_DUMB: Opcode = opcode::read_write::<DrmModeCreateDumb>(b'd', 0xB2);
-/// `DRM_IOCTL_MODE_MAP_DUMB`: `DRM_IOWR(0xB3, struct drm_mode_map_dumb)`.
-const MAP_DUMB: Opcode = opcode::read_write::<DrmModeMapDumb>(b'd', 0xB3);
-/// `DRM_IOCTL_GEM_CLOSE`: `DRM_IOW(0x09, struct drm_gem_close)`.
-const GEM_CLOSE: Opcode = opcode::write::<DrmGemClose>(b'd', 0x09);
-
-/// Bytes per row of the dumb buffers: 1024 pixels of 32 bits, one page.
-const ROW: u64 = 4096;
-
-/// An open vgem primary node.
-pub struct Vgem {
-    fd: OwnedFd,
-}
+pub use xaccel::vgem::Vgem;
 
 /// A vgem buffer: its handle, size and mmap offset.
 pub struct Buffer {
@@ -65,71 +15,23 @@ pub struct Buffer {
     pub offset: u64,
 }
 
-impl Vgem {
-    /// Finds vgem among `/dev/dri/card*` by its DRM_IOCTL_VERSION name.
-    pub fn find() -> Result<(PathBuf, Self), String> {
-        let dir = Path::new("/dev/dri");
-        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut cards: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("card"))
-            })
-            .collect();
-        cards.sort();
-        for card in cards {
-            // The runtime's DRM_IOCTL_VERSION works on any DRM node.
-            let is_vgem = xaccel::Device::open(&card)
-                .and_then(|d| d.version())
-                .is_ok_and(|v| v.name == "vgem");
-            if is_vgem {
-                let fd = rustix::fs::open(&card, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
-                    .map_err(|e| format!("{}: {e}", card.display()))?;
-                return Ok((card, Self { fd }));
-            }
+/// Creates a buffer of `size` bytes (a multiple of a page) and gets its mmap offset.
+pub fn create(vgem: &Vgem, size: u64) -> Result<Buffer, Errno> {
+    let (handle, size) = vgem.create(size)?;
+    match vgem.offset(handle) {
+        Ok(offset) => Ok(Buffer {
+            handle,
+            size,
+            offset,
+        }),
+        Err(e) => {
+            let _ = close(vgem, handle);
+            Err(e)
         }
-        Err("no vgem node in /dev/dri (is vgem loaded?)".into())
-    }
-
-    /// Creates a buffer of `size` bytes (a multiple of a page) and gets its
-    /// mmap offset.
-    pub fn create(&self, size: u64) -> Result<Buffer, Errno> {
-        let mut create = DrmModeCreateDumb {
-            height: u32::try_from(size / ROW).map_err(|_| Errno::INVAL)?,
-            width: (ROW / 4) as u32,
-            bpp: 32,
-            ..Default::default()
-        };
-        // SAFETY: CREATE_DUMB takes a drm_mode_create_dumb, which holds no pointers.
-        unsafe { ioctl(&self.fd, Updater::<CREATE_DUMB, _>::new(&mut create)) }?;
-        let mut map = DrmModeMapDumb {
-            handle: create.handle,
-            ..Default::default()
-        };
-        // SAFETY: MAP_DUMB takes a drm_mode_map_dumb, which holds no pointers.
-        if let Err(e) = unsafe { ioctl(&self.fd, Updater::<MAP_DUMB, _>::new(&mut map)) } {
-            let _ = self.close(create.handle);
-            return Err(e);
-        }
-        Ok(Buffer {
-            handle: create.handle,
-            size: create.size,
-            offset: map.offset,
-        })
-    }
-
-    /// Closes a buffer's handle.
-    pub fn close(&self, handle: u32) -> Result<(), Errno> {
-        let args = DrmGemClose { handle, pad: 0 };
-        // SAFETY: GEM_CLOSE takes a drm_gem_close, which holds no pointers.
-        unsafe { ioctl(&self.fd, Setter::<GEM_CLOSE, _>::new(args)) }
     }
 }
 
-impl AsFd for Vgem {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
+/// Closes a buffer's handle.
+pub fn close(vgem: &Vgem, handle: u32) -> Result<(), Errno> {
+    xaccel::gem_close(vgem.as_fd(), handle)
 }

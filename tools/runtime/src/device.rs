@@ -89,6 +89,13 @@ struct drm_gem_close {
 /// `DRM_IOCTL_GEM_CLOSE`: `DRM_IOW(0x09, struct drm_gem_close)`.
 const GEM_CLOSE: Opcode = opcode::write::<drm_gem_close>(DRM_IOCTL_BASE as u8, 0x09);
 
+/// `DRM_IOCTL_GEM_CLOSE` of `handle` on any DRM file (`EINVAL` if it has no such handle).
+pub fn gem_close(drm: BorrowedFd<'_>, handle: u32) -> Result<(), Errno> {
+    let args = drm_gem_close { handle, pad: 0 };
+    // SAFETY: GEM_CLOSE takes a drm_gem_close, which holds no pointers.
+    unsafe { ioctl(drm, Setter::<GEM_CLOSE, _>::new(args)) }
+}
+
 /// `struct drm_prime_handle` from `drm.h`.
 #[allow(non_camel_case_types)]
 #[repr(C)]
@@ -249,9 +256,7 @@ impl Device {
     /// Issues `DRM_IOCTL_GEM_CLOSE` for `handle` (`EINVAL` if this file has
     /// no such handle).
     pub fn gem_close_raw(&self, handle: u32) -> Result<(), Errno> {
-        let args = drm_gem_close { handle, pad: 0 };
-        // SAFETY: GEM_CLOSE takes a drm_gem_close, which holds no pointers.
-        unsafe { ioctl(&self.fd, Setter::<GEM_CLOSE, _>::new(args)) }
+        gem_close(self.fd.as_fd(), handle)
     }
 
     /// Issues `DRM_IOCTL_XACCEL_VM_CREATE` with `args` as is; on success the

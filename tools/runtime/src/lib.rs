@@ -57,10 +57,11 @@ mod mapping;
 mod query;
 mod types;
 mod version;
+pub mod vgem;
 mod vm;
 
 pub use bo::{Bo, BoInfo};
-pub use device::{drm_prime_handle, Device, ACCEL_DIR, PRIME_FLAGS};
+pub use device::{drm_prime_handle, gem_close, Device, ACCEL_DIR, PRIME_FLAGS};
 pub use error::{Error, Result};
 pub use exec::{sync_file_status, Context, Priority, Submit, Syncobj};
 pub use fdinfo::{FdInfo, RegionMemory};

@@ -6,57 +6,19 @@
 
 use std::ffi::c_void;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
-use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::ioctl::{ioctl, opcode, Ioctl, IoctlOutput, Opcode, Setter, Updater};
+use rustix::ioctl::{ioctl, opcode, Ioctl, IoctlOutput, Opcode, Updater};
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
+pub use xaccel::gem_close;
 use xaccel::{drm_prime_handle, PRIME_FLAGS};
 
 /// `DRM_IOCTL_PRIME_HANDLE_TO_FD`: `DRM_IOWR(0x2d, struct drm_prime_handle)`.
 const PRIME_HANDLE_TO_FD: Opcode = opcode::read_write::<drm_prime_handle>(b'd', 0x2d);
 /// `DRM_IOCTL_PRIME_FD_TO_HANDLE`: `DRM_IOWR(0x2e, struct drm_prime_handle)`.
 const PRIME_FD_TO_HANDLE: Opcode = opcode::read_write::<drm_prime_handle>(b'd', 0x2e);
-
-/// `struct drm_gem_close` from `drm.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmGemClose {
-    handle: u32,
-    pad: u32,
-}
-
-/// `DRM_IOCTL_GEM_CLOSE`: `DRM_IOW(0x09, struct drm_gem_close)`.
-const GEM_CLOSE: Opcode = opcode::write::<DrmGemClose>(b'd', 0x09);
-
-/// `struct drm_mode_create_dumb` from `drm_mode.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmModeCreateDumb {
-    height: u32,
-    width: u32,
-    bpp: u32,
-    flags: u32,
-    handle: u32,
-    pitch: u32,
-    size: u64,
-}
-
-/// `struct drm_mode_map_dumb` from `drm_mode.h`.
-#[repr(C)]
-#[derive(Debug, Default)]
-struct DrmModeMapDumb {
-    handle: u32,
-    pad: u32,
-    offset: u64,
-}
-
-/// `DRM_IOCTL_MODE_CREATE_DUMB`: `DRM_IOWR(0xB2, struct drm_mode_create_dumb)`.
-const CREATE_DUMB: Opcode = opcode::read_write::<DrmModeCreateDumb>(b'd', 0xB2);
-/// `DRM_IOCTL_MODE_MAP_DUMB`: `DRM_IOWR(0xB3, struct drm_mode_map_dumb)`.
-const MAP_DUMB: Opcode = opcode::read_write::<DrmModeMapDumb>(b'd', 0xB3);
 
 /// PRIME export of `handle` on any DRM file, with `flags` as given.
 pub fn export(drm: BorrowedFd<'_>, handle: u32, flags: u32) -> Result<OwnedFd, Errno> {
@@ -83,90 +45,41 @@ pub fn import_raw(drm: BorrowedFd<'_>, fd: RawFd) -> Result<u32, Errno> {
     Ok(args.handle)
 }
 
-/// `DRM_IOCTL_GEM_CLOSE` on any DRM file.
-pub fn gem_close(drm: BorrowedFd<'_>, handle: u32) -> Result<(), Errno> {
-    // SAFETY: GEM_CLOSE takes a drm_gem_close, which holds no pointers.
-    unsafe {
-        ioctl(
-            drm,
-            Setter::<GEM_CLOSE, _>::new(DrmGemClose { handle, pad: 0 }),
-        )
-    }
-}
-
 /// vgem, DRM's virtual GEM driver: an open primary node (`/dev/dri/cardN`).
-pub struct Vgem {
-    fd: OwnedFd,
-}
+pub struct Vgem(xaccel::vgem::Vgem);
 
 impl Vgem {
     /// Finds vgem among `/dev/dri/card*` by its DRM_IOCTL_VERSION name.
     pub fn open() -> Result<Self, String> {
-        let dir = Path::new("/dev/dri");
-        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        let mut cards: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| n.starts_with("card"))
-            })
-            .collect();
-        cards.sort();
-        for card in cards {
-            // The runtime's DRM_IOCTL_VERSION works on any DRM node.
-            let is_vgem = xaccel::Device::open(&card)
-                .and_then(|d| d.version())
-                .is_ok_and(|v| v.name == "vgem");
-            if is_vgem {
-                let fd = rustix::fs::open(&card, OFlags::RDWR | OFlags::CLOEXEC, Mode::empty())
-                    .map_err(|e| format!("{}: {e}", card.display()))?;
-                return Ok(Self { fd });
-            }
-        }
-        Err("no vgem node in /dev/dri (is vgem loaded?)".into())
+        xaccel::vgem::Vgem::find().map(Self)
     }
 
     /// A dumb buffer of `size` bytes (a multiple of 4096): its handle.
     pub fn create(&self, size: u64) -> Result<u32, Errno> {
-        let mut args = DrmModeCreateDumb {
-            height: u32::try_from(size / 4096).map_err(|_| Errno::INVAL)?,
-            width: 1024,
-            bpp: 32,
-            ..Default::default()
-        };
-        // SAFETY: CREATE_DUMB takes a drm_mode_create_dumb, which holds no pointers.
-        unsafe { ioctl(&self.fd, Updater::<CREATE_DUMB, _>::new(&mut args)) }?;
-        Ok(args.handle)
+        self.0.create(size).map(|(handle, _)| handle)
     }
 
     /// The mmap offset of `handle` (created or imported) on vgem's file.
     pub fn offset(&self, handle: u32) -> Result<u64, Errno> {
-        let mut args = DrmModeMapDumb {
-            handle,
-            ..Default::default()
-        };
-        // SAFETY: MAP_DUMB takes a drm_mode_map_dumb, which holds no pointers.
-        unsafe { ioctl(&self.fd, Updater::<MAP_DUMB, _>::new(&mut args)) }?;
-        Ok(args.offset)
+        self.0.offset(handle)
     }
 
     /// Maps `len` bytes of `handle`, a buffer vgem created: DRM refuses
     /// MAP_DUMB offsets of imported objects (EINVAL).
     pub fn map(&self, handle: u32, len: usize) -> Result<SharedMap, Errno> {
-        SharedMap::new(self.fd.as_fd(), len, self.offset(handle)?)
+        SharedMap::new(self.0.as_fd(), len, self.offset(handle)?)
     }
 
     /// What vgem hands out for `handle` when asked to export it: for an
     /// import, the dma-buf it holds (DRM re-exports the original).
     pub fn export(&self, handle: u32) -> Result<OwnedFd, Errno> {
-        export(self.fd.as_fd(), handle, FLAGS)
+        export(self.0.as_fd(), handle, FLAGS)
     }
 }
 
 impl AsFd for Vgem {
     fn as_fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
+        self.0.as_fd()
     }
 }
 
