@@ -268,7 +268,12 @@ impl Bo {
             .device_memory()
             .ok_or(EINVAL)?
             .alloc(size, alignment)?;
-        let bo = KBox::init(
+        // INVARIANT: `charge` and `blocks` hold `size` bytes of the device-memory region, the
+        // object's size.
+        Self::new_private(
+            dev,
+            len,
+            &DEVICE_FUNCS,
             try_init!(Self {
                 shmem <- Opaque::init_zeroed(),
                 placement: Placement::Device,
@@ -278,21 +283,7 @@ impl Bo {
                 charge,
                 import: ImportMapping::none(),
             }),
-            GFP_KERNEL,
-        )?;
-        let bo = KBox::into_raw(bo);
-        // SAFETY: `bo` is a fresh allocation nobody else knows, its GEM object zeroed; `dev` is a
-        // live device and `len` a nonzero multiple of the page size (`alloc` checked).
-        unsafe {
-            let gem = &raw mut (*(*bo).shmem.get()).base;
-            (*gem).funcs = &DEVICE_FUNCS.0;
-            bindings::drm_gem_private_object_init(dev.as_raw(), gem, len);
-        }
-        // INVARIANT: Initialised with `DEVICE_FUNCS` in a `KBox` that `free` reclaims; `charge`
-        // and `blocks` hold `size` bytes of the device-memory region, the object's size.
-        // SAFETY: `drm_gem_private_object_init()` set the reference count to one, which the
-        // `ARef` takes over; `bo` comes from `KBox::into_raw`, so it is not null.
-        Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
+        )
     }
 
     /// Creates an imported buffer object of `size` bytes (a nonzero multiple of the page size)
@@ -304,7 +295,11 @@ impl Bo {
             return Err(EINVAL);
         }
         let charge = Charge::reserve(dev, region, 0)?;
-        let bo = KBox::init(
+        // INVARIANT: Nothing is charged and the object is unmapped until `import` attaches it.
+        Self::new_private(
+            dev,
+            size,
+            &IMPORT_FUNCS,
             try_init!(Self {
                 shmem <- Opaque::init_zeroed(),
                 placement: Placement::Imported,
@@ -314,18 +309,27 @@ impl Bo {
                 charge,
                 import: ImportMapping::none(),
             }),
-            GFP_KERNEL,
-        )?;
-        let bo = KBox::into_raw(bo);
+        )
+    }
+
+    /// Allocates `init` (whose GEM object is zeroed) and makes it a private GEM object of `len`
+    /// bytes, a nonzero multiple of the page size, with `funcs`: the objects that are not shmem
+    /// (device memory, imports).
+    fn new_private(
+        dev: &AccelDevice,
+        len: usize,
+        funcs: &'static GemFuncs,
+        init: impl Init<Self, Error>,
+    ) -> Result<ARef<Self>> {
+        let bo = KBox::into_raw(KBox::init(init, GFP_KERNEL)?);
         // SAFETY: `bo` is a fresh allocation nobody else knows, its GEM object zeroed; `dev` is a
-        // live device and `size` a nonzero multiple of the page size.
+        // live device and `len` a nonzero multiple of the page size (checked by the callers).
         unsafe {
             let gem = &raw mut (*(*bo).shmem.get()).base;
-            (*gem).funcs = &IMPORT_FUNCS.0;
-            bindings::drm_gem_private_object_init(dev.as_raw(), gem, size);
+            (*gem).funcs = &funcs.0;
+            bindings::drm_gem_private_object_init(dev.as_raw(), gem, len);
         }
-        // INVARIANT: Initialised with `IMPORT_FUNCS` in a `KBox` that `free` reclaims, charging
-        // nothing, unmapped.
+        // INVARIANT: Initialised with one of our funcs tables in a `KBox` that `free` reclaims.
         // SAFETY: `drm_gem_private_object_init()` set the reference count to one, which the
         // `ARef` takes over; `bo` comes from `KBox::into_raw`, so it is not null.
         Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(bo)) })
