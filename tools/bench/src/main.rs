@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
-use xaccel::{Bo, Device, RegionKind};
+use xaccel::{Bo, Device};
 
 use crate::vgem::Vgem;
 
@@ -164,10 +164,9 @@ impl Sides {
 /// Opens both devices and finds xaccel's system region.
 fn setup(args: &Args) -> Result<Sides, String> {
     let dev = Device::open(&args.device).map_err(|e| e.to_string())?;
-    let regions = dev.regions().map_err(|e| e.to_string())?;
-    let region = regions
-        .iter()
-        .find(|r| r.kind == RegionKind::System)
+    let region = dev
+        .system_region()
+        .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("{} has no system-memory region", args.device.display()))?
         .id;
     let vgem = Vgem::find()?;

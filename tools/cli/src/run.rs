@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use xaccel::{Bo, Context, Device, Priority, RegionKind, Submit, Syncobj};
+use xaccel::{Bo, Context, Device, Priority, Submit, Syncobj};
 
 /// What `xaccel run` measured.
 #[derive(Debug, Serialize)]
@@ -52,11 +52,7 @@ fn program(delay_us: u32) -> Vec<u8> {
 /// Runs `jobs` jobs on `engine` of the vaccel device at `path`.
 pub fn run(path: &Path, engine: u32, delay_us: u32, jobs: u32) -> xaccel::Result<RunReport> {
     let dev = Device::open(path)?;
-    let region = dev
-        .regions()?
-        .iter()
-        .find(|r| r.kind == RegionKind::System)
-        .map_or(0, |r| r.id);
+    let region = dev.system_region()?.map_or(0, |r| r.id);
     let prog = program(delay_us);
     let cmds = Bo::create(&dev, prog.len() as u64, region)?;
     cmds.map()?.write(0, &prog);

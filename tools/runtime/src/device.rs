@@ -226,6 +226,15 @@ impl Device {
             .collect())
     }
 
+    /// The first system-memory region, the default placement of buffer objects, if the
+    /// device has one.
+    pub fn system_region(&self) -> Result<Option<RegionInfo>> {
+        Ok(self
+            .regions()?
+            .into_iter()
+            .find(|r| r.kind == crate::RegionKind::System))
+    }
+
     /// `DRM_IOCTL_XACCEL_BO_INFO` for `handle`.
     pub fn bo_info(&self, handle: u32) -> Result<BoInfo> {
         let mut args = drm_xaccel_bo_info {

@@ -435,12 +435,7 @@ fn vm_bind_refused(ctx: &Ctx) -> TestResult {
             "VM_BIND failed with {e}, expected EOPNOTSUPP"
         ),
     }
-    let system = ctx
-        .dev
-        .regions()?
-        .into_iter()
-        .find(|r| r.kind == RegionKind::System);
-    let Some(system) = system else {
+    let Some(system) = ctx.dev.system_region()? else {
         fail!("the device has no system region");
     };
     let sys = Bo::create(&ctx.dev, ctx.page, system.id)?;

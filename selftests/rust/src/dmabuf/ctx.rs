@@ -5,7 +5,7 @@
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
-use xaccel::{Bo, Device, RegionKind};
+use xaccel::{Bo, Device};
 use xaccel_selftests::tap::Failure;
 use xaccel_selftests::{ensure, fail};
 
@@ -31,12 +31,7 @@ impl Accel {
     /// Opens `path` and finds its system region.
     pub fn open(path: &Path) -> Check<Self> {
         let dev = Device::open(path)?;
-        let Some(system) = dev
-            .regions()?
-            .iter()
-            .find(|r| r.kind == RegionKind::System)
-            .map(|r| r.id)
-        else {
+        let Some(system) = dev.system_region()?.map(|r| r.id) else {
             fail!("{} has no system-memory region", path.display());
         };
         Ok(Self {

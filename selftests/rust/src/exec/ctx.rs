@@ -6,7 +6,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use xaccel::{Bo, Context, Device, Errno, Priority, RegionKind, Submit, Syncobj};
+use xaccel::{Bo, Context, Device, Errno, Priority, Submit, Syncobj};
 use xaccel_selftests::tap::Failure;
 use xaccel_selftests::{ensure, fail};
 
@@ -80,12 +80,7 @@ impl Ctx {
                 info.backend
             );
         }
-        let Some(system) = dev
-            .regions()?
-            .iter()
-            .find(|r| r.kind == RegionKind::System)
-            .map(|r| r.id)
-        else {
+        let Some(system) = dev.system_region()?.map(|r| r.id) else {
             fail!("no system region");
         };
         Ok(Self {

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use xaccel::uapi::{drm_xaccel_vm_bind, drm_xaccel_vm_unbind, DRM_XACCEL_VM_BIND_READ_WRITE};
-use xaccel::{Bo, Device, Errno, RegionKind};
+use xaccel::{Bo, Device, Errno};
 use xaccel_selftests::raw::result_name;
 use xaccel_selftests::tap::Failure;
 use xaccel_selftests::{ensure, fail};
@@ -34,12 +34,7 @@ impl Ctx {
     pub fn new(path: &Path) -> Check<Self> {
         let dev = Device::open(path)?;
         let info = dev.device_info()?;
-        let Some(system) = dev
-            .regions()?
-            .iter()
-            .find(|r| r.kind == RegionKind::System)
-            .map(|r| r.id)
-        else {
+        let Some(system) = dev.system_region()?.map(|r| r.id) else {
             fail!("{} has no system-memory region", path.display());
         };
         Ok(Self {
