@@ -7,54 +7,106 @@
 //! is reported from it as a hardware interrupt would. The FIFO holds at most the ring's credits
 //! (every job costs at least one), so queuing never allocates.
 //!
-//! Jobs run a compact program made by [`compile`] when the job was submitted, so execution
-//! needs no allocation (it is on the fence signalling path): NOP, DELAY (sleeps, checking
-//! between steps whether a reset took the job away), HANG (parks the job until a reset) and
-//! FAULT (completes with `EIO`). Memory operations need the submit's buffer list, which is not
-//! wired into SUBMIT yet: the parser rejects them (`EINVAL`, no such buffer).
+//! Jobs run the compiled program [`compile`] made when the job was submitted (see `program`),
+//! on the memory the core mapped for the job (see `exec`), so execution needs no allocation.
+//! With the `packet_latency_us` parameter every step first sleeps that long.
 
-use crate::isa::{self, Op};
+use crate::{
+    exec::{self, Outcome},
+    isa::{self, BoView, Op, Operand, Target},
+    program::{self, Builder, Step},
+};
 use kernel::{
     new_spinlock,
     prelude::*,
     sync::{Arc, SpinLock},
-    time::{delay::fsleep, Delta},
+    time::Delta,
     workqueue::{impl_has_work, new_work, Work, WorkItem},
 };
-use xaccel::sched::JobHandle;
+use xaccel::{sched::JobHandle, Access, MemRange, Submission};
 
-/// Compact program encoding: one tag byte per step, DELAY followed by its microseconds (LE).
-const STEP_NOP: u8 = 0;
-const STEP_DELAY: u8 = 1;
-const STEP_HANG: u8 = 2;
-const STEP_FAULT: u8 = 3;
-
-/// Validates a command buffer and compiles it for the engine (`Backend::validate`).
-pub(crate) fn compile(commands: &[u8]) -> Result<KVec<u8>> {
-    let program = isa::parse(commands, &[])?.map_err(|reject| reject.errno())?;
-    let mut out = KVec::with_capacity(program.len() * 5, GFP_KERNEL)?;
-    for op in program.iter() {
-        match op {
-            Op::Nop => out.push(STEP_NOP, GFP_KERNEL)?,
-            Op::Delay { usecs } => {
-                out.push(STEP_DELAY, GFP_KERNEL)?;
-                out.extend_from_slice(&usecs.to_le_bytes(), GFP_KERNEL)?;
-            }
-            Op::Hang => out.push(STEP_HANG, GFP_KERNEL)?,
-            Op::Fault { .. } => out.push(STEP_FAULT, GFP_KERNEL)?,
-            // Memory operands need a BO list, which SUBMIT does not take yet.
-            _ => return Err(EINVAL),
-        }
+/// Validates a submission and compiles it for the engine (`Backend::validate`).
+///
+/// The parser checks every packet and every BO-list operand; device-VA operands are resolved
+/// here through the submit's VM, for reading or writing as the operation needs. Errors are
+/// the parser's (Documentation/vaccel.rst), the VM's (`EFAULT` for an unmapped address,
+/// `EACCES` for a write through a read-only mapping), `E2BIG` for a program whose operands
+/// need more than `program::MAX_SPANS` pieces, and `ENOMEM`.
+pub(crate) fn compile(submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+    let mut views = KVec::with_capacity(submission.bos().len(), GFP_KERNEL)?;
+    for bo in submission.bos() {
+        views.push(
+            BoView {
+                size: bo.size,
+                writable: bo.access.writable(),
+            },
+            GFP_KERNEL,
+        )?;
     }
-    Ok(out)
+    let parsed = isa::parse(submission.commands(), &views, submission.has_vm())?;
+    let ops = parsed.map_err(|reject| reject.errno())?;
+    let mut out = Builder::new();
+    for op in ops.iter() {
+        let mut spans = |o: Operand| operand(&mut out, submission, o);
+        let step = match *op {
+            Op::Nop => Step::Nop,
+            Op::Delay { usecs } => Step::Delay { usecs },
+            Op::Hang => Step::Hang,
+            Op::Fault { code } => Step::Fault { code },
+            Op::Copy { dst, src } => Step::Copy {
+                dst: spans(dst)?,
+                src: spans(src)?,
+                len: dst.len,
+            },
+            Op::Fill { dst, pattern } => Step::Fill {
+                dst: spans(dst)?,
+                pattern,
+                len: dst.len,
+            },
+            Op::Vector { op, dst, a, b } => Step::Vector {
+                op,
+                dst: spans(dst)?,
+                a: spans(a)?,
+                b: spans(b)?,
+                count: dst.len / 4,
+            },
+            Op::Sum { dst, src } => Step::Sum {
+                dst: spans(dst)?,
+                src: spans(src)?,
+                count: src.len / 4,
+            },
+            Op::WriteTimestamp { dst } => Step::Timestamp { dst: spans(dst)? },
+        };
+        out.step(step)?;
+    }
+    out.finish()
 }
 
-/// What an engine does with a job.
-enum Outcome {
-    Done(Result),
-    Hung,
-    /// A reset or shutdown took the job away while it ran.
-    Abandoned,
+/// The spans of one parsed operand: itself for a BO-list operand, the VM's pieces for a VA.
+fn operand(
+    out: &mut Builder,
+    submission: &mut Submission<'_>,
+    o: Operand,
+) -> Result<program::Operand> {
+    match o.target {
+        Target::Bo(index) => {
+            let range = MemRange {
+                slot: index,
+                offset: o.offset,
+                len: o.len,
+            };
+            out.operand(&[range], o.offset, u32::try_from(index)?)
+        }
+        Target::Va => {
+            let access = if o.write {
+                Access::ReadWrite
+            } else {
+                Access::ReadOnly
+            };
+            let ranges = submission.resolve(o.offset, o.len, access)?;
+            out.operand(&ranges, o.offset, program::SPACE_VA)
+        }
+    }
 }
 
 /// An engine's jobs, under [`Engine::state`].
@@ -71,6 +123,8 @@ pub(crate) struct Engine {
     state: SpinLock<EngineState>,
     #[pin]
     work: Work<Engine>,
+    /// Sleep before each step (`packet_latency_us`).
+    latency: Delta,
 }
 
 impl_has_work! {
@@ -78,8 +132,8 @@ impl_has_work! {
 }
 
 impl Engine {
-    /// An idle engine whose ring holds `credits`.
-    pub(crate) fn new(credits: u32) -> Result<Arc<Self>> {
+    /// An idle engine whose ring holds `credits`, sleeping `latency` before each step.
+    pub(crate) fn new(credits: u32, latency: Delta) -> Result<Arc<Self>> {
         let queue = KVec::with_capacity(credits as usize, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
@@ -89,6 +143,7 @@ impl Engine {
                     stopped: false,
                 }),
                 work <- new_work!("vaccel_engine"),
+                latency,
             }),
             GFP_KERNEL,
         )
@@ -127,31 +182,6 @@ impl Engine {
         state.queue.clear();
         state.hung = None;
     }
-
-    /// Runs one job's program.
-    fn execute(job: &JobHandle) -> Outcome {
-        let mut steps = job.payload();
-        while let Some((&tag, rest)) = steps.split_first() {
-            if !job.is_current() {
-                return Outcome::Abandoned;
-            }
-            steps = rest;
-            match tag {
-                STEP_NOP => {}
-                STEP_DELAY => {
-                    let Some((usecs, rest)) = steps.split_first_chunk::<4>() else {
-                        return Outcome::Done(Err(EINVAL));
-                    };
-                    steps = rest;
-                    fsleep(Delta::from_micros(i64::from(u32::from_le_bytes(*usecs))));
-                }
-                STEP_HANG => return Outcome::Hung,
-                STEP_FAULT => return Outcome::Done(Err(EIO)),
-                _ => return Outcome::Done(Err(EINVAL)),
-            }
-        }
-        Outcome::Done(Ok(()))
-    }
 }
 
 impl WorkItem for Engine {
@@ -169,7 +199,7 @@ impl WorkItem for Engine {
                     Err(_) => return,
                 }
             };
-            match Self::execute(&job) {
+            match exec::run(&job, this.latency) {
                 Outcome::Done(result) => job.complete(result),
                 Outcome::Hung => {
                     let mut state = this.state.lock();

@@ -3,9 +3,11 @@
 //! vaccel's command-buffer parser: untrusted bytes in, a validated program out.
 //!
 //! Every packet is checked before the job is queued (Documentation/vaccel.rst lists the
-//! rules), and the engine executes only the [`Program`] built here, never the user's bytes, so
-//! it cannot touch memory outside what was validated: each [`Operand`] carries the exact byte
-//! range it may read or write, already checked against its buffer's size and access rights.
+//! rules), and the engine executes only what is built from the [`Program`] parsed here, never
+//! the user's bytes, so it cannot touch memory outside what was validated: each [`Operand`]
+//! carries the exact byte range it may read or write. A BO-list operand is checked here against
+//! its buffer's size and access rights; a device-VA operand (when the submit names a VM) is
+//! checked for overflow here and resolved through the VM, with its access, by `engine::compile`.
 
 use crate::isa_abi as abi;
 use kernel::prelude::*;
@@ -19,24 +21,42 @@ pub(crate) struct BoView {
     pub(crate) writable: bool,
 }
 
-/// A validated memory operand: `len` bytes at `offset` of BO-list entry `bo`.
+/// What a memory operand names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// An entry of the BO list; the operand's offset is a byte offset in it.
+    Bo(usize),
+    /// The submit's VM; the operand's offset is a device virtual address.
+    Va,
+}
+
+/// A validated memory operand: `len` bytes at `offset` of `target`, read or written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Operand {
-    pub(crate) bo: usize,
+    pub(crate) target: Target,
     pub(crate) offset: u64,
     pub(crate) len: u64,
+    pub(crate) write: bool,
 }
 
 /// The element-wise operations on u32 vectors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum VectorOp {
-    Add,
-    Mul,
-    Xor,
-    Max,
+    Add = 0,
+    Mul = 1,
+    Xor = 2,
+    Max = 3,
 }
 
 impl VectorOp {
+    /// The operation whose `as u8` value is `v`.
+    pub(crate) fn from_u8(v: u8) -> Option<Self> {
+        [Self::Add, Self::Mul, Self::Xor, Self::Max]
+            .into_iter()
+            .find(|op| *op as u8 == v)
+    }
+
     /// Applies the operation with the ISA's wrapping semantics.
     pub(crate) fn apply(self, a: u32, b: u32) -> u32 {
         match self {
@@ -61,7 +81,7 @@ pub(crate) enum Op {
         dst: Operand,
         pattern: u32,
     },
-    /// Element `i` reads `a[i]` and `b[i]`, then writes `dst[i]`, in increasing `i`.
+    /// `dst[i] = a[i] op b[i]`; `dst` may be `a` or `b` exactly, other overlaps are unspecified.
     Vector {
         op: VectorOp,
         dst: Operand,
@@ -100,7 +120,7 @@ pub(crate) enum Reject {
     PacketSize { at: usize },
     /// Nonzero flags or padding, or a value out of its range.
     Malformed { at: usize },
-    /// A BO index beyond the BO list, or a VA operand (no VM is bound).
+    /// A BO index beyond the BO list, or a VA operand when the submit names no VM.
     NoSuchBuffer { at: usize },
     /// An operand reaching outside its buffer.
     OutOfBounds { at: usize },
@@ -155,6 +175,8 @@ impl Reader<'_> {
 /// Parser state for one command buffer.
 struct Parser<'a> {
     bos: &'a [BoView],
+    /// The submit names a VM: VA operands are allowed.
+    vm: bool,
     at: usize,
 }
 
@@ -178,25 +200,37 @@ impl Parser<'_> {
         if pad != 0 {
             return Err(self.malformed());
         }
-        // No VM is bound to a vaccel job yet, so a VA operand names nothing.
-        let view = self
-            .bos
-            .get(bo as usize)
-            .filter(|_| bo != abi::VACCEL_MEMREF_VA)
-            .ok_or(Reject::NoSuchBuffer { at: self.at })?;
         let end = offset
             .checked_add(len)
             .ok_or(Reject::OutOfBounds { at: self.at })?;
+        let write = access == Access::Write;
+        if bo == abi::VACCEL_MEMREF_VA {
+            // Resolved through the VM, with its access rights, by `engine::compile`.
+            if !self.vm {
+                return Err(Reject::NoSuchBuffer { at: self.at });
+            }
+            return Ok(Operand {
+                target: Target::Va,
+                offset,
+                len,
+                write,
+            });
+        }
+        let view = self
+            .bos
+            .get(bo as usize)
+            .ok_or(Reject::NoSuchBuffer { at: self.at })?;
         if end > view.size {
             return Err(Reject::OutOfBounds { at: self.at });
         }
-        if access == Access::Write && !view.writable {
+        if write && !view.writable {
             return Err(Reject::ReadOnly { at: self.at });
         }
         Ok(Operand {
-            bo: bo as usize,
+            target: Target::Bo(bo as usize),
             offset,
             len,
+            write,
         })
     }
 
@@ -298,18 +332,19 @@ fn packet_size(opcode: u16) -> Option<usize> {
 /// Size of `struct vaccel_packet_header`.
 const HEADER: usize = core::mem::size_of::<abi::vaccel_packet_header>();
 
-/// Parses and validates a whole command buffer against the submit's BO list.
+/// Parses and validates a whole command buffer against the submit's BO list; `vm` says whether
+/// the submit names a VM (VA operands are refused otherwise).
 ///
 /// Returns `Ok(Ok(program))` for a valid buffer, `Ok(Err(reject))` with the first reason to
 /// reject an invalid one, and `Err` only when allocating the program fails.
-pub(crate) fn parse(bytes: &[u8], bos: &[BoView]) -> Result<Result<Program, Reject>> {
+pub(crate) fn parse(bytes: &[u8], bos: &[BoView], vm: bool) -> Result<Result<Program, Reject>> {
     if bytes.is_empty() || bytes.len() > abi::VACCEL_MAX_PROGRAM_SIZE as usize {
         return Ok(Err(Reject::Size));
     }
     let mut program = KVec::new();
     let mut at = 0;
     while at < bytes.len() {
-        let parser = Parser { bos, at };
+        let parser = Parser { bos, vm, at };
         if bytes.len() - at < HEADER {
             return Ok(Err(Reject::Truncated { at }));
         }
@@ -394,7 +429,17 @@ mod tests {
     };
 
     fn reject(bytes: &[u8], bos: &[BoView]) -> Reject {
-        parse(bytes, bos).unwrap().unwrap_err()
+        parse(bytes, bos, false).unwrap().unwrap_err()
+    }
+
+    /// A BO-list operand.
+    fn bo(index: usize, offset: u64, len: u64, write: bool) -> Operand {
+        Operand {
+            target: Target::Bo(index),
+            offset,
+            len,
+            write,
+        }
     }
 
     #[test]
@@ -423,25 +468,13 @@ mod tests {
         a.header(abi::VACCEL_OP_DELAY).u32(5).u32(0);
         a.header(abi::VACCEL_OP_HANG);
         a.header(abi::VACCEL_OP_FAULT).u32(5).u32(0);
-        let program = parse(&a.0, &[RW, RO]).unwrap().unwrap();
+        let program = parse(&a.0, &[RW, RO], false).unwrap().unwrap();
         assert_eq!(program.len(), 12);
         assert_eq!(program[0], Op::Nop);
-        let dst = Operand {
-            bo: 0,
-            offset: 1,
-            len: 100,
-        };
-        let src = Operand {
-            bo: 1,
-            offset: 3,
-            len: 100,
-        };
+        let dst = bo(0, 1, 100, true);
+        let src = bo(1, 3, 100, false);
         assert_eq!(program[1], Op::Copy { dst, src });
-        let dst = Operand {
-            bo: 0,
-            offset: 7,
-            len: 9,
-        };
+        let dst = bo(0, 7, 9, true);
         assert_eq!(
             program[2],
             Op::Fill {
@@ -526,7 +559,7 @@ mod tests {
         let mut a = Asm::new();
         a.copy((0, 4096), (0, 0), 0);
         // An empty range at the very end is inside the buffer.
-        assert!(parse(&a.0, &[RW]).unwrap().is_ok());
+        assert!(parse(&a.0, &[RW], false).unwrap().is_ok());
     }
 
     #[test]
@@ -537,6 +570,27 @@ mod tests {
         let mut a = Asm::new();
         a.copy((abi::VACCEL_MEMREF_VA, 0), (0, 0), 4);
         assert_eq!(reject(&a.0, &[RW]), Reject::NoSuchBuffer { at: 0 });
+        // With a VM, VA operands parse (the VM checks them), overflow excepted.
+        let program = parse(&a.0, &[RW], true).unwrap().unwrap();
+        let va = Operand {
+            target: Target::Va,
+            offset: 0,
+            len: 4,
+            write: true,
+        };
+        assert_eq!(
+            program[0],
+            Op::Copy {
+                dst: va,
+                src: bo(0, 0, 4, false)
+            }
+        );
+        let mut a = Asm::new();
+        a.copy((abi::VACCEL_MEMREF_VA, u64::MAX - 2), (0, 0), 4);
+        assert_eq!(
+            parse(&a.0, &[RW], true).unwrap().unwrap_err(),
+            Reject::OutOfBounds { at: 0 }
+        );
         let mut a = Asm::new();
         a.header(abi::VACCEL_OP_NOP).copy((1, 0), (0, 0), 4);
         assert_eq!(reject(&a.0, &[RW, RO]), Reject::ReadOnly { at: 8 });
@@ -588,7 +642,7 @@ mod tests {
                     a.u64(if word % 3 == 0 { word } else { word % 72 });
                 }
             }
-            let Ok(program) = parse(&a.0, &bos).unwrap() else {
+            let Ok(program) = parse(&a.0, &bos, false).unwrap() else {
                 continue;
             };
             accepted += 1;
@@ -600,11 +654,12 @@ mod tests {
                     _ => [None, None, None],
                 };
                 for o in operands.into_iter().flatten() {
-                    assert!(o.bo < bos.len());
-                    assert!(o.offset.checked_add(o.len).unwrap() <= bos[o.bo].size);
-                }
-                if let Op::Copy { dst, .. } | Op::Fill { dst, .. } = *op {
-                    assert!(bos[dst.bo].writable);
+                    let Target::Bo(index) = o.target else {
+                        panic!("a VA operand without a VM");
+                    };
+                    assert!(index < bos.len());
+                    assert!(o.offset.checked_add(o.len).unwrap() <= bos[index].size);
+                    assert!(!o.write || bos[index].writable);
                 }
             }
         }

@@ -18,16 +18,18 @@
 //! ```
 
 mod engine;
-// The memory operations are parsed and tested, but only execute once SUBMIT takes a BO list.
-#[allow(dead_code)]
+mod exec;
 mod isa;
 /// The instruction set, shared with userspace (`uapi/drm/vaccel_isa.h`).
 #[path = "../../uapi/rust/src/vaccel_isa.rs"]
 pub mod isa_abi;
 mod mmu;
+mod program;
 
 use engine::Engine;
-use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
+use kernel::{
+    device, faux, new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex, time::Delta,
+};
 use mmu::PageTable;
 use xaccel::{
     sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
@@ -61,6 +63,10 @@ module! {
             default: 0,
             description: "1: the device-local region is not CPU-visible (its BOs cannot be mapped)",
         },
+        packet_latency_us: u32 {
+            default: 0,
+            description: "Artificial latency before each packet, in microseconds (0-100000)",
+        },
     },
 }
 
@@ -78,10 +84,13 @@ struct VaccelDevice {
 }
 
 impl VaccelDevice {
-    fn engines(engines: u32) -> Result<KVec<Arc<Engine>>> {
-        let mut list = KVec::with_capacity(engines as usize, GFP_KERNEL)?;
-        for _ in 0..engines {
-            list.push(Engine::new(RING_CREDITS)?, GFP_KERNEL)?;
+    fn engines(params: &Params) -> Result<KVec<Arc<Engine>>> {
+        let mut list = KVec::with_capacity(params.engines as usize, GFP_KERNEL)?;
+        for _ in 0..params.engines {
+            list.push(
+                Engine::new(RING_CREDITS, params.packet_latency)?,
+                GFP_KERNEL,
+            )?;
         }
         Ok(list)
     }
@@ -109,7 +118,7 @@ impl xaccel::Backend for Vaccel {
     type Device = VaccelDevice;
 
     fn validate(_dev: &VaccelDevice, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
-        engine::compile(submission.commands())
+        engine::compile(submission)
     }
 
     fn run(dev: &VaccelDevice, engine: u32, job: JobHandle) {
@@ -158,6 +167,9 @@ const ENGINE_NAMES: [&CStr; 16] = [
     c"compute15",
 ];
 
+/// Longest `packet_latency_us`: 100 ms per packet.
+const MAX_PACKET_LATENCY_US: u32 = 100_000;
+
 /// Credits of each engine's ring: how many jobs it holds at once.
 const RING_CREDITS: u32 = 64;
 
@@ -171,6 +183,7 @@ struct Params {
     local_bytes: u64,
     local_cpu_visible: bool,
     mmu: bool,
+    packet_latency: Delta,
 }
 
 impl Params {
@@ -180,15 +193,17 @@ impl Params {
         let local_mib = module_parameters::local_mib.value();
         let mmu = module_parameters::mmu.value();
         let local_hidden = module_parameters::local_hidden.value();
+        let latency_us = module_parameters::packet_latency_us.value();
         if !(1..=8).contains(&devices)
             || !(1..=16).contains(&engines)
             || !(1..=4096).contains(&local_mib)
             || mmu > 1
             || local_hidden > 1
+            || latency_us > MAX_PACKET_LATENCY_US
         {
             pr_err!(
                 "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096, \
-                 mmu 0-1, local_hidden 0-1)\n"
+                 mmu 0-1, local_hidden 0-1, packet_latency_us 0-100000)\n"
             );
             return Err(EINVAL);
         }
@@ -198,6 +213,7 @@ impl Params {
             local_bytes: u64::from(local_mib) << 20,
             local_cpu_visible: local_hidden == 0,
             mmu: mmu == 1,
+            packet_latency: Delta::from_micros(i64::from(latency_us)),
         })
     }
 
@@ -275,12 +291,13 @@ impl kernel::Module for VaccelModule {
             let name = CString::try_from_fmt(fmt!("vaccel.{index}"))?;
             let faux = faux::Registration::new(&name, None)?;
             let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+            let engines = VaccelDevice::engines(&params)?;
             let accel = xaccel::Registration::<Vaccel>::new(
                 parent,
                 &desc,
                 try_pin_init!(VaccelDevice {
                     index,
-                    engines: VaccelDevice::engines(params.engines)?,
+                    engines,
                     page_table <- new_mutex!(PageTable::new(*index, params.mmu)),
                 }? Error),
             )?;

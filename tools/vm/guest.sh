@@ -288,6 +288,7 @@ check)
 		run_tap "selftest-devmem:${dev##*/}" "$bin/xaccel-selftest-devmem" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
+	run_tap selftest-vaccel "$bin/xaccel-selftest-vaccel" /dev/accel/accel0 /dev/accel/accel1
 	# dma-buf interop: udmabuf is built in, vgem is a module.
 	load vgem
 	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1

@@ -56,6 +56,7 @@ mod info;
 mod mapping;
 mod query;
 mod types;
+pub mod vaccel;
 mod version;
 pub mod vgem;
 mod vm;

@@ -51,9 +51,9 @@ pub fn hang() -> Vec<u8> {
     packet(OP_HANG, &[])
 }
 
-/// A FAULT packet.
+/// A FAULT packet with code 5 (EIO).
 pub fn fault() -> Vec<u8> {
-    packet(OP_FAULT, &[7, 0, 0, 0, 0, 0, 0, 0])
+    packet(OP_FAULT, &[5, 0, 0, 0, 0, 0, 0, 0])
 }
 
 /// The device under test.
