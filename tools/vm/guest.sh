@@ -236,6 +236,26 @@ mmu_teardown_tests() {
 	echo "1..$tap_n"
 }
 
+# `xaccel run --op copy --json` of 25 jobs of an odd size in device-local memory: verified
+# against the CPU.
+cli_run_copy_json() {
+	xaccel --json run --device /dev/accel/accel0 --op copy --size 1000003 --placement local \
+		--count 25 | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["status"] == "ok" and r["verified"] and r["result"] == "verified", r
+assert r["jobs"] == 25 and r["last_seqno"] == 25 and r["bytes_per_sec"] > 0, r
+'
+}
+
+# Every other memory operation once, in system memory; `xaccel run` exits 1 on a mismatch.
+cli_run_every_op() {
+	local op
+	for op in fill add mul xor max sum timestamp; do
+		xaccel run --device /dev/accel/accel0 --op $op --size 4099 || return 1
+	done
+}
+
 cli_tests() {
 	tap_n=0
 	echo "TAP version 13"
@@ -243,6 +263,28 @@ cli_tests() {
 	tap "xaccel mem --json: regions and this process's fdinfo" cli_mem_json
 	tap "xaccel run: a NOP job" xaccel run --device /dev/accel/accel0
 	tap "xaccel run --json: three DELAY jobs, in order, at least their delay" cli_run_json
+	tap "xaccel run --op copy --json: 25 local-memory COPYs verified" cli_run_copy_json
+	tap "xaccel run: FILL, ADD, MUL, XOR, MAX, SUM, WRITE_TIMESTAMP verified" cli_run_every_op
+	echo "1..$tap_n"
+}
+
+# vaccel packet_latency_us=N sleeps N us before every packet: five one-packet jobs take at
+# least five times N (a lower bound only); values above 100000 are refused.
+latency_jobs() {
+	xaccel --json run --device /dev/accel/accel0 --count 5 | /usr/bin/python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["status"] == "ok" and r["jobs"] == 5 and r["total_us"] >= 5 * 20000, r
+'
+}
+latency_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel refuses packet_latency_us=100001" \
+		eval "unload vaccel && ! load vaccel packet_latency_us=100001"
+	tap "vaccel packet_latency_us=20000 loads" load vaccel packet_latency_us=20000
+	tap "five NOP jobs take at least 5 x 20 ms" latency_jobs
+	tap "vaccel reloads without latency" eval "unload vaccel && load vaccel"
 	echo "1..$tap_n"
 }
 
@@ -300,6 +342,7 @@ check)
 	run_tap dmabuf-after-unplug dmabuf_after_unplug
 	run_tap cli cli_tests
 	run_tap module-lifecycle lifecycle_tests
+	run_tap packet-latency latency_tests
 	run_tap vm-mmu-setup mmu_setup_tests
 	run_tap selftest-vm-mmu:accel0 "$bin/xaccel-selftest-vm" /dev/accel/accel0
 	run_tap selftest-devmem-hidden:accel0 "$bin/xaccel-selftest-devmem" /dev/accel/accel0

@@ -8,7 +8,9 @@
  * byte offset in it, or a device virtual address when a VM is bound.
  *
  * The kernel parses every packet before the job is queued and runs only what
- * it validated; see Documentation/vaccel.rst, the programming manual.
+ * it validated; see Documentation/vaccel.rst, the programming manual, for the
+ * semantics and the errno of each rejection. Userspace Rust encodes programs
+ * with xaccel::vaccel::Program.
  */
 #ifndef __UAPI_VACCEL_ISA_H__
 #define __UAPI_VACCEL_ISA_H__
@@ -71,7 +73,10 @@ struct vaccel_nop {
 	struct vaccel_packet_header hdr;
 };
 
-/** struct vaccel_copy - Copies @len bytes from @src to @dst (ranges may not overlap). */
+/**
+ * struct vaccel_copy - Copies @len bytes from @src to @dst, as memmove() when
+ * both name the same BO-list entry or both are device VAs.
+ */
 struct vaccel_copy {
 	struct vaccel_packet_header hdr;
 	struct vaccel_memref dst;
@@ -93,7 +98,8 @@ struct vaccel_fill {
 
 /**
  * struct vaccel_vector - ADD, MUL, XOR or MAX of @count little-endian u32
- * elements: dst[i] = a[i] op b[i], wrapping on overflow, MAX unsigned.
+ * elements: dst[i] = a[i] op b[i], wrapping on overflow, MAX unsigned. @dst
+ * may be exactly @a or @b; a partial overlap leaves it undefined.
  */
 struct vaccel_vector {
 	struct vaccel_packet_header hdr;
@@ -103,7 +109,10 @@ struct vaccel_vector {
 	__u64 count;
 };
 
-/** struct vaccel_sum - Wrapping sum of @count u32 elements of @src into the u64 at @dst. */
+/**
+ * struct vaccel_sum - Sum of @count u32 elements of @src modulo 2^64, written
+ * as a u64 at @dst once every element is read.
+ */
 struct vaccel_sum {
 	struct vaccel_packet_header hdr;
 	struct vaccel_memref dst;

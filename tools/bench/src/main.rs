@@ -13,6 +13,7 @@
 //! | `bo-4k`  | create 4 KiB, get the mmap offset, mmap, write every page, munmap, close |
 //! | `bo-64m` | the same with 64 MiB (16384 page faults per operation)           |
 //! | `roundtrip` | µs per SUBMIT of a NOP + syncobj wait; anchor: sw_sync create, inc, poll (lower is better) |
+//! | `copy-64m` | GB/s of a vaccel COPY job of 64 MiB; anchor: `memcpy` of 64 MiB in this process |
 //!
 //! Both sides do the same system calls: create, offset (BO_INFO / MAP_DUMB),
 //! mmap, one write per page, munmap, GEM_CLOSE. Runs alternate between the
@@ -24,6 +25,7 @@
 //! xaccel device with a system-memory region and vgem loaded, so run it in
 //! the VM: `make bench`.
 
+mod copy;
 mod roundtrip;
 mod vgem;
 
@@ -229,6 +231,18 @@ fn main() -> ExitCode {
         ),
         Err(err) => {
             eprintln!("xaccel-bench: roundtrip: {err}");
+            failed = true;
+        }
+    }
+    match copy::measure(&sides.dev, sides.region, args.rounds) {
+        Ok((ours, anchor)) => println!(
+            "bench: copy-64m ours={} anchor={} ratio={:.3} goal=ge0.9",
+            rate(ours),
+            rate(anchor),
+            ours / anchor
+        ),
+        Err(err) => {
+            eprintln!("xaccel-bench: copy-64m: {err}");
             failed = true;
         }
     }

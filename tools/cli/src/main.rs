@@ -7,8 +7,11 @@
 //! xaccel mem [--device PATH] [--pid PID]
 //!                                 regions used / size, and a process's memory per open
 //!                                 file of the device (this process by default)
-//! xaccel run [--device PATH] [--engine N] [--delay-us US] [--count N]
-//!                                 runs vaccel NOP (or DELAY) jobs and times them
+//! xaccel run [--device PATH] [--engine N] [--op OP] [--size BYTES] [--placement system|local]
+//!            [--delay-us US] [--count N]
+//!                                 runs vaccel jobs (NOP, DELAY, COPY, FILL, ADD, MUL, XOR, MAX,
+//!                                 SUM, WRITE_TIMESTAMP), checks the result against the CPU and
+//!                                 times them; a progress bar for many jobs
 //! xaccel --json list|info|mem|run  the same as JSON (an array of device reports for the first three)
 //! ```
 //!
@@ -59,7 +62,8 @@ enum Command {
         #[arg(long, value_name = "PID")]
         pid: Option<u32>,
     },
-    /// Run vaccel NOP (or DELAY) jobs through SUBMIT and a syncobj, and time them.
+    /// Run vaccel jobs through SUBMIT and a syncobj, check their result against the CPU, and
+    /// time them.
     Run {
         /// The device node.
         #[arg(long, short, value_name = "PATH", default_value = "/dev/accel/accel0")]
@@ -67,7 +71,16 @@ enum Command {
         /// The engine to run on.
         #[arg(long, default_value_t = 0)]
         engine: u32,
-        /// Make each job a DELAY of this many microseconds (0: NOP).
+        /// The operation each job runs.
+        #[arg(long, value_enum, default_value_t = run::Op::Nop)]
+        op: run::Op,
+        /// Bytes each memory operation covers (elements: SIZE / 4).
+        #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..=1 << 30))]
+        size: u64,
+        /// Where the job's buffer objects live.
+        #[arg(long, value_enum, default_value_t = run::Placement::System)]
+        placement: run::Placement,
+        /// With --op nop: make each job a DELAY of this many microseconds instead.
         #[arg(long, default_value_t = 0)]
         delay_us: u32,
         /// How many jobs, one after the other.
@@ -81,11 +94,34 @@ fn main() -> ExitCode {
     if let Command::Run {
         device,
         engine,
+        op,
+        size,
+        placement,
         delay_us,
         count,
     } = &cli.command
     {
-        return match run::run(device, *engine, *delay_us, *count) {
+        let args = run::RunArgs {
+            device: device.clone(),
+            engine: *engine,
+            op: *op,
+            delay_us: *delay_us,
+            size: *size,
+            placement: *placement,
+            count: *count,
+        };
+        return match run::run(&args, cli.json) {
+            Ok(report) if !report.verified => {
+                if cli.json {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).unwrap_or_default()
+                    );
+                } else {
+                    print!("{}", run::human(&report));
+                }
+                ExitCode::FAILURE
+            }
             Ok(report) if cli.json => match serde_json::to_string_pretty(&report) {
                 Ok(json) => {
                     println!("{json}");

@@ -76,10 +76,12 @@ pub struct Binding {
 /// A piece of memory: (BO, offset, length).
 pub type Piece = (usize, u64, u64);
 
-/// The test's BOs (BO-list entry `i` is `bos[i]`) and the VM's bindings.
+/// The test's BOs (BO-list entry `i` is `bos[i]`), which of them the BO list lets jobs write
+/// (all if `read_only` is empty) and the VM's bindings.
 #[derive(Clone, Debug, Default)]
 pub struct Model {
     pub bos: Vec<Vec<u8>>,
+    pub read_only: Vec<bool>,
     pub bindings: Vec<Binding>,
 }
 
@@ -90,6 +92,9 @@ impl Model {
         match m {
             Mem::Bo { index, offset } => {
                 let size = self.bos.get(index as usize)?.len() as u64;
+                if write && self.read_only.get(index as usize) == Some(&true) {
+                    return None;
+                }
                 (offset.checked_add(len)? <= size).then(|| vec![(index as usize, offset, len)])
             }
             Mem::Va(va) => {

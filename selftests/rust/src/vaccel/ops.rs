@@ -21,6 +21,7 @@ fn check(c: &Ctx, runner: &Runner<'_>, op: Op, regions: (u32, u32), seed: u64) -
     let size = PAGES * c.page;
     let mut model = Model {
         bos: vec![rng.bytes(size as usize), rng.bytes(size as usize)],
+        read_only: vec![false, true],
         bindings: Vec::new(),
     };
     // Vector tests want extremes now and then, to check the wrapping.

@@ -141,11 +141,9 @@ fn round<'d>(c: &'d Ctx, rng: &mut Rng, n: u64) -> Check<Round<'d>> {
         let size = c.page * (1 + rng.below(3));
         round.bos.push(Bo::create(&c.dev, size, region)?);
         // Entry 0 is always writable, the others mostly.
-        round.flags.push(if i == 0 || rng.below(4) != 0 {
-            WRITE
-        } else {
-            READ
-        });
+        let writable = i == 0 || rng.below(4) != 0;
+        round.flags.push(if writable { WRITE } else { READ });
+        round.model.read_only.push(!writable);
         round.model.bos.push(vec![0; size as usize]);
     }
     if n % 2 == 1 {

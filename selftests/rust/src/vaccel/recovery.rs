@@ -72,7 +72,7 @@ pub fn hang_recovered(c: &Ctx) -> TestResult {
     }
     let got = contents(&dst)?;
     expect_bytes(&got[1..], &data[..c.page as usize - 1], "the innocent copy")?;
-    match guilty.submit(&Submit::new(&copy_bo, 0, len(&copy))) {
+    match guilty.submit(&Submit::new(&hang_bo, 0, len(&hang))) {
         Err(e) if e.errno() == Some(Errno::IO) => {}
         other => fail!("SUBMIT on the guilty context: {other:?}, expected EIO"),
     }
