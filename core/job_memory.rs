@@ -8,18 +8,21 @@
 //! device-VA operand resolved to ([`Submission::resolve`]). Each slot holds a reference to its
 //! object and a kernel mapping of all of it:
 //!
-//! - system objects: the shmem helper's vmap (`drm_gem_vmap()`; the pages stay pinned while
-//!   mapped);
-//! - device-memory objects: `vmap()` of the region's pages behind the object's blocks;
-//! - imported objects: the exporter's `dma_buf_vmap()`; I/O memory is refused (`EOPNOTSUPP`).
+//! - system objects: the shmem helper's vmap (`drm_gem_vmap()`, which pins the pages), made by
+//!   the first job that uses the object and kept until it is freed ([`KernelMapping`]);
+//! - device-memory objects: `vmap()` of the region's pages behind the object's blocks, kept the
+//!   same way;
+//! - imported objects: the exporter's `dma_buf_vmap()` for each job; I/O memory is refused
+//!   (`EOPNOTSUPP`).
 //!
 //! The scheduler's job owns its memory, so mappings and references last until the job's last
 //! reference goes: after its fence has signalled and after the backend has dropped its
 //! [`JobHandle`], so an engine still running a job that a reset abandoned still reads and writes
 //! valid memory.
 //!
-//! Unmapping sleeps (reservation locks, `vunmap()`), but a job may be freed anywhere, a hard
-//! interrupt included (see `sched`). The slots therefore live in a [`Release`], allocated with
+//! Unmapping an import and dropping the last reference to an object sleep (reservation locks,
+//! `vunmap()`, freeing the object), but a job may be freed anywhere, a hard interrupt included
+//! (see `sched`). The slots therefore live in a [`Release`], allocated with
 //! them, which [`JobMemory`]'s drop queues on the scheduler's workqueue; the work item drops
 //! the slots. The queue outlives the item: a job holds its ring, and module exit destroys the
 //! queue, running what is pending, only once no ring is left.
@@ -40,7 +43,10 @@
 //! [`JobHandle::memory`]: crate::sched::JobHandle::memory
 
 use crate::gem::{Bo, Placement};
-use core::ptr::NonNull;
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{
     bindings,
     error::from_err_ptr,
@@ -73,27 +79,123 @@ extern "C" {
     fn xaccel_job_vunmap_pages(vaddr: *mut c_void);
 }
 
-/// How a slot is mapped, so it is unmapped the same way.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mapping {
-    /// `xaccel_job_vmap_gem()`, of an import or not.
-    Gem { imported: bool },
-    /// `xaccel_job_vmap_pages()` of a device-memory object's pages.
-    Pages,
+/// Maps all of a system or device-memory object for the kernel: the shmem helper's vmap (which
+/// pins its pages) or `vmap()` of its device-memory pages. May sleep.
+fn map_whole(bo: &Bo) -> Result<NonNull<u8>> {
+    let vaddr = match bo.placement() {
+        Placement::System => {
+            let mut size = 0;
+            // SAFETY: `bo` is a live system object (the caller holds it); `size` is a valid out
+            // pointer.
+            from_err_ptr(unsafe { xaccel_job_vmap_gem(bo.gem(), false, &mut size) })?
+        }
+        Placement::Device => {
+            let mut pages =
+                KVVec::with_capacity(usize::try_from(bo.size())? / PAGE_SIZE, GFP_KERNEL)?;
+            bo.for_each_device_page(|page| {
+                pages.push(page.as_ptr(), GFP_KERNEL)?;
+                Ok(())
+            })?;
+            // SAFETY: `pages` holds valid pages, which the object owns until it is freed (the
+            // caller holds it); `vmap()` does not keep the array.
+            unsafe { xaccel_job_vmap_pages(pages.as_mut_ptr(), u32::try_from(pages.len())?) }
+        }
+        Placement::Imported => return Err(EINVAL),
+    };
+    NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)
+}
+
+/// Undoes [`map_whole`].
+///
+/// # Safety
+///
+/// `vaddr` must come from `map_whole(bo)` and not be used afterwards.
+unsafe fn unmap_whole(bo: &Bo, vaddr: NonNull<u8>) {
+    let vaddr = vaddr.as_ptr().cast::<c_void>();
+    match bo.placement() {
+        // SAFETY: A GEM vmap of this object (safety requirements), released once.
+        Placement::System => unsafe { xaccel_job_vunmap_gem(bo.gem(), false, vaddr) },
+        // SAFETY: A `vmap()` (safety requirements), released once.
+        _ => unsafe { xaccel_job_vunmap_pages(vaddr) },
+    }
+}
+
+/// The kernel mapping of a system or device-memory buffer object that jobs use.
+///
+/// The first job that needs it maps the whole object ([`map_whole`]); the mapping, and so the
+/// pinning of a system object's pages, stays until the object is freed (`free` calls
+/// [`KernelMapping::unmap`]). Mapping and pinning 64 MiB costs far more than copying it, so
+/// jobs reusing an object pay it once. Imported objects are mapped per job instead, through
+/// their exporter, which may want its memory back between jobs.
+///
+/// # Invariants
+///
+/// `vaddr` is null or a mapping of the whole object owning this, made by [`map_whole`].
+pub(crate) struct KernelMapping {
+    vaddr: AtomicPtr<u8>,
+}
+
+impl KernelMapping {
+    /// No mapping yet.
+    pub(crate) const fn new() -> Self {
+        // INVARIANT: Null.
+        Self {
+            vaddr: AtomicPtr::new(core::ptr::null_mut()),
+        }
+    }
+
+    /// The mapping of `bo`, which must own `self`, made now if it has none. May sleep.
+    fn get_or_map(&self, bo: &Bo) -> Result<NonNull<u8>> {
+        if let Some(vaddr) = NonNull::new(self.vaddr.load(Ordering::Acquire)) {
+            return Ok(vaddr);
+        }
+        let new = map_whole(bo)?;
+        // INVARIANT: Only a mapping of the whole object is stored, once.
+        match self.vaddr.compare_exchange(
+            core::ptr::null_mut(),
+            new.as_ptr(),
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => Ok(new),
+            Err(winner) => {
+                // Another job mapped it first: keep theirs.
+                // SAFETY: `new` was made just above and is not used.
+                unsafe { unmap_whole(bo, new) };
+                NonNull::new(winner).ok_or(EINVAL)
+            }
+        }
+    }
+
+    /// Unmaps, if mapped.
+    ///
+    /// # Safety
+    ///
+    /// `bo` must own `self`, and nothing may use the mapping any more (the object is being
+    /// freed).
+    pub(crate) unsafe fn unmap(&self, bo: &Bo) {
+        if let Some(vaddr) = NonNull::new(self.vaddr.swap(core::ptr::null_mut(), Ordering::AcqRel))
+        {
+            // SAFETY: By the type invariants `vaddr` came from `map_whole(bo)`; it was taken out
+            // of `self` just above, and nobody uses it (safety requirements).
+            unsafe { unmap_whole(bo, vaddr) };
+        }
+    }
 }
 
 /// One buffer object of a job, mapped.
 ///
 /// # Invariants
 ///
-/// `vaddr` is a kernel mapping of the first `size` bytes of `bo`, made as `mapping` says, valid
-/// until the slot is dropped; `bo` keeps the memory behind it alive.
+/// `vaddr` is a kernel mapping of the first `size` bytes of `bo`: its [`KernelMapping`], valid
+/// until `bo` is freed, or, for an import (`imported`), the exporter's vmap made for this slot
+/// and valid until the slot is dropped. `bo` keeps the memory and the mapping alive.
 struct Slot {
     bo: ARef<Bo>,
     vaddr: NonNull<u8>,
     size: usize,
     writable: bool,
-    mapping: Mapping,
+    imported: bool,
 }
 
 // SAFETY: `vaddr` is a kernel virtual address, valid in any thread; the slot hands out no
@@ -103,59 +205,41 @@ unsafe impl Send for Slot {}
 unsafe impl Sync for Slot {}
 
 impl Slot {
-    /// Maps all of `bo`; may sleep (it takes the object's reservation lock).
+    /// Maps all of `bo` (or finds its mapping); may sleep (it takes the object's reservation
+    /// lock).
     fn map(bo: ARef<Bo>, writable: bool) -> Result<Self> {
         let bo_size = usize::try_from(bo.size())?;
-        let mut size = bo_size;
-        let (vaddr, mapping) = match bo.placement() {
-            placement @ (Placement::System | Placement::Imported) => {
-                let imported = placement == Placement::Imported;
-                // SAFETY: `bo` is live (we hold a reference) and is an import exactly when
-                // `imported` (its attachment then lives as long as it); `size` is a valid out
-                // pointer.
-                let vaddr = unsafe { xaccel_job_vmap_gem(bo.gem(), imported, &mut size) };
-                (from_err_ptr(vaddr)?, Mapping::Gem { imported })
-            }
-            Placement::Device => {
-                let mut pages = KVVec::with_capacity(size / PAGE_SIZE, GFP_KERNEL)?;
-                bo.for_each_device_page(|page| {
-                    pages.push(page.as_ptr(), GFP_KERNEL)?;
-                    Ok(())
-                })?;
-                size = pages.len() * PAGE_SIZE;
-                // SAFETY: `pages` holds valid pages, which the object owns until it is freed
-                // (we hold it); `vmap()` does not keep the array.
-                let vaddr = unsafe {
-                    xaccel_job_vmap_pages(pages.as_mut_ptr(), u32::try_from(pages.len())?)
-                };
-                (vaddr, Mapping::Pages)
-            }
+        let imported = bo.placement() == Placement::Imported;
+        let (vaddr, size) = if imported {
+            let mut size = 0;
+            // SAFETY: `bo` is a live import (we hold a reference): its attachment lives as long
+            // as it; `size` is a valid out pointer.
+            let vaddr = from_err_ptr(unsafe { xaccel_job_vmap_gem(bo.gem(), true, &mut size) })?;
+            let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
+            // An exporter's dma-buf may be shorter than the object (rounded up to whole pages).
+            (vaddr, size.min(bo_size))
+        } else {
+            (bo.kernel_map().get_or_map(&bo)?, bo_size)
         };
-        let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
-        // An exporter's dma-buf may be shorter than the object (rounded up to whole pages).
-        let size = size.min(bo_size);
-        // INVARIANT: Just mapped, at least `size` bytes, as `mapping` says; `bo` is held.
+        // INVARIANT: A mapping of at least `size` bytes of `bo`, of the kind `imported` says.
         Ok(Self {
             bo,
             vaddr,
             size,
             writable,
-            mapping,
+            imported,
         })
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let vaddr = self.vaddr.as_ptr().cast::<c_void>();
-        match self.mapping {
-            // SAFETY: The mapping was made by `xaccel_job_vmap_gem()` with the same object and
-            // kind (type invariants) and is not used again; the object is still held.
-            Mapping::Gem { imported } => unsafe {
-                xaccel_job_vunmap_gem(self.bo.gem(), imported, vaddr)
-            },
-            // SAFETY: The mapping was made by `vmap()` (type invariants), used no more.
-            Mapping::Pages => unsafe { xaccel_job_vunmap_pages(vaddr) },
+        if self.imported {
+            // SAFETY: The exporter's vmap made for this slot (type invariants), not used again;
+            // the object is still held.
+            unsafe {
+                xaccel_job_vunmap_gem(self.bo.gem(), true, self.vaddr.as_ptr().cast::<c_void>())
+            };
         }
     }
 }
@@ -264,8 +348,13 @@ impl JobMemory {
         Ok(())
     }
 
-    /// Copies `len` bytes from `src_offset` of `src` to `dst_offset` of `dst` with one
-    /// `memmove`: overlapping ranges of one object copy as if through a temporary buffer.
+    /// Copies `len` bytes from `src_offset` of `src` to `dst_offset` of `dst` with one `memcpy`,
+    /// or one `memmove` when the two ranges overlap in the kernel's address space: overlapping
+    /// ranges of one mapping copy as if through a temporary buffer.
+    ///
+    /// Both are the kernel's string functions. `memcpy` is preferred because on CPUs without
+    /// fast short `rep movsb` (and under emulators, where `rep movsb` costs a loop iteration per
+    /// byte) `memmove` still takes `rep movsb` while `memcpy` copies eight bytes at a time.
     pub fn copy(
         &self,
         dst: usize,
@@ -276,10 +365,20 @@ impl JobMemory {
     ) -> Result {
         let to = self.range(dst, dst_offset, len, true)?;
         let from = self.range(src, src_offset, len, false)?;
-        // SAFETY: Both ranges are valid for `len` bytes (checked), `to` is writable; `copy` is
-        // `memmove`, correct for overlapping ranges. `len` fits in `usize`: it is at most a
-        // slot's size.
-        unsafe { core::ptr::copy(from, to, len as usize) };
+        // `len` fits in `usize`: it is at most a slot's size.
+        let len = len as usize;
+        let (t, f) = (to as usize, from as usize);
+        if t.checked_add(len).is_some_and(|end| end <= f)
+            || f.checked_add(len).is_some_and(|end| end <= t)
+        {
+            // SAFETY: Both ranges are valid for `len` bytes (checked), `to` is writable, and the
+            // two address ranges are disjoint (just checked).
+            unsafe { core::ptr::copy_nonoverlapping(from, to, len) };
+        } else {
+            // SAFETY: Both ranges are valid for `len` bytes (checked), `to` is writable; `copy`
+            // is `memmove`, correct for overlapping ranges.
+            unsafe { core::ptr::copy(from, to, len) };
+        }
         Ok(())
     }
 

@@ -37,6 +37,7 @@ use crate::{
         import::ImportMapping,
         usage::Charge,
     },
+    job_memory::KernelMapping,
 };
 use core::ptr::{self, NonNull};
 use kernel::{
@@ -176,6 +177,7 @@ static DEVICE_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
 /// - `charge` holds `base.size` bytes of the object's region on `base.dev`, or none for an
 ///   imported object (its memory is the exporter's).
 /// - `import` is unmapped unless the object is imported.
+/// - `kernel_map` is empty for imported objects.
 /// - `base.size` is a multiple of the page size and never changes.
 #[repr(C)]
 pub struct Bo {
@@ -188,6 +190,8 @@ pub struct Bo {
     blocks: Option<DeviceBlocks>,
     charge: Charge,
     import: ImportMapping,
+    /// The kernel mapping jobs use (`job_memory`), made on first use, unmapped in `free`.
+    kernel_map: KernelMapping,
 }
 
 // SAFETY: GEM objects are built for concurrent use: the reference count is atomic, the C state
@@ -224,6 +228,7 @@ impl Bo {
                 blocks: None,
                 charge,
                 import: ImportMapping::none(),
+                kernel_map: KernelMapping::new(),
             }),
             GFP_KERNEL,
         )?;
@@ -282,6 +287,7 @@ impl Bo {
                 blocks: Some(blocks),
                 charge,
                 import: ImportMapping::none(),
+                kernel_map: KernelMapping::new(),
             }),
         )
     }
@@ -308,6 +314,7 @@ impl Bo {
                 blocks: None,
                 charge,
                 import: ImportMapping::none(),
+                kernel_map: KernelMapping::new(),
             }),
         )
     }
@@ -452,6 +459,11 @@ impl Bo {
         self.placement
     }
 
+    /// The kernel mapping jobs use; see `job_memory`.
+    pub(crate) fn kernel_map(&self) -> &KernelMapping {
+        &self.kernel_map
+    }
+
     /// The attachment mapping of an imported object.
     pub(super) fn import_mapping(&self) -> &ImportMapping {
         &self.import
@@ -570,6 +582,9 @@ extern "C" fn free(obj: *mut bindings::drm_gem_object) {
     // objects with our funcs tables: the base of a `Bo` made by `Bo::new_system` or
     // `Bo::new_imported`.
     let bo = unsafe { Bo::raw_from_gem(obj) };
+    // SAFETY: Nobody else uses the object any more, so nothing uses its kernel mapping either;
+    // it goes first, since the shmem helper refuses to release a mapped object.
+    unsafe { (*bo).kernel_map.unmap(&*bo) };
     // SAFETY: Nobody else uses the object any more. The shmem helper releases a system
     // object's pages, shmem file, mmap offset and GEM state; an import is unmapped, detached
     // and its GEM state released. Neither frees the memory of the object itself.

@@ -333,3 +333,116 @@ impl<'a> Decoder<'a> {
         })
     }
 }
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(vaccel_program)]
+mod tests {
+    use super::*;
+
+    fn range(slot: usize, offset: u64, len: u64) -> MemRange {
+        MemRange { slot, offset, len }
+    }
+
+    #[test]
+    fn every_step_decodes_as_built() -> Result {
+        let mut b = Builder::new();
+        let one = b.operand(&[range(0, 3, 100)], 3, 0)?;
+        let two = b.operand(&[range(2, 0, 50), range(3, 4096, 50)], 1 << 32, SPACE_VA)?;
+        let none = b.operand(&[], 1 << 33, SPACE_VA)?;
+        let steps = [
+            Step::Nop,
+            Step::Delay { usecs: 7 },
+            Step::Hang,
+            Step::Fault { code: 5 },
+            Step::Copy {
+                dst: one,
+                src: two,
+                len: 100,
+            },
+            Step::Fill {
+                dst: none,
+                pattern: 0xdead_beef,
+                len: 0,
+            },
+            Step::Vector {
+                op: VectorOp::Max,
+                dst: one,
+                a: two,
+                b: one,
+                count: 25,
+            },
+            Step::Sum {
+                dst: two,
+                src: one,
+                count: 25,
+            },
+            Step::Timestamp { dst: one },
+        ];
+        for step in steps {
+            b.step(step)?;
+        }
+        let payload = b.finish()?;
+        let mut d = Decoder::new(&payload)?;
+        for step in steps {
+            assert_eq!(d.next_step(), Some(Ok(step)));
+        }
+        assert_eq!(d.next_step(), None);
+        assert_eq!(
+            d.span(1),
+            Some(Span {
+                slot: 2,
+                offset: 0,
+                len: 50
+            })
+        );
+        assert_eq!(
+            d.span(2),
+            Some(Span {
+                slot: 3,
+                offset: 4096,
+                len: 50
+            })
+        );
+        assert_eq!(d.span(3), None);
+        Ok(())
+    }
+
+    #[test]
+    fn broken_payloads_fail_with_einval() -> Result {
+        let mut b = Builder::new();
+        let dst = b.operand(&[range(0, 0, 8)], 0, 0)?;
+        b.step(Step::Timestamp { dst })?;
+        let payload = b.finish()?;
+        // Cut anywhere: the table or the step no longer decodes.
+        for cut in 0..payload.len() {
+            let part = &payload[..cut];
+            match Decoder::new(part) {
+                Err(e) => assert_eq!(e, EINVAL),
+                Ok(mut d) => {
+                    if let Some(step) = d.next_step() {
+                        assert_eq!(step, Err(EINVAL));
+                    }
+                }
+            }
+        }
+        // An unknown tag after the table.
+        let mut bad = KVec::new();
+        bad.extend_from_slice(&[0, 0, 0, 0, 0xff], GFP_KERNEL)?;
+        assert_eq!(Decoder::new(&bad)?.next_step(), Some(Err(EINVAL)));
+        Ok(())
+    }
+
+    #[test]
+    fn programs_are_bounded_in_spans() -> Result {
+        let mut b = Builder::new();
+        let mut ranges = KVec::new();
+        for i in 0..1024 {
+            ranges.push(range(0, i, 1), GFP_KERNEL)?;
+        }
+        for _ in 0..MAX_SPANS / 1024 {
+            b.operand(&ranges, 0, SPACE_VA)?;
+        }
+        assert_eq!(b.operand(&ranges[..1], 0, SPACE_VA).err(), Some(E2BIG));
+        Ok(())
+    }
+}

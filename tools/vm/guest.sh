@@ -358,6 +358,8 @@ bench)
 	sched_bench
 	sched_rc=$?
 	load vaccel && load vgem
+	# The string instructions the kernel's memcpy/memmove pick (copy-64m depends on them).
+	echo "# cpu: $(grep -m1 -ow -e erms -e fsrm /proc/cpuinfo | sort -u | tr '\n' ' ')"
 	xaccel-bench --device /dev/accel/accel0
 	rc=$?
 	[ "$sched_rc" -eq 0 ] || rc=$sched_rc
