@@ -48,6 +48,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("WRITE_TIMESTAMP: CLOCK_MONOTONIC, in order",                  ops::write_timestamp),
     ("1,200 random programs bit-exact, both placements, VM or not", random::random_programs),
     ("every rejection with its errno; nothing queued; still works", rejects::rejections),
+    ("a queued VA job keeps the BOs unbound and closed under it",   recovery::unbind_while_queued),
     ("FAULT's fence carries -code; the context goes on",           recovery::fault_code),
     ("HANG times out and resets; an innocent COPY completes",       recovery::hang_recovered),
     ("a BO shared by two devices through dma-buf, implicit sync",   recovery::dma_buf_between_devices),

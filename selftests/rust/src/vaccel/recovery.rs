@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use xaccel::vaccel::{Mem, Program};
-use xaccel::{Bo, Context, Errno, Priority, Submit, Syncobj};
+use xaccel::{Access, Bo, Context, Errno, Priority, Submit, Syncobj, Vm};
 use xaccel_selftests::raw::errno_name;
 use xaccel_selftests::tap::{self, TestResult};
 use xaccel_selftests::{ensure, fail};
@@ -86,6 +86,39 @@ pub fn hang_recovered(c: &Ctx) -> TestResult {
         &[4, 3, 2, 1, 4, 3, 2, 1],
         "a job after the reset",
     )?;
+    tap::pass()
+}
+
+/// A job's VA operands are resolved at SUBMIT and it keeps their BOs: unbinding both ranges
+/// and closing the source's handle while the job waits behind a DELAY does not change what it
+/// copies; the same program submitted afterwards is rejected with EFAULT.
+pub fn unbind_while_queued(c: &Ctx) -> TestResult {
+    let runner = Runner::new(&c.dev, c.system)?;
+    let vm = Vm::create(&c.dev)?;
+    let size = 2 * c.page;
+    let data = Rng::new(7).bytes(size as usize);
+    let src = c.bo_with(c.system, size, &data)?;
+    let dst = Bo::create(&c.dev, size, c.system)?;
+    let (from, to) = (c.va_start, c.va_start + size);
+    let src_binding = vm.bind(&src, 0, size, from, Access::ReadOnly)?;
+    let dst_binding = vm.bind(&dst, 0, size, to, Access::ReadWrite)?;
+    let mut p = Program::new();
+    p.delay(50_000)
+        .copy(Mem::Va(to + 1), Mem::Va(from + 3), size - 3);
+    runner.submit(p.as_bytes(), &[], Some(&vm))?;
+    drop(src_binding);
+    drop(dst_binding);
+    drop(src);
+    runner.wait_ok()?;
+    expect_bytes(
+        &contents(&dst)?[1..size as usize - 2],
+        &data[3..],
+        "the copy",
+    )?;
+    match runner.submit(p.as_bytes(), &[], Some(&vm)) {
+        Err(Errno::FAULT) => {}
+        other => fail!("the program after the unbind: {other:?}, expected EFAULT"),
+    }
     tap::pass()
 }
 
