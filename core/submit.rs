@@ -11,10 +11,10 @@
 //!    up, not locked yet);
 //! 4. the backend validates the [`Submission`] (command buffer, BO list, VA resolver) and
 //!    returns the kernel-owned copy the engine will run;
-//! 5. the job's memory is mapped: every BO-list object and every object a VA operand resolved
+//! 5. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
+//! 6. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
+//! 7. the job's memory is mapped: every BO-list object and every object a VA operand resolved
 //!    to (see `job_memory.rs`);
-//! 6. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
-//! 7. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
 //! 8. the BO list is locked (one fence slot reserved in each reservation) and the implicit
 //!    fences of its objects join the dependencies (see `resv.rs`);
 //! 9. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
@@ -126,16 +126,6 @@ pub(crate) fn submit(
     let resolved = submission.into_resolved();
     drop(commands);
 
-    // The job's memory: the BO list's objects, then those VA operands resolved to.
-    let mut slots = KVec::with_capacity(descs.len() + resolved.len(), GFP_KERNEL)?;
-    for (bo, write) in bos.entries() {
-        slots.push((bo.clone(), write), GFP_KERNEL)?;
-    }
-    for slot in resolved {
-        slots.push(slot, GFP_KERNEL)?;
-    }
-    let memory = JobMemory::map(slots)?;
-
     let mut dependencies = in_fences(file, arg)?;
     let out = match arg.out_syncobj {
         0 => None,
@@ -151,6 +141,17 @@ pub(crate) fn submit(
     if arg.out_syncobj == 0 && arg.out_point != 0 {
         return Err(EINVAL);
     }
+
+    // The job's memory: the BO list's objects, then those VA operands resolved to. Mapped
+    // once every input is known good, since a first mapping pins an object's pages.
+    let mut slots = KVec::with_capacity(descs.len() + resolved.len(), GFP_KERNEL)?;
+    for (bo, write) in bos.entries() {
+        slots.push((bo.clone(), write), GFP_KERNEL)?;
+    }
+    for slot in resolved {
+        slots.push(slot, GFP_KERNEL)?;
+    }
+    let memory = JobMemory::map(slots)?;
 
     bos.lock()?;
     bos.implicit_fences(&mut dependencies)?;

@@ -4,17 +4,21 @@
 //!
 //! vaccel is to xaccel what vgem is to DRM: a backend with no hardware that any test kernel can
 //! load. Each device is a faux device with its own `/dev/accel/accelN`, a set of compute engines
-//! and two memory regions (system memory and a CPU-visible "device-local" region). vaccel has no
-//! MMU: the core keeps its VM mappings and its engines resolve device addresses through the core.
-//! With `mmu=1` its devices declare one instead, a software page table that checks every call
-//! the core makes (`mmu`), to test the core's MMU path. With `local_hidden=1` the local region
-//! is declared not CPU-visible, to test that the core refuses to map its buffer objects.
+//! and two memory regions (system memory and a CPU-visible "device-local" region). Its engines
+//! run an open, documented instruction set (Documentation/vaccel.rst): `isa` parses and checks
+//! command buffers, `engine` compiles them at SUBMIT (`program`) and queues jobs, `exec` runs
+//! them on the memory the core maps for each job. vaccel has no MMU: the core keeps its VM
+//! mappings and resolves device addresses at SUBMIT. With `mmu=1` its devices declare one
+//! instead, a software page table that checks every call the core makes (`mmu`), to test the
+//! core's MMU path. With `local_hidden=1` the local region is declared not CPU-visible, to test
+//! that the core refuses to map its buffer objects; `packet_latency_us` slows every packet down.
 //!
 //! Try it:
 //!
 //! ```text
 //! modprobe vaccel devices=2 engines=4 local_mib=128
 //! xaccel list
+//! xaccel run --op copy --size 1048576 --count 100
 //! ```
 
 mod engine;
