@@ -280,6 +280,8 @@ run)
 check)
 	run_tap vm-infra infra_tests
 	run_tap kunit kunit_results
+	# The HLX model, driven from userspace before any driver binds to it.
+	run_tap hlx-model-smoke /usr/bin/python3 "$repo/tools/hlx-model/guest-smoke.py"
 	for dev in /dev/accel/accel*; do
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
