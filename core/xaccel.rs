@@ -16,6 +16,7 @@
 //!   chains; its documentation holds the rules that let fences outlive backends and the core.
 //! - `file`: the core's per-file state (`drm_file.driver_priv`).
 //! - [`gem`]: buffer objects, `BO_CREATE`/`BO_INFO` and memory accounting.
+//! - [`pci`]: BAR mappings, MSI-X handlers and coherent DMA memory for PCI backends.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
 //! - [`sched`]: the job scheduler: rings, entities, jobs, timeouts and recovery.
@@ -62,6 +63,7 @@ mod file;
 pub mod gem;
 mod ioctl;
 mod name;
+pub mod pci;
 mod query;
 mod resv;
 pub mod sched;

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! hlx: the xaccel backend of HLX, a habanalabs-class training accelerator
+//! (Documentation/hlx.rst is its hardware manual, Documentation/hlx-driver.rst this driver).
+//!
+//! A PCI driver for `1af4:1110` functions whose register page says `HLX1` (QEMU's
+//! ivshmem-doorbell served by `tools/hlx-model`): it maps BAR0 (doorbells) and the register
+//! page of BAR2, sets a 48-bit DMA mask, brings the device up (`hw`), takes its CQ and EQ
+//! interrupts on MSI-X vectors 0 and 1 and registers one xaccel device with four engines (two
+//! DMA queues, two compute queues). Command buffers are checked by the parser (`cb`) before
+//! they reach a ring; timeouts soft-reset the queue, or hard-reset the device when the engine
+//! is wedged beyond a soft reset.
+//!
+//! debugfs `hlx/accelN/control`: reading shows the counters and the queues; writing
+//! `QUEUE MODE` wedges a queue's engine (test control: 1 soft, 2 hard, 0 disarm).
+
+mod cb;
+mod hw;
+mod regs;
+
+use cb::{AddressCheck, EngineKind};
+use hw::{Hw, JOBS_PER_QUEUE, QUEUES};
+use kernel::{
+    debugfs::{Dir, File},
+    device::Core,
+    fmt,
+    irq::IrqReturn,
+    pci,
+    prelude::*,
+    str::CString,
+    sync::Arc,
+    uaccess::UserSliceReader,
+};
+use regs::*;
+use xaccel::{
+    pci::{Caching, IoMem, Msix, MsixHandler},
+    sched::JobHandle,
+    Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionBacking, RegionDesc, RegionKind,
+};
+
+kernel::module_pci_driver! {
+    type: HlxDriver,
+    name: "hlx",
+    authors: ["The xaccel developers"],
+    description: "hlx: xaccel backend for the HLX accelerator",
+    license: "GPL",
+}
+
+/// HBM below this offset is the driver's (page tables, to come); user jobs reach the rest.
+const HBM_USER_BASE: u64 = 1 << 20;
+
+/// The backend type.
+struct Hlx;
+
+/// Which device addresses a job on a queue without the MMU may reach: physical HBM from
+/// [`HBM_USER_BASE`] on, as Goya's parser allows the user DRAM range. Host memory needs the
+/// job's buffer objects, which validation does not see yet: refused.
+struct UserHbm {
+    hbm_size: u64,
+}
+
+impl AddressCheck for UserHbm {
+    fn allows(&self, addr: u64, len: u64, _write: bool) -> bool {
+        addr & PA_HOST == 0
+            && addr >= HBM_USER_BASE
+            && addr
+                .checked_add(len)
+                .is_some_and(|end| end <= self.hbm_size)
+    }
+}
+
+impl xaccel::Backend for Hlx {
+    const NAME: &'static CStr = c"hlx";
+    const DESC: &'static CStr = c"HLX training accelerator";
+    type Device = Arc<Hw>;
+
+    fn validate(dev: &Arc<Hw>, engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
+        let kind = match engine {
+            0 | 1 => EngineKind::Dma,
+            2 | 3 => EngineKind::Compute,
+            _ => return Err(EINVAL),
+        };
+        cb::parse(
+            commands,
+            kind,
+            &UserHbm {
+                hbm_size: dev.hbm_size(),
+            },
+        )
+    }
+
+    fn run(dev: &Arc<Hw>, engine: u32, job: JobHandle) {
+        dev.submit(engine as usize, job)
+    }
+
+    fn reset_engine(dev: &Arc<Hw>, engine: u32) -> Result {
+        dev.reset_queue(engine as usize)
+    }
+
+    fn reset_device(dev: &Arc<Hw>) -> Result {
+        dev.reset_device()
+    }
+}
+
+/// The engines, in queue order.
+const ENGINES: [(&CStr, EngineClass); QUEUES] = [
+    (c"dma0", EngineClass::Dma),
+    (c"dma1", EngineClass::Dma),
+    (c"cmp0", EngineClass::Compute),
+    (c"cmp1", EngineClass::Compute),
+];
+
+fn describe() -> Result<DeviceDesc> {
+    let mut engines = KVec::new();
+    for (name, class) in ENGINES {
+        engines.push(
+            EngineDesc {
+                name,
+                class,
+                ring_credits: JOBS_PER_QUEUE,
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let mut regions = KVec::new();
+    regions.push(
+        RegionDesc {
+            name: c"system",
+            kind: RegionKind::System,
+            size: 1 << 30,
+            cpu_visible: true,
+            p2p: false,
+            backing: RegionBacking::Shmem,
+        },
+        GFP_KERNEL,
+    )?;
+    Ok(DeviceDesc {
+        engines,
+        regions,
+        capabilities: Capabilities::default(),
+        va_range: 0..0,
+    })
+}
+
+/// The CQ and EQ interrupts.
+struct Interrupts(Arc<Hw>);
+
+impl MsixHandler for Interrupts {
+    fn handle(&self, vector: u32) -> IrqReturn {
+        match vector {
+            MSIX_CQ => self.0.cq_interrupt(),
+            MSIX_EQ => self.0.eq_interrupt(),
+            _ => return IrqReturn::None,
+        }
+        IrqReturn::Handled
+    }
+}
+
+/// debugfs `control`, read: counters and queue states.
+fn show(hw: &Arc<Hw>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    let c = hw.counters();
+    writeln!(f, "hbm_bytes {}", hw.hbm_size())?;
+    writeln!(f, "jobs_done {}", c.jobs_done)?;
+    writeln!(f, "jobs_failed {}", c.jobs_failed)?;
+    writeln!(f, "mmu_faults {}", c.mmu_faults)?;
+    writeln!(f, "access_errors {}", c.access_errors)?;
+    writeln!(f, "illegal_packets {}", c.illegal_packets)?;
+    writeln!(f, "other_events {}", c.other_events)?;
+    writeln!(f, "last_fault_addr {:#x}", c.last_fault_addr)?;
+    writeln!(f, "soft_resets {}", c.soft_resets)?;
+    writeln!(f, "hard_resets {}", c.hard_resets)?;
+    writeln!(f, "device_hard_resets {}", hw.register(HARD_RESET_COUNT))?;
+    writeln!(f, "irq_cq {}", hw.register(IRQ_COUNT_CQ))?;
+    writeln!(f, "irq_eq {}", hw.register(IRQ_COUNT_EQ))?;
+    writeln!(f, "eq_dropped {}", hw.register(EQ_DROPPED))?;
+    writeln!(f, "device_mmu_faults {}", hw.register(MMU_FAULT_COUNT))?;
+    for q in 0..QUEUES {
+        writeln!(
+            f,
+            "queue {} status {:#x} ci {:#x} soft_resets {}",
+            q,
+            hw.register(queue_reg(q, Q_STATUS)),
+            hw.register(queue_reg(q, Q_CI)),
+            hw.register(queue_reg(q, Q_SOFT_RESET_COUNT)),
+        )?;
+    }
+    Ok(())
+}
+
+/// debugfs `control`, write: `QUEUE MODE` arms a wedge (test control).
+fn control(hw: &Arc<Hw>, reader: &mut UserSliceReader) -> Result {
+    let mut buf = [0u8; 16];
+    let len = reader.len().min(buf.len());
+    reader.read_slice(&mut buf[..len])?;
+    let mut words = buf[..len]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|w| !w.is_empty());
+    let mut number = || -> Result<u32> {
+        let word = words.next().ok_or(EINVAL)?;
+        let text = core::str::from_utf8(word).map_err(|_| EINVAL)?;
+        text.parse().map_err(|_| EINVAL)
+    };
+    let (queue, mode) = (number()?, number()?);
+    hw.wedge(queue, mode)
+}
+
+/// One bound HLX function. Field order is drop order: debugfs goes, the accel device is
+/// unplugged (the core calls us no more), then the interrupts are freed, then the device.
+#[pin_data]
+struct HlxPci<'bound> {
+    #[pin]
+    control: File<Arc<Hw>>,
+    _dir: Dir,
+    _accel: xaccel::Registration<Hlx>,
+    _irqs: Msix<'bound, Interrupts>,
+    hw: Arc<Hw>,
+}
+
+kernel::pci_device_table!(
+    PCI_TABLE,
+    <HlxDriver as pci::Driver>::IdInfo,
+    [(
+        pci::DeviceId::from_id(pci::Vendor::REDHAT_QUMRANET, 0x1110),
+        ()
+    )]
+);
+
+struct HlxDriver;
+
+impl pci::Driver for HlxDriver {
+    type IdInfo = ();
+    type Data<'bound> = HlxPci<'bound>;
+    const ID_TABLE: pci::IdTable<Self::IdInfo> = &PCI_TABLE;
+
+    fn probe<'bound>(
+        pdev: &'bound pci::Device<Core<'_>>,
+        _info: Option<&'bound Self::IdInfo>,
+    ) -> impl PinInit<Self::Data<'bound>, Error> + 'bound {
+        pin_init::pin_init_scope(move || {
+            // ivshmem-plain has the same ID and no MSI-X; the register page tells them apart.
+            if pdev.resource_len(0)? < 256 || pdev.resource_len(2)? < 8192 {
+                return Err(ENODEV);
+            }
+            xaccel::pci::enable(pdev, c"hlx")?;
+            let bar0 = IoMem::map(pdev, 0, 0, 256, Caching::Uncached)?;
+            let regs = IoMem::map(pdev, 2, 0, 4096, Caching::Uncached)?;
+            xaccel::pci::set_dma_mask(pdev, 48)?;
+            pdev.set_master();
+            let hw = Hw::new(pdev.as_ref(), bar0, regs)?;
+            let bound: &'bound pci::Device<kernel::device::Bound> = pdev;
+            let irqs = Msix::new(
+                bound,
+                MSIX_COUNT,
+                &[MSIX_CQ, MSIX_EQ],
+                c"hlx",
+                Interrupts(hw.clone()),
+            )?;
+            hw.unmask_interrupts()?;
+            let accel = xaccel::Registration::<Hlx>::new(
+                pdev.as_ref(),
+                &describe()?,
+                Ok::<_, Error>(hw.clone()),
+            )?;
+            let index = accel.device().minor_index().unwrap_or(-1);
+            let dir = Dir::new(c"hlx").subdir(&CString::try_from_fmt(fmt!("accel{index}"))?);
+            dev_info!(
+                pdev,
+                "HLX ready: {} MiB HBM, accel{}\n",
+                hw.hbm_size() >> 20,
+                index
+            );
+            Ok(try_pin_init!(HlxPci {
+                control <- dir.read_write_callback_file(c"control", hw.clone(), &show, &control),
+                _dir: dir,
+                _accel: accel,
+                _irqs: irqs,
+                hw,
+            }))
+        })
+    }
+
+    fn unbind<'bound>(_pdev: &'bound pci::Device<Core<'_>>, this: Pin<&HlxPci<'bound>>) {
+        // The device stops and writes no more memory before its buffers go.
+        this.hw.shut_down();
+    }
+}
