@@ -7,12 +7,14 @@
 //! that description into the uAPI (`DRM_IOCTL_VERSION`, `DRM_IOCTL_XACCEL_QUERY`). What varies by
 //! hardware is declared here as data where it can be (engines, memory regions, capabilities, the
 //! device VA window) and becomes trait methods only where it must run code: MMU page tables
-//! ([`Backend::mmu_map`], [`Backend::mmu_unmap`]), command validation, job execution and reset
-//! (all optional, with defaults that refuse). Nothing here is `unsafe`: a backend never touches `bindings`.
+//! ([`Backend::mmu_map`], [`Backend::mmu_unmap`]), command validation against a [`Submission`],
+//! job execution (with the job's memory mapped by the core) and reset (all optional, with
+//! defaults that refuse). Nothing here is `unsafe`: a backend never touches `bindings`.
 
 use crate::gem::DeviceMemory;
 use crate::name::Name;
 use crate::sched::JobHandle;
+use crate::submission::Submission;
 use crate::uapi;
 use core::{ops::Range, ptr::NonNull};
 use kernel::prelude::*;
@@ -46,14 +48,23 @@ pub trait Backend: Send + Sync + 'static {
     /// [`Registration`]: crate::Registration
     type Device: Send + Sync + 'static;
 
-    /// Checks a command buffer for `engine` before its job is queued (SUBMIT), and returns
-    /// the kernel-owned copy the engine will run: the bytes as given, or a parsed or patched
-    /// form (like habanalabs' CS parser). The errno of a rejected buffer reaches userspace.
+    /// Checks a submission before its job is queued (SUBMIT), and returns the kernel-owned
+    /// copy of the command buffer the engine will run: the bytes as given, or a parsed or
+    /// patched form (like habanalabs' CS parser). The errno of a rejected buffer reaches
+    /// userspace.
+    ///
+    /// [`Submission`] gives the engine, the command buffer, the BO list (each entry's size,
+    /// access and placement) and, when the submit names a VM, [`Submission::resolve`] for
+    /// device-VA operands. Memory is named by slots: BO-list indices, then the slots `resolve`
+    /// returns. Once validated, the core maps every slot for the CPU for the job's lifetime
+    /// ([`JobHandle::memory`]), so software engines need no mapping of their own.
     ///
     /// Runs in the submitting process, may sleep. A backend that does not implement it does
     /// not execute jobs: SUBMIT fails with `EOPNOTSUPP`.
-    fn validate(dev: &Self::Device, engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
-        let _ = (dev, engine, commands);
+    ///
+    /// [`JobHandle::memory`]: crate::sched::JobHandle::memory
+    fn validate(dev: &Self::Device, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+        let _ = (dev, submission);
         Err(EOPNOTSUPP)
     }
 

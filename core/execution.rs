@@ -25,6 +25,7 @@
 use crate::{
     backend::{Backend, DeviceLayout},
     sched::{EngineOps, JobHandle, Ring, RingConfig},
+    submission::Submission,
     uapi,
 };
 use kernel::{
@@ -40,7 +41,7 @@ pub(crate) const DEFAULT_JOB_TIMEOUT: Delta = Delta::from_secs(10);
 /// What the core calls in a backend besides the rings' [`EngineOps`].
 pub(crate) trait DeviceOps: Send + Sync {
     /// [`Backend::validate`].
-    fn validate(&self, engine: u32, commands: &[u8]) -> Result<KVec<u8>>;
+    fn validate(&self, submission: &mut Submission<'_>) -> Result<KVec<u8>>;
 }
 
 /// A backend's per-device data, as the core's rings and SUBMIT see it.
@@ -63,8 +64,8 @@ impl<B: Backend> EngineOps for Adapter<B> {
 }
 
 impl<B: Backend> DeviceOps for Adapter<B> {
-    fn validate(&self, engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
-        B::validate(&self.data, engine, commands)
+    fn validate(&self, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+        B::validate(&self.data, submission)
     }
 }
 

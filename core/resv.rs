@@ -2,8 +2,10 @@
 
 //! SUBMIT's BO list: reservation locking and implicit synchronisation.
 //!
-//! [`BoList::lock`] takes every listed object's reservation lock (`drm_exec`, ww-mutex
-//! backoff, interruptible) and reserves one fence slot in each, before the job is queued.
+//! [`BoList::read`] reads the list from userspace and looks its objects up (the backend
+//! validates the command buffer against it); [`BoList::lock`] then takes every listed object's
+//! reservation lock (`drm_exec`, ww-mutex backoff, interruptible) and reserves one fence slot
+//! in each, before the job is queued.
 //! Under the locks, [`BoList::implicit_fences`] collects what the job must wait for (writers;
 //! readers too for objects it writes), and once the job is queued [`BoList::publish`] adds its
 //! finished fence to each reservation (cannot fail: the slots are reserved). Dropping the list
@@ -70,7 +72,7 @@ struct Entry {
     implicit: bool,
 }
 
-/// The BO list of a SUBMIT, locked.
+/// The BO list of a SUBMIT, locked once [`BoList::lock`] succeeded.
 ///
 /// # Invariants
 ///
@@ -82,11 +84,11 @@ pub(crate) struct BoList {
 }
 
 impl BoList {
-    /// Reads `count` entries at `addr`, looks the objects up in `file` and locks them.
+    /// Reads `count` entries at `addr` and looks the objects up in `file`, without locking.
     ///
     /// `E2BIG` above `DRM_XACCEL_MAX_SUBMIT_BOS`; `EINVAL` for unknown flags or a handle listed
-    /// twice; `ENOENT` for a handle the file lacks; `EFAULT`; `EINTR` while locking.
-    pub(crate) fn lock(file: &DrmFile, addr: u64, count: u32) -> Result<Self> {
+    /// twice; `ENOENT` for a handle the file lacks; `EFAULT`.
+    pub(crate) fn read(file: &DrmFile, addr: u64, count: u32) -> Result<Self> {
         if count > uapi::DRM_XACCEL_MAX_SUBMIT_BOS {
             return Err(E2BIG);
         }
@@ -121,23 +123,44 @@ impl BoList {
                 GFP_KERNEL,
             )?;
         }
-        let mut objs = KVec::with_capacity(count, GFP_KERNEL)?;
-        for entry in entries.iter() {
-            objs.push(entry.bo.gem(), GFP_KERNEL)?;
-        }
-        let mut err = 0;
-        // SAFETY: `objs` holds `count` live GEM objects (we hold references in `entries`).
-        let exec = unsafe { xaccel_resv_lock(objs.as_mut_ptr(), count as u32, &mut err) };
-        let exec = NonNull::new(exec).ok_or_else(|| Error::from_errno(err))?;
-        // INVARIANT: `exec` locked every object of `entries` with a slot reserved.
+        // INVARIANT: Not locked.
         Ok(Self {
             entries,
-            exec: Some(exec),
+            exec: None,
         })
     }
 
+    /// Each entry's object and whether the job writes it, in list order.
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&ARef<Bo>, bool)> {
+        self.entries.iter().map(|e| (&e.bo, e.write))
+    }
+
+    /// Locks every listed object and reserves one fence slot in each. Once, before
+    /// [`BoList::implicit_fences`] and [`BoList::publish`]. `EINTR` if interrupted, `ENOMEM`.
+    pub(crate) fn lock(&mut self) -> Result {
+        if self.entries.is_empty() || self.exec.is_some() {
+            return Ok(());
+        }
+        let mut objs = KVec::with_capacity(self.entries.len(), GFP_KERNEL)?;
+        for entry in self.entries.iter() {
+            objs.push(entry.bo.gem(), GFP_KERNEL)?;
+        }
+        let mut err = 0;
+        // SAFETY: `objs` holds live GEM objects (we hold references in `entries`); their
+        // number is at most `DRM_XACCEL_MAX_SUBMIT_BOS`.
+        let exec = unsafe { xaccel_resv_lock(objs.as_mut_ptr(), objs.len() as u32, &mut err) };
+        let exec = NonNull::new(exec).ok_or_else(|| Error::from_errno(err))?;
+        // INVARIANT: `exec` locked every object of `entries` with a slot reserved.
+        self.exec = Some(exec);
+        Ok(())
+    }
+
     /// The fences the job must wait for, from the reservations of its implicit entries.
+    /// `EINVAL` if the list is not locked.
     pub(crate) fn implicit_fences(&self, into: &mut KVec<ARef<DmaFence>>) -> Result {
+        if self.exec.is_none() && !self.entries.is_empty() {
+            return Err(EINVAL);
+        }
         for entry in self.entries.iter().filter(|e| e.implicit) {
             let mut fences = core::ptr::null_mut();
             let mut count = 0u32;
@@ -163,8 +186,12 @@ impl BoList {
         Ok(())
     }
 
-    /// Adds the job's finished fence to every listed object, as a writer or a reader.
+    /// Adds the job's finished fence to every listed object, as a writer or a reader; nothing
+    /// if the list is not locked.
     pub(crate) fn publish(&self, fence: &DmaFence) {
+        if self.exec.is_none() {
+            return;
+        }
         for entry in self.entries.iter() {
             // SAFETY: The object is locked with a slot reserved (type invariants); `fence` is
             // live and the reservation takes its own reference.

@@ -6,24 +6,31 @@
 //! nothing (the syncobjs, the context, the argument struct):
 //!
 //! 1. the argument's flags, padding, reserved fields, counts and timeout;
-//! 2. the context, the command buffer's buffer object and its bounds;
-//! 3. the command buffer is copied out of the object and validated by the backend, which
+//! 2. the context, the VM (if any), the command buffer's buffer object and its bounds;
+//! 3. the command buffer is copied out of the object and the BO list is read (its objects looked
+//!    up, not locked yet);
+//! 4. the backend validates the [`Submission`] (command buffer, BO list, VA resolver) and
 //!    returns the kernel-owned copy the engine will run;
-//! 4. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
-//! 5. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
-//! 6. the BO list is locked (one fence slot reserved in each reservation) and the implicit
+//! 5. the job's memory is mapped: every BO-list object and every object a VA operand resolved
+//!    to (see `job_memory.rs`);
+//! 6. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
+//! 7. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
+//! 8. the BO list is locked (one fence slot reserved in each reservation) and the implicit
 //!    fences of its objects join the dependencies (see `resv.rs`);
-//! 7. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
-//!    memory; its finished fence is added to the BO list's reservations (then unlocked) and
-//!    installed in the out-syncobj.
+//! 9. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
+//!    memory; its finished fence is added to the BO list's reservations (then unlocked),
+//!    becomes the VM's busy fence and is installed in the out-syncobj.
 
 use crate::{
+    backend::Access,
     device::Plugged,
     fence::ChainNode,
     file::DrmFile,
     gem::Bo,
+    job_memory::JobMemory,
     resv::BoList,
     sched::JobDesc,
+    submission::{BoDesc, Submission},
     syncobj::{self, Syncobj},
     uapi,
 };
@@ -67,7 +74,7 @@ pub(crate) fn submit(
     file: &DrmFile,
     arg: &mut uapi::drm_xaccel_submit,
 ) -> Result<u32> {
-    if arg.flags != 0 || arg.reserved != [0; 2] {
+    if arg.flags != 0 || arg.pad != 0 || arg.reserved != 0 {
         return Err(EINVAL);
     }
     if arg.in_syncobj_count > uapi::DRM_XACCEL_MAX_IN_SYNCOBJS {
@@ -87,14 +94,47 @@ pub(crate) fn submit(
     };
     let entity = file.state().contexts().lock().get(arg.context_id)?;
     let engine = entity.engine();
+    let vm = match arg.vm_id {
+        0 => None,
+        id => Some(file.state().vms().get(id)?),
+    };
 
-    // The command buffer: copied out of its object, then validated by the backend.
+    // The command buffer, copied out of its object, and the BO list, validated by the backend.
     let bo = Bo::lookup(file, arg.cmd_handle)?;
     let mut commands = KVec::from_elem(0u8, usize::try_from(arg.cmd_size)?, GFP_KERNEL)?;
     bo.read(arg.cmd_offset, &mut commands)?;
     drop(bo);
-    let payload = plugged.dev.exec.ops()?.validate(engine, &commands)?;
+    let mut bos = BoList::read(file, arg.bos, arg.bo_count)?;
+    let mut descs = KVec::with_capacity(arg.bo_count as usize, GFP_KERNEL)?;
+    for (bo, write) in bos.entries() {
+        descs.push(
+            BoDesc {
+                size: bo.size(),
+                access: if write {
+                    Access::ReadWrite
+                } else {
+                    Access::ReadOnly
+                },
+                placement: bo.placement(),
+                region: bo.region(),
+            },
+            GFP_KERNEL,
+        )?;
+    }
+    let mut submission = Submission::new(engine, &commands, &descs, vm.as_deref());
+    let payload = plugged.dev.exec.ops()?.validate(&mut submission)?;
+    let resolved = submission.into_resolved();
     drop(commands);
+
+    // The job's memory: the BO list's objects, then those VA operands resolved to.
+    let mut slots = KVec::with_capacity(descs.len() + resolved.len(), GFP_KERNEL)?;
+    for (bo, write) in bos.entries() {
+        slots.push((bo.clone(), write), GFP_KERNEL)?;
+    }
+    for slot in resolved {
+        slots.push(slot, GFP_KERNEL)?;
+    }
+    let memory = JobMemory::map(slots)?;
 
     let mut dependencies = in_fences(file, arg)?;
     let out = match arg.out_syncobj {
@@ -112,17 +152,21 @@ pub(crate) fn submit(
         return Err(EINVAL);
     }
 
-    let bos = BoList::lock(file, arg.bos, arg.bo_count)?;
+    bos.lock()?;
     bos.implicit_fences(&mut dependencies)?;
     let job = entity.prepare(JobDesc {
         credits: 1,
         timeout,
         payload,
+        memory,
         dependencies,
     })?;
     let fence = entity.push(job)?;
     bos.publish(&fence);
     drop(bos);
+    if let Some(vm) = vm {
+        vm.set_busy(fence.to_dma_fence());
+    }
     if let Some((syncobj, chain)) = out {
         syncobj.install(chain, &fence, arg.out_point);
     }

@@ -18,8 +18,11 @@
 //! - [`gem`]: buffer objects, `BO_CREATE`/`BO_INFO` and memory accounting.
 //! - [`pci`]: BAR mappings, MSI-X handlers and coherent DMA memory for PCI backends.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
+//! - [`job_memory`]: a job's buffer objects, mapped for the CPU while it lives, and the
+//!   bounds-checked operations software engines run on them.
 //! - `query`: `DRM_IOCTL_XACCEL_QUERY`.
 //! - [`sched`]: the job scheduler: rings, entities, jobs, timeouts and recovery.
+//! - `submit`: `DRM_IOCTL_XACCEL_SUBMIT`; [`submission`]: what a backend validates.
 //! - [`vm`]: device virtual memory: per-file VMs, `VM_BIND`/`VM_UNBIND`, MMU callbacks.
 //! - [`uapi`]: the uAPI structs, shared verbatim with the userspace crate.
 //!
@@ -62,11 +65,13 @@ pub mod fence;
 mod file;
 pub mod gem;
 mod ioctl;
+pub mod job_memory;
 mod name;
 pub mod pci;
 mod query;
 mod resv;
 pub mod sched;
+pub mod submission;
 mod submit;
 mod syncobj;
 pub mod vm;
@@ -81,6 +86,8 @@ pub use backend::{
     RegionDesc, RegionKind, VmId,
 };
 pub use device::{AccelDevice, Registration};
+pub use job_memory::JobMemory;
+pub use submission::{BoDesc, MemRange, Submission};
 
 use kernel::prelude::*;
 

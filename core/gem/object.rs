@@ -43,7 +43,7 @@ use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     ffi::{c_int, c_uint},
-    page::PAGE_SIZE,
+    page::{Page, PAGE_SIZE},
     prelude::*,
     scatterlist::SGTable,
     sync::aref::{ARef, AlwaysRefCounted},
@@ -424,6 +424,16 @@ impl Bo {
         to_result(unsafe {
             xaccel_bo_read(self.shmem.get(), offset, dst.as_mut_ptr().cast(), dst.len())
         })
+    }
+
+    /// Calls `f` for each page of a device-memory object, in the order of its bytes, until it
+    /// fails. `EINVAL` for objects of other placements. The pages are the object's until it is
+    /// freed.
+    pub(crate) fn for_each_device_page(&self, f: impl FnMut(&Page) -> Result) -> Result {
+        let (Some(blocks), Some(memory)) = (&self.blocks, self.charge.device_memory()) else {
+            return Err(EINVAL);
+        };
+        blocks.for_each_page(memory, f)
     }
 
     /// Size in bytes, a multiple of the page size.

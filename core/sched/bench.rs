@@ -152,6 +152,7 @@ fn job(index: u32, usecs: u32, dep: Option<ARef<DmaFence>>) -> Result<JobDesc> {
         credits: 1,
         timeout: None,
         payload,
+        memory: crate::job_memory::JobMemory::none(),
         dependencies,
     })
 }

@@ -150,7 +150,8 @@ pub struct PreparedJob {
 ///
 /// ```ignore
 /// let entity = Entity::new(&ring, Priority::Normal, c"ctx1")?;
-/// let fence = entity.submit(JobDesc { credits: 1, timeout: None, payload, dependencies })?;
+/// let memory = JobMemory::none();
+/// let fence = entity.submit(JobDesc { credits: 1, timeout: None, payload, memory, dependencies })?;
 /// fence.wait(WaitMode::Interruptible, None)?;
 /// ```
 pub struct Entity {
@@ -220,6 +221,7 @@ impl Entity {
             desc.credits,
             timeout,
             desc.payload,
+            desc.memory,
             desc.dependencies,
         )?;
         Ok(PreparedJob { job, fence })

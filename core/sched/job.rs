@@ -22,7 +22,10 @@
 //! [`Entity::push`]: super::Entity::push
 
 use super::{entity::EntityCore, ring::Ring};
-use crate::fence::{DmaFence, Fence, FenceCallback};
+use crate::{
+    fence::{DmaFence, Fence, FenceCallback},
+    job_memory::JobMemory,
+};
 use kernel::{
     list::{impl_list_arc_safe, impl_list_item, ListLinks},
     prelude::*,
@@ -45,6 +48,8 @@ pub struct JobDesc {
     pub timeout: Option<Delta>,
     /// The backend's validated, kernel-owned copy of the command buffer.
     pub payload: KVec<u8>,
+    /// The buffer objects the job may use, mapped; [`JobMemory::none`] for none.
+    pub memory: JobMemory,
     /// Fences that must signal before the job may run (explicit in-fences, implicit fences).
     pub dependencies: KVec<ARef<DmaFence>>,
 }
@@ -78,6 +83,8 @@ pub(crate) struct Job {
     pub(crate) credits: u32,
     pub(crate) timeout: Delta,
     payload: KVec<u8>,
+    /// Mapped until the job is freed (unmapped from a work item, see `job_memory`).
+    memory: JobMemory,
     fence: SetOnce<ARef<Fence>>,
     state: Atomic<u64>,
     /// The dependency callbacks; they hold the dependency fences until the job is freed.
@@ -100,6 +107,7 @@ impl Job {
         credits: u32,
         timeout: Delta,
         payload: KVec<u8>,
+        memory: JobMemory,
         dependencies: KVec<ARef<DmaFence>>,
     ) -> Result<kernel::list::ListArc<Self>> {
         let count = Arc::new(
@@ -135,6 +143,7 @@ impl Job {
                 credits,
                 timeout,
                 payload,
+                memory,
                 fence: SetOnce::new(),
                 state: Atomic::new(0),
                 _callbacks: callbacks,
@@ -258,6 +267,14 @@ impl JobHandle {
     /// The backend's validated command buffer.
     pub fn payload(&self) -> &[u8] {
         &self.job.payload
+    }
+
+    /// The job's memory: its BO list and the objects its VA operands resolved to, mapped for
+    /// the CPU, in the slots [`Backend::validate`] was given. Valid as long as the handle.
+    ///
+    /// [`Backend::validate`]: crate::Backend::validate
+    pub fn memory(&self) -> &JobMemory {
+        &self.job.memory
     }
 
     /// The job's credits on its ring.

@@ -190,6 +190,7 @@ pub(super) fn job(tag: u8, behaviour: u8, deps: &[&DmaFence]) -> Result<JobDesc>
         credits: 1,
         timeout: None,
         payload,
+        memory: crate::job_memory::JobMemory::none(),
         dependencies,
     })
 }

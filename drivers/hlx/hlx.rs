@@ -36,6 +36,7 @@ use xaccel::{
     pci::{Caching, IoMem, Msix, MsixHandler},
     sched::JobHandle,
     Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionBacking, RegionDesc, RegionKind,
+    Submission,
 };
 
 kernel::module_pci_driver! {
@@ -74,14 +75,14 @@ impl xaccel::Backend for Hlx {
     const DESC: &'static CStr = c"HLX training accelerator";
     type Device = Arc<Hw>;
 
-    fn validate(dev: &Arc<Hw>, engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
-        let kind = match engine {
+    fn validate(dev: &Arc<Hw>, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+        let kind = match submission.engine() {
             0 | 1 => EngineKind::Dma,
             2 | 3 => EngineKind::Compute,
             _ => return Err(EINVAL),
         };
         cb::parse(
-            commands,
+            submission.commands(),
             kind,
             &UserHbm {
                 hbm_size: dev.hbm_size(),

@@ -31,7 +31,7 @@ use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Arc, sync:
 use mmu::PageTable;
 use xaccel::{
     sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
-    RegionBacking, RegionDesc, RegionKind, VmId,
+    RegionBacking, RegionDesc, RegionKind, Submission, VmId,
 };
 
 module! {
@@ -108,8 +108,8 @@ impl xaccel::Backend for Vaccel {
     const DESC: &'static CStr = c"xaccel software reference accelerator";
     type Device = VaccelDevice;
 
-    fn validate(_dev: &VaccelDevice, _engine: u32, commands: &[u8]) -> Result<KVec<u8>> {
-        engine::compile(commands)
+    fn validate(_dev: &VaccelDevice, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+        engine::compile(submission.commands())
     }
 
     fn run(dev: &VaccelDevice, engine: u32, job: JobHandle) {

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		4
+#define DRM_XACCEL_UAPI_MINOR		5
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -520,19 +520,25 @@ struct drm_xaccel_submit_bo {
  * reader, so later users of the object (other jobs, other devices, dma-buf
  * importers) wait for it.
  *
+ * Device virtual addresses: with @vm_id, the backend resolves the command
+ * buffer's VA operands through that VM when the job is submitted; the job
+ * keeps the buffer objects they resolved to until it is done, even if they
+ * are unbound meanwhile. Those objects take no part in implicit
+ * synchronisation (order their users with syncobjs).
+ *
  * The fence signals with an error if the job
  * faults (-EIO), times out (-ETIME), is cancelled (-ECANCELED: its context
  * was destroyed or found guilty) or the device goes away (-ENODEV).
  *
- * Errors: -EINVAL for nonzero @flags, @reserved or syncobj flags, a
+ * Errors: -EINVAL for nonzero @flags, @pad, @reserved or syncobj flags, a
  * zero @cmd_size, a command buffer outside its buffer object, unknown BO
  * flags, a handle listed twice, a nonzero
  * point on a binary in-syncobj, an in-syncobj without a fence; -E2BIG for
  * more than DRM_XACCEL_MAX_IN_SYNCOBJS in-syncobjs or
  * DRM_XACCEL_MAX_SUBMIT_BOS buffer objects, a command buffer larger
  * than DRM_XACCEL_MAX_CMD_SIZE or a timeout above
- * DRM_XACCEL_MAX_TIMEOUT_NS; -ENOENT for an unknown context, buffer object
- * or syncobj (handles of other files are never found); -EIO on a guilty
+ * DRM_XACCEL_MAX_TIMEOUT_NS; -ENOENT for an unknown context, buffer object,
+ * VM or syncobj (handles of other files are never found); -EIO on a guilty
  * context; -EOPNOTSUPP if the backend does not execute jobs; -EFAULT for a
  * bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
  * buffer objects; the backend's errno for a rejected command
@@ -566,8 +572,15 @@ struct drm_xaccel_submit {
 	__u64 timeout_ns;
 	/** @seqno: Out: the job's sequence number in its context, from 1. */
 	__u64 seqno;
+	/**
+	 * @vm_id: In: a VM of this file (DRM_IOCTL_XACCEL_VM_CREATE) whose
+	 * mappings the command buffer's device-VA operands name, or 0 for none.
+	 */
+	__u32 vm_id;
+	/** @pad: Must be zero. */
+	__u32 pad;
 	/** @reserved: Must be zero. */
-	__u64 reserved[2];
+	__u64 reserved;
 };
 
 #if defined(__cplusplus)

@@ -354,6 +354,7 @@ pub struct Submit<'a> {
     bos: Vec<drm_xaccel_submit_bo>,
     signal: Option<(u32, u64)>,
     timeout: Option<Duration>,
+    vm_id: u32,
     _bo: std::marker::PhantomData<&'a ()>,
 }
 
@@ -368,6 +369,7 @@ impl<'a> Submit<'a> {
             bos: Vec::new(),
             signal: None,
             timeout: None,
+            vm_id: 0,
             _bo: std::marker::PhantomData,
         }
     }
@@ -395,6 +397,12 @@ impl<'a> Submit<'a> {
     /// Installs the job's fence in `syncobj` at `point` (0: replaces its fence).
     pub fn signal(mut self, syncobj: &Syncobj<'_>, point: u64) -> Self {
         self.signal = Some((syncobj.handle, point));
+        self
+    }
+
+    /// Resolves the command buffer's device-VA operands through `vm` (SUBMIT's `vm_id`).
+    pub fn vm(mut self, vm: &'a crate::Vm<'_>) -> Self {
+        self.vm_id = vm.id();
         self
     }
 
@@ -429,6 +437,7 @@ impl<'a> Submit<'a> {
             timeout_ns: self
                 .timeout
                 .map_or(0, |t| t.as_nanos().try_into().unwrap_or(u64::MAX)),
+            vm_id: self.vm_id,
             ..Default::default()
         }
     }

@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 4;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 5;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -395,6 +395,10 @@ pub struct drm_xaccel_submit {
     pub timeout_ns: u64,
     /// Out: the job's sequence number in its context, from 1.
     pub seqno: u64,
+    /// In: a VM of this file whose mappings device-VA operands name, or 0 for none.
+    pub vm_id: u32,
     /// Must be zero.
-    pub reserved: [u64; 2],
+    pub pad: u32,
+    /// Must be zero.
+    pub reserved: u64,
 }

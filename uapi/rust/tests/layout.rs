@@ -271,7 +271,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "in_syncobj_count" => in_syncobj_count, "cmd_offset" => cmd_offset,
         "cmd_size" => cmd_size, "in_syncobjs" => in_syncobjs, "bos" => bos,
         "bo_count" => bo_count, "out_syncobj" => out_syncobj, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
-        "reserved" => reserved,
+        "vm_id" => vm_id, "pad" => pad, "reserved" => reserved,
     });
     layout!(f, drm_xaccel_vm_create {
         "flags" => flags, "vm_id" => vm_id, "reserved" => reserved,
@@ -496,8 +496,8 @@ fn check_catches_reordered_field() {
 fn check_catches_changed_constant_and_new_field() {
     let dir = broken_header("changed", |text| {
         text.replacen(
-            "DRM_XACCEL_UAPI_MINOR\t\t4",
-            "DRM_XACCEL_UAPI_MINOR\t\t5",
+            &format!("DRM_XACCEL_UAPI_MINOR\t\t{DRM_XACCEL_UAPI_MINOR}"),
+            &format!("DRM_XACCEL_UAPI_MINOR\t\t{}", DRM_XACCEL_UAPI_MINOR + 1),
             1,
         )
         .replacen("\t__u64 used;\n", "\t__u64 used;\n\t__u64 peak;\n", 1)

@@ -195,12 +195,21 @@ pub fn submit(c: &Ctx) -> TestResult {
             Errno::INVAL,
         ),
         (
-            "reserved[1]",
+            "reserved",
             drm_xaccel_submit {
-                reserved: [0, 1],
+                reserved: 1,
                 ..base
             },
             Errno::INVAL,
+        ),
+        ("pad", drm_xaccel_submit { pad: 1, ..base }, Errno::INVAL),
+        (
+            "unknown VM",
+            drm_xaccel_submit {
+                vm_id: u32::MAX,
+                ..base
+            },
+            Errno::NOENT,
         ),
         (
             "unknown context",

@@ -1,0 +1,448 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! A job's memory: the buffer objects it may use, mapped for the CPU for as long as the job
+//! lives, and the bounds-checked operations a software engine runs on them.
+//!
+//! SUBMIT builds a [`JobMemory`] once the backend has validated the command buffer: one *slot*
+//! per entry of the BO list (slot `i` is BO-list index `i`), then one per buffer object that a
+//! device-VA operand resolved to ([`Submission::resolve`]). Each slot holds a reference to its
+//! object and a kernel mapping of all of it:
+//!
+//! - system objects: the shmem helper's vmap (`drm_gem_vmap()`; the pages stay pinned while
+//!   mapped);
+//! - device-memory objects: `vmap()` of the region's pages behind the object's blocks;
+//! - imported objects: the exporter's `dma_buf_vmap()`; I/O memory is refused (`EOPNOTSUPP`).
+//!
+//! The scheduler's job owns its memory, so mappings and references last until the job's last
+//! reference goes: after its fence has signalled and after the backend has dropped its
+//! [`JobHandle`], so an engine still running a job that a reset abandoned still reads and writes
+//! valid memory.
+//!
+//! Unmapping sleeps (reservation locks, `vunmap()`), but a job may be freed anywhere, a hard
+//! interrupt included (see `sched`). The slots therefore live in a [`Release`], allocated with
+//! them, which [`JobMemory`]'s drop queues on the scheduler's workqueue; the work item drops
+//! the slots. The queue outlives the item: a job holds its ring, and module exit destroys the
+//! queue, running what is pending, only once no ring is left.
+//!
+//! Engines reach the memory through [`JobHandle::memory`]: reads into and writes from slices, a
+//! copy between two ranges (one `memmove`) and a fill. Every operation checks its slot, its range
+//! (overflow included) and, for writes, the slot's access. The backend validated the same ranges
+//! before the job was queued, so a failed check is a backend bug, reported as an error, and never
+//! touches memory outside the objects.
+//!
+//! The memory is shared: userspace mappings, other jobs and other devices may use the same bytes
+//! at the same time, as with any DMA. The core only accesses it through raw pointers with bulk
+//! copies, never through Rust references; racing accesses give unspecified bytes, as on
+//! hardware.
+//!
+//! [`Submission::resolve`]: crate::Submission::resolve
+//! [`JobHandle`]: crate::sched::JobHandle
+//! [`JobHandle::memory`]: crate::sched::JobHandle::memory
+
+use crate::gem::{Bo, Placement};
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    error::from_err_ptr,
+    ffi::c_void,
+    page::PAGE_SIZE,
+    prelude::*,
+    sync::{aref::ARef, Arc},
+    workqueue::{impl_has_work, new_work, Work, WorkItem},
+};
+
+// `drm_gem_object` contains zero-sized members; it is only passed along by pointer.
+#[allow(improper_ctypes)]
+extern "C" {
+    /// Maps a system object (GEM vmap) or an import (`dma_buf_vmap`); ERR_PTR on failure, with
+    /// the mapped size in `*size` (`job_memory_c.c`).
+    fn xaccel_job_vmap_gem(
+        obj: *mut bindings::drm_gem_object,
+        imported: bool,
+        size: *mut usize,
+    ) -> *mut c_void;
+    /// Undoes `xaccel_job_vmap_gem()`.
+    fn xaccel_job_vunmap_gem(
+        obj: *mut bindings::drm_gem_object,
+        imported: bool,
+        vaddr: *mut c_void,
+    );
+    /// `vmap(pages, count, VM_MAP, PAGE_KERNEL)`; NULL on failure.
+    fn xaccel_job_vmap_pages(pages: *mut *mut bindings::page, count: u32) -> *mut c_void;
+    /// `vunmap()`.
+    fn xaccel_job_vunmap_pages(vaddr: *mut c_void);
+}
+
+/// How a slot is mapped, so it is unmapped the same way.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mapping {
+    /// `xaccel_job_vmap_gem()`, of an import or not.
+    Gem { imported: bool },
+    /// `xaccel_job_vmap_pages()` of a device-memory object's pages.
+    Pages,
+}
+
+/// One buffer object of a job, mapped.
+///
+/// # Invariants
+///
+/// `vaddr` is a kernel mapping of the first `size` bytes of `bo`, made as `mapping` says, valid
+/// until the slot is dropped; `bo` keeps the memory behind it alive.
+struct Slot {
+    bo: ARef<Bo>,
+    vaddr: NonNull<u8>,
+    size: usize,
+    writable: bool,
+    mapping: Mapping,
+}
+
+// SAFETY: `vaddr` is a kernel virtual address, valid in any thread; the slot hands out no
+// references to the memory behind it, only bulk copies through raw pointers.
+unsafe impl Send for Slot {}
+// SAFETY: As above: `&Slot` only allows copies through the pointer, which any thread may do.
+unsafe impl Sync for Slot {}
+
+impl Slot {
+    /// Maps all of `bo`; may sleep (it takes the object's reservation lock).
+    fn map(bo: ARef<Bo>, writable: bool) -> Result<Self> {
+        let bo_size = usize::try_from(bo.size())?;
+        let mut size = bo_size;
+        let (vaddr, mapping) = match bo.placement() {
+            placement @ (Placement::System | Placement::Imported) => {
+                let imported = placement == Placement::Imported;
+                // SAFETY: `bo` is live (we hold a reference) and is an import exactly when
+                // `imported` (its attachment then lives as long as it); `size` is a valid out
+                // pointer.
+                let vaddr = unsafe { xaccel_job_vmap_gem(bo.gem(), imported, &mut size) };
+                (from_err_ptr(vaddr)?, Mapping::Gem { imported })
+            }
+            Placement::Device => {
+                let mut pages = KVVec::with_capacity(size / PAGE_SIZE, GFP_KERNEL)?;
+                bo.for_each_device_page(|page| {
+                    pages.push(page.as_ptr(), GFP_KERNEL)?;
+                    Ok(())
+                })?;
+                size = pages.len() * PAGE_SIZE;
+                // SAFETY: `pages` holds valid pages, which the object owns until it is freed
+                // (we hold it); `vmap()` does not keep the array.
+                let vaddr = unsafe {
+                    xaccel_job_vmap_pages(pages.as_mut_ptr(), u32::try_from(pages.len())?)
+                };
+                (vaddr, Mapping::Pages)
+            }
+        };
+        let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
+        // An exporter's dma-buf may be shorter than the object (rounded up to whole pages).
+        let size = size.min(bo_size);
+        // INVARIANT: Just mapped, at least `size` bytes, as `mapping` says; `bo` is held.
+        Ok(Self {
+            bo,
+            vaddr,
+            size,
+            writable,
+            mapping,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let vaddr = self.vaddr.as_ptr().cast::<c_void>();
+        match self.mapping {
+            // SAFETY: The mapping was made by `xaccel_job_vmap_gem()` with the same object and
+            // kind (type invariants) and is not used again; the object is still held.
+            Mapping::Gem { imported } => unsafe {
+                xaccel_job_vunmap_gem(self.bo.gem(), imported, vaddr)
+            },
+            // SAFETY: The mapping was made by `vmap()` (type invariants), used no more.
+            Mapping::Pages => unsafe { xaccel_job_vunmap_pages(vaddr) },
+        }
+    }
+}
+
+/// The slots of a job, and the work item that drops them in process context.
+#[pin_data]
+struct Release {
+    slots: KVec<Slot>,
+    #[pin]
+    work: Work<Release>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Release { self.work }
+}
+
+impl WorkItem for Release {
+    type Pointer = Arc<Release>;
+
+    fn run(this: Arc<Release>) {
+        // The last reference: the slots are unmapped here.
+        drop(this);
+    }
+}
+
+/// The memory of one job; see the module documentation.
+pub struct JobMemory {
+    /// `None` for a job that uses no memory.
+    mapped: Option<Arc<Release>>,
+}
+
+impl JobMemory {
+    /// No memory: for jobs whose command buffer names no buffer object.
+    pub fn none() -> Self {
+        Self { mapped: None }
+    }
+
+    /// Maps every object of `bos` (a reference and whether the job may write it), in order:
+    /// slot `i` is `bos[i]`. May sleep. Errors: `ENOMEM`, `EOPNOTSUPP` for an import of I/O
+    /// memory, the exporter's vmap errors.
+    pub(crate) fn map(bos: KVec<(ARef<Bo>, bool)>) -> Result<Self> {
+        if bos.is_empty() {
+            return Ok(Self::none());
+        }
+        let mut slots = KVec::with_capacity(bos.len(), GFP_KERNEL)?;
+        for (bo, writable) in bos {
+            slots.push(Slot::map(bo, writable)?, GFP_KERNEL)?;
+        }
+        let release = Arc::pin_init(
+            pin_init!(Release {
+                slots,
+                work <- new_work!("xaccel_job_memory_release"),
+            }),
+            GFP_KERNEL,
+        )?;
+        Ok(Self {
+            mapped: Some(release),
+        })
+    }
+
+    fn slot_list(&self) -> &[Slot] {
+        self.mapped.as_ref().map_or(&[], |r| &r.slots)
+    }
+
+    /// Number of slots.
+    pub fn slots(&self) -> usize {
+        self.slot_list().len()
+    }
+
+    /// Size of slot `slot` in bytes, `None` if there is no such slot.
+    pub fn slot_size(&self, slot: usize) -> Option<u64> {
+        self.slot_list().get(slot).map(|s| s.size as u64)
+    }
+
+    /// The address of `len` bytes at `offset` of `slot`, checked: `EINVAL` for no such slot,
+    /// `EFAULT` for a range outside it, `EACCES` for a `write` to a read-only slot.
+    fn range(&self, slot: usize, offset: u64, len: u64, write: bool) -> Result<*mut u8> {
+        let s = self.slot_list().get(slot).ok_or(EINVAL)?;
+        match offset.checked_add(len) {
+            Some(end) if end <= s.size as u64 => {}
+            _ => return Err(EFAULT),
+        }
+        if write && !s.writable {
+            return Err(EACCES);
+        }
+        // SAFETY: `offset <= size` (checked), so the result is inside, or one past the end
+        // of, the slot's mapping (type invariants of `Slot`).
+        Ok(unsafe { s.vaddr.as_ptr().add(offset as usize) })
+    }
+
+    /// Copies `dst.len()` bytes at `offset` of `slot` into `dst`.
+    pub fn read(&self, slot: usize, offset: u64, dst: &mut [u8]) -> Result {
+        let src = self.range(slot, offset, dst.len() as u64, false)?;
+        // SAFETY: `src` is valid for `dst.len()` bytes (checked against the mapping, which lives
+        // as long as `self`); `dst` is a distinct, exclusively borrowed buffer.
+        unsafe { core::ptr::copy_nonoverlapping(src, dst.as_mut_ptr(), dst.len()) };
+        Ok(())
+    }
+
+    /// Copies `src` to `offset` of `slot`.
+    pub fn write(&self, slot: usize, offset: u64, src: &[u8]) -> Result {
+        let dst = self.range(slot, offset, src.len() as u64, true)?;
+        // SAFETY: `dst` is valid for `src.len()` bytes of a writable slot (checked); `src` is a
+        // kernel buffer distinct from job memory.
+        unsafe { core::ptr::copy_nonoverlapping(src.as_ptr(), dst, src.len()) };
+        Ok(())
+    }
+
+    /// Copies `len` bytes from `src_offset` of `src` to `dst_offset` of `dst` with one
+    /// `memmove`: overlapping ranges of one object copy as if through a temporary buffer.
+    pub fn copy(
+        &self,
+        dst: usize,
+        dst_offset: u64,
+        src: usize,
+        src_offset: u64,
+        len: u64,
+    ) -> Result {
+        let to = self.range(dst, dst_offset, len, true)?;
+        let from = self.range(src, src_offset, len, false)?;
+        // SAFETY: Both ranges are valid for `len` bytes (checked), `to` is writable; `copy` is
+        // `memmove`, correct for overlapping ranges. `len` fits in `usize`: it is at most a
+        // slot's size.
+        unsafe { core::ptr::copy(from, to, len as usize) };
+        Ok(())
+    }
+
+    /// Fills `len` bytes at `offset` of `slot` with `pattern` repeated: byte `i` of the range is
+    /// `pattern[i % pattern.len()]`. `EINVAL` for an empty pattern.
+    pub fn fill(&self, slot: usize, offset: u64, len: u64, pattern: &[u8]) -> Result {
+        let dst = self.range(slot, offset, len, true)?;
+        if pattern.is_empty() {
+            return Err(EINVAL);
+        }
+        // `len` is at most a slot's size, so it fits in `usize`.
+        let len = len as usize;
+        let first = pattern.len().min(len);
+        // SAFETY: `dst` is valid for `len` bytes of a writable slot (checked); `pattern` is a
+        // kernel buffer distinct from job memory.
+        unsafe { core::ptr::copy_nonoverlapping(pattern.as_ptr(), dst, first) };
+        // Double the filled prefix, a multiple of the pattern's length, until the end.
+        let mut filled = first;
+        while filled < len {
+            let chunk = filled.min(len - filled);
+            // SAFETY: `[0, chunk)` and `[filled, filled + chunk)` are inside the checked range
+            // and disjoint (`chunk <= filled`).
+            unsafe { core::ptr::copy_nonoverlapping(dst, dst.add(filled), chunk) };
+            filled += chunk;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for JobMemory {
+    fn drop(&mut self) {
+        if let Some(release) = self.mapped.take() {
+            // Never fails: the item is queued once, here. The queue exists while any ring does,
+            // and a job (the owner) holds its ring.
+            let _ = crate::sched::engine_queue().enqueue(release);
+        }
+    }
+}
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_job_memory)]
+mod tests {
+    use super::*;
+    use crate::{
+        backend::{Capabilities, DeviceLayout, RegionBacking, RegionDesc, RegionKind},
+        device::AccelDevice,
+        execution::Execution,
+        gem::kunit_device,
+    };
+    use kernel::{device, faux};
+
+    const P: u64 = PAGE_SIZE as u64;
+
+    /// An unregistered device with a system region (0) and a 64 KiB core-backed local region (1).
+    fn device(faux: &faux::Registration) -> Result<ARef<AccelDevice>> {
+        let mut desc = kunit_device::desc(Capabilities::default(), 0..0)?;
+        desc.regions.push(
+            RegionDesc {
+                name: c"local",
+                kind: RegionKind::Device,
+                size: 16 * P,
+                cpu_visible: false,
+                p2p: false,
+                backing: RegionBacking::CorePages,
+            },
+            GFP_KERNEL,
+        )?;
+        let layout = DeviceLayout::new(&desc)?;
+        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+        AccelDevice::create(
+            parent,
+            c"kunit",
+            c"xaccel job memory",
+            layout,
+            Execution::idle()?,
+            None,
+        )
+    }
+
+    /// Slot 0: two system pages, writable; slot 1: a local page, writable; slot 2: one system
+    /// page, read-only.
+    fn memory(dev: &AccelDevice) -> Result<(JobMemory, ARef<Bo>)> {
+        let sys = Bo::new_system(dev, 0, 2 * P, 0, 0)?;
+        let mut bos = KVec::new();
+        bos.push((sys.clone(), true), GFP_KERNEL)?;
+        bos.push((Bo::new_device(dev, 1, P, 0, 0)?, true), GFP_KERNEL)?;
+        bos.push((Bo::new_system(dev, 0, P, 0, 0)?, false), GFP_KERNEL)?;
+        Ok((JobMemory::map(bos)?, sys))
+    }
+
+    #[test]
+    fn operations_reach_the_objects_memory() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-jobmem", None)?;
+        let dev = device(&faux)?;
+        let (mem, sys) = memory(&dev)?;
+        ensure!(mem.slots() == 3);
+        ensure!(mem.slot_size(1) == Some(P) && mem.slot_size(3).is_none());
+
+        // A write across the page boundary of slot 0 is seen through the object itself.
+        let bytes = [1u8, 2, 3, 4, 5, 6, 7];
+        mem.write(0, P - 3, &bytes)?;
+        let mut back = [0u8; 7];
+        sys.read(P - 3, &mut back)?;
+        ensure!(back == bytes);
+
+        // Copy to device memory at an odd offset, and back.
+        mem.copy(1, 101, 0, P - 3, 7)?;
+        let mut out = [0u8; 9];
+        mem.read(1, 100, &mut out)?;
+        ensure!(out == [0, 1, 2, 3, 4, 5, 6, 7, 0]);
+
+        // Overlapping copies move as if through a temporary buffer.
+        mem.copy(1, 102, 1, 101, 7)?;
+        mem.read(1, 100, &mut out)?;
+        ensure!(out == [0, 1, 1, 2, 3, 4, 5, 6, 7]);
+        mem.copy(1, 100, 1, 102, 7)?;
+        mem.read(1, 100, &mut out)?;
+        ensure!(out == [1, 2, 3, 4, 5, 6, 7, 6, 7]);
+
+        // A fill repeats the pattern from the range's start, whatever the length.
+        mem.fill(0, 1, 2 * P - 2, &[0xa, 0xb, 0xc])?;
+        let mut tail = [0u8; 5];
+        mem.read(0, 2 * P - 5, &mut tail)?;
+        // Byte i of the range is pattern[i % 3]; the range starts at 1.
+        let want = |at: u64| [0xa, 0xb, 0xc][((at - 1) % 3) as usize];
+        ensure!(
+            tail == [
+                want(2 * P - 5),
+                want(2 * P - 4),
+                want(2 * P - 3),
+                want(2 * P - 2),
+                0
+            ]
+        );
+        mem.read(0, 0, &mut tail)?;
+        ensure!(tail == [0, 0xa, 0xb, 0xc, 0xa]);
+        drop(mem);
+        crate::sched::flush();
+        Ok(())
+    }
+
+    #[test]
+    fn every_access_is_checked() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-jobmem-checks", None)?;
+        let dev = device(&faux)?;
+        let (mem, _sys) = memory(&dev)?;
+        let mut buf = [0u8; 8];
+        ensure!(mem.read(3, 0, &mut buf) == Err(EINVAL));
+        ensure!(mem.read(1, P - 7, &mut buf) == Err(EFAULT));
+        ensure!(mem.read(0, u64::MAX - 3, &mut buf) == Err(EFAULT));
+        ensure!(mem.write(2, 0, &buf) == Err(EACCES));
+        ensure!(mem.copy(2, 0, 0, 0, 8) == Err(EACCES));
+        ensure!(mem.copy(0, 0, 1, P, 1) == Err(EFAULT));
+        ensure!(mem.copy(0, 0, 1, 0, u64::MAX) == Err(EFAULT));
+        ensure!(mem.fill(0, 0, 8, &[]) == Err(EINVAL));
+        ensure!(mem.fill(2, 0, 8, &[1]) == Err(EACCES));
+        // Reads of read-only slots and empty ranges at the very end are fine.
+        mem.read(2, P - 8, &mut buf)?;
+        mem.copy(0, 2 * P, 1, P, 0)?;
+        let none = JobMemory::none();
+        ensure!(none.slots() == 0 && none.read(0, 0, &mut buf) == Err(EINVAL));
+        drop(mem);
+        crate::sched::flush();
+        Ok(())
+    }
+}
