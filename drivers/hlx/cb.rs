@@ -48,8 +48,9 @@ const VEC_MAX_ELEMENTS: u64 = 1 << 24;
 
 /// Decides which device addresses a job may reach.
 pub(crate) trait AddressCheck {
-    /// Whether the job may access `[addr, addr + len)` (`len` > 0, no wrap), writing if `write`.
-    fn allows(&self, addr: u64, len: u64, write: bool) -> bool;
+    /// Whether the job may access `[addr, addr + len)` (`len` > 0, no wrap), writing if `write`;
+    /// the errno to refuse it with otherwise.
+    fn check(&mut self, addr: u64, len: u64, write: bool) -> Result;
 }
 
 /// The engines a buffer is parsed for.
@@ -84,19 +85,19 @@ fn packet_qwords(opcode: u8) -> Option<usize> {
     })
 }
 
-/// Checks one access: nothing for a zero length, `EACCES` for a wrap or a refused range.
-fn access(check: &impl AddressCheck, addr: u64, len: u64, write: bool) -> Result {
+/// Checks one access: nothing for a zero length, `EACCES` for a wrap, else the checker's word.
+fn access(check: &mut impl AddressCheck, addr: u64, len: u64, write: bool) -> Result {
     if len == 0 {
         return Ok(());
     }
-    match addr.checked_add(len) {
-        Some(_) if check.allows(addr, len, write) => Ok(()),
-        _ => Err(EACCES),
+    if addr.checked_add(len).is_none() {
+        return Err(EACCES);
     }
+    check.check(addr, len, write)
 }
 
 /// Checks one packet `p` (its whole bytes) for `engine`.
-fn check_packet(p: &[u8], engine: EngineKind, check: &impl AddressCheck) -> Result {
+fn check_packet(p: &[u8], engine: EngineKind, check: &mut impl AddressCheck) -> Result {
     let (opcode, flags, imm) = (p[0], u16_at(p, 2), u32_at(p, 4));
     match opcode {
         OP_WREG32 | OP_STOP | OP_PTE_WRITE => Err(EPERM),
@@ -181,7 +182,11 @@ fn check_packet(p: &[u8], engine: EngineKind, check: &impl AddressCheck) -> Resu
 /// Parses a user command buffer for `engine` and returns the packets to put in the ring.
 ///
 /// Errors: see the module documentation. An empty buffer is `EINVAL`.
-pub(crate) fn parse(cb: &[u8], engine: EngineKind, check: &impl AddressCheck) -> Result<KVec<u8>> {
+pub(crate) fn parse(
+    cb: &[u8],
+    engine: EngineKind,
+    check: &mut impl AddressCheck,
+) -> Result<KVec<u8>> {
     if cb.len() > MAX_CB_BYTES {
         return Err(E2BIG);
     }
@@ -236,8 +241,12 @@ mod tests {
     struct Window;
 
     impl AddressCheck for Window {
-        fn allows(&self, addr: u64, len: u64, _write: bool) -> bool {
-            addr >= 0x10000 && addr + len <= 0x20000
+        fn check(&mut self, addr: u64, len: u64, _write: bool) -> Result {
+            if addr >= 0x10000 && addr + len <= 0x20000 {
+                Ok(())
+            } else {
+                Err(EACCES)
+            }
         }
     }
 
@@ -251,7 +260,7 @@ mod tests {
     }
 
     fn run(p: &[u8], engine: EngineKind) -> Result {
-        parse(p, engine, &Window).map(|_| ())
+        parse(p, engine, &mut Window).map(|_| ())
     }
 
     fn dma(flags: u16, len: u32, src: u64, dst: u64) -> KVec<u8> {

@@ -16,6 +16,7 @@
 
 mod cb;
 mod hw;
+mod mmu;
 mod regs;
 
 use cb::{AddressCheck, EngineKind};
@@ -35,8 +36,8 @@ use regs::*;
 use xaccel::{
     pci::{Caching, IoMem, Msix, MsixHandler},
     sched::JobHandle,
-    Capabilities, DeviceDesc, EngineClass, EngineDesc, RegionBacking, RegionDesc, RegionKind,
-    Submission,
+    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
+    RegionKind, Submission, VmId,
 };
 
 kernel::module_pci_driver! {
@@ -47,26 +48,47 @@ kernel::module_pci_driver! {
     license: "GPL",
 }
 
-/// HBM below this offset is the driver's (page tables, to come); user jobs reach the rest.
-const HBM_USER_BASE: u64 = 1 << 20;
+/// HBM below this offset is the driver's (page tables); user jobs reach the rest.
+const HBM_USER_BASE: u64 = mmu::POOL_BYTES;
 
 /// The backend type.
 struct Hlx;
 
-/// Which device addresses a job on a queue without the MMU may reach: physical HBM from
-/// [`HBM_USER_BASE`] on, as Goya's parser allows the user DRAM range. Host memory needs the
-/// job's buffer objects, which validation does not see yet: refused.
+/// Which device addresses a job on a context without a VM may reach: physical HBM from
+/// [`HBM_USER_BASE`] on, as Goya's parser allows the user DRAM range on queues without the MMU.
+/// Host memory is reached only through a VM.
 struct UserHbm {
     hbm_size: u64,
 }
 
 impl AddressCheck for UserHbm {
-    fn allows(&self, addr: u64, len: u64, _write: bool) -> bool {
-        addr & PA_HOST == 0
+    fn check(&mut self, addr: u64, len: u64, _write: bool) -> Result {
+        let inside = addr & PA_HOST == 0
             && addr >= HBM_USER_BASE
             && addr
                 .checked_add(len)
-                .is_some_and(|end| end <= self.hbm_size)
+                .is_some_and(|end| end <= self.hbm_size);
+        if inside {
+            Ok(())
+        } else {
+            Err(EACCES)
+        }
+    }
+}
+
+/// On a context with a VM, addresses are device virtual addresses, translated by the MMU with
+/// the VM's ASID: every range must be mapped in the VM (`EFAULT`), writable if written
+/// (`EACCES`).
+struct VmCheck<'s, 'a>(&'s mut Submission<'a>);
+
+impl AddressCheck for VmCheck<'_, '_> {
+    fn check(&mut self, addr: u64, len: u64, write: bool) -> Result {
+        let access = if write {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        };
+        self.0.resolve(addr, len, access).map(|_| ())
     }
 }
 
@@ -81,13 +103,29 @@ impl xaccel::Backend for Hlx {
             2 | 3 => EngineKind::Compute,
             _ => return Err(EINVAL),
         };
-        cb::parse(
-            submission.commands(),
-            kind,
-            &UserHbm {
-                hbm_size: dev.hbm_size(),
-            },
-        )
+        let engine = submission.engine() as usize;
+        let commands = submission.commands();
+        let (asid, packets) = match submission.vm_id() {
+            Some(vm) => (
+                dev.asid(vm)?,
+                cb::parse(commands, kind, &mut VmCheck(submission))?,
+            ),
+            None => {
+                let mut hbm = UserHbm {
+                    hbm_size: dev.hbm_size(),
+                };
+                (0, cb::parse(commands, kind, &mut hbm)?)
+            }
+        };
+        // The job starts by switching its queue to its address space (privileged: ours).
+        let mut payload = KVec::with_capacity(hw::PROLOGUE_BYTES + packets.len(), GFP_KERNEL)?;
+        payload.extend_from_slice(&cb::header(cb::OP_WREG32, 0, asid), GFP_KERNEL)?;
+        payload.extend_from_slice(
+            &(queue_reg(engine, Q_ASID) as u64).to_le_bytes(),
+            GFP_KERNEL,
+        )?;
+        payload.extend_from_slice(&packets, GFP_KERNEL)?;
+        Ok(payload)
     }
 
     fn run(dev: &Arc<Hw>, engine: u32, job: JobHandle) {
@@ -101,7 +139,18 @@ impl xaccel::Backend for Hlx {
     fn reset_device(dev: &Arc<Hw>) -> Result {
         dev.reset_device()
     }
+
+    fn mmu_map(dev: &Arc<Hw>, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result {
+        dev.mmu_map(vm, va, pages, access)
+    }
+
+    fn mmu_unmap(dev: &Arc<Hw>, vm: VmId, va: u64, len: u64) {
+        dev.mmu_unmap(vm, va, len)
+    }
 }
+
+/// The device VA window of every VM: from 4 GiB to 128 TiB (the MMU translates 48 bits).
+const VA_RANGE: core::ops::Range<u64> = (1 << 32)..(1 << 47);
 
 /// The engines, in queue order.
 const ENGINES: [(&CStr, EngineClass); QUEUES] = [
@@ -138,8 +187,11 @@ fn describe() -> Result<DeviceDesc> {
     Ok(DeviceDesc {
         engines,
         regions,
-        capabilities: Capabilities::default(),
-        va_range: 0..0,
+        capabilities: Capabilities {
+            mmu: true,
+            ..Capabilities::default()
+        },
+        va_range: VA_RANGE,
     })
 }
 
@@ -245,9 +297,11 @@ impl pci::Driver for HlxDriver {
             xaccel::pci::enable(pdev, c"hlx")?;
             let bar0 = IoMem::map(pdev, 0, 0, 256, Caching::Uncached)?;
             let regs = IoMem::map(pdev, 2, 0, 4096, Caching::Uncached)?;
+            let page_tables =
+                IoMem::map(pdev, 2, 4096, mmu::POOL_BYTES as usize, Caching::Uncached)?;
             xaccel::pci::set_dma_mask(pdev, 48)?;
             pdev.set_master();
-            let hw = Hw::new(pdev.as_ref(), bar0, regs)?;
+            let hw = Hw::new(pdev.as_ref(), bar0, regs, page_tables)?;
             let bound: &'bound pci::Device<kernel::device::Bound> = pdev;
             let irqs = Msix::new(
                 bound,

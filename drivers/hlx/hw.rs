@@ -9,11 +9,15 @@
 //! oldest job of its queue by tag and completes it (`EIO` if the device reports an error).
 //! Errors and MMU faults arrive on the EQ ([`Hw::eq_interrupt`]) and are counted.
 //!
-//! Lock order: `cmd` (the command mailbox, never taken in interrupts), then `state` (an
-//! IRQ-safe spinlock: the interrupt handlers take it). Job handles are completed after
-//! `state` is released.
+//! The device MMU's page tables are `mmu`'s; this file programs its registers (`MMU_HOP0`,
+//! `MMU_CTRL`, `MMU_INVALIDATE`).
+//!
+//! Lock order: `mmu` (page tables and ASIDs), then `cmd` (the command mailbox, never taken in
+//! interrupts), then `state` (an IRQ-safe spinlock: the interrupt handlers take it). Job handles
+//! are completed after `state` is released.
 
 use crate::cb::{header, MSG_TARGET_CQ, OP_MSG_LONG};
+use crate::mmu::Mmu;
 use crate::regs::*;
 use kernel::{
     device,
@@ -27,6 +31,7 @@ use kernel::{
 use xaccel::{
     pci::{DmaBuffer, IoMem},
     sched::JobHandle,
+    Access, DmaRange, VmId,
 };
 
 /// Queues (and engines): DMA0, DMA1, CMP0, CMP1.
@@ -34,10 +39,14 @@ pub(crate) const QUEUES: usize = 4;
 /// Bytes of each queue's ring (host memory).
 const RING_BYTES: usize = 64 * 1024;
 /// Jobs a queue holds at once: its engine's ring credits. A ring holds this many of the
-/// largest jobs (a full command buffer and the completion).
+/// largest jobs (prologue, a full command buffer and the completion).
 pub(crate) const JOBS_PER_QUEUE: u32 = 8;
-const _: () =
-    assert!((JOBS_PER_QUEUE as usize) * (crate::cb::MAX_CB_BYTES + COMPLETION_BYTES) <= RING_BYTES);
+const _: () = assert!(
+    (JOBS_PER_QUEUE as usize) * (PROLOGUE_BYTES + crate::cb::MAX_CB_BYTES + COMPLETION_BYTES)
+        <= RING_BYTES
+);
+/// The prologue the driver puts before every job: WREG32 of the queue's ASID.
+pub(crate) const PROLOGUE_BYTES: usize = 16;
 /// CQ and EQ entries: the CQ holds every job that can be in flight, so the device never waits.
 const CQ_ENTRIES_N: u32 = 64;
 const EQ_ENTRIES_N: u32 = 64;
@@ -88,6 +97,8 @@ pub(crate) struct Hw {
     cq: DmaBuffer,
     eq: DmaBuffer,
     rings: KVec<DmaBuffer>,
+    #[pin]
+    mmu: SpinLock<Mmu>,
     /// The last `CMD_SEQ` written.
     #[pin]
     cmd: SpinLock<u32>,
@@ -103,6 +114,7 @@ impl Hw {
         dev: &device::Device<device::Bound>,
         bar0: Devres<IoMem>,
         regs: Devres<IoMem>,
+        page_tables: Devres<IoMem>,
     ) -> Result<Arc<Self>> {
         let (peer, hbm_size, seq) = {
             let r = regs.access(dev)?;
@@ -145,6 +157,7 @@ impl Hw {
                 cq: DmaBuffer::new(dev, CQ_ENTRIES_N as usize * CQ_ENTRY_BYTES)?,
                 eq: DmaBuffer::new(dev, EQ_ENTRIES_N as usize * EQ_ENTRY_BYTES)?,
                 rings,
+                mmu <- new_spinlock!(Mmu::new(page_tables)),
                 cmd <- new_spinlock!(seq),
                 state <- new_spinlock_irq!(State {
                     queues,
@@ -241,7 +254,53 @@ impl Hw {
             self.write(queue_reg(q, Q_ASID), 0)?;
             self.command_ok(CMD_QUEUE_ENABLE, q as u32)?;
         }
+        // HBM kept the page tables; the registers pointing at them were cleared.
+        let mmu = self.mmu.lock();
+        for (asid, hop0) in mmu.hop0_tables() {
+            self.write64(mmu_hop0(asid), hop0 | 1)?;
+        }
+        self.write(MMU_CTRL, 1)
+    }
+
+    /// The ASID of `vm`, allocated on first use (`ENOSPC` when none is left).
+    pub(crate) fn asid(&self, vm: VmId) -> Result<u32> {
+        let mut mmu = self.mmu.lock();
+        let (asid, new) = mmu.asid(vm)?;
+        if new {
+            self.program_asid(&mmu, asid)?;
+        }
+        Ok(asid)
+    }
+
+    /// Points `MMU_HOP0[asid]` at its table (no queue runs with a new ASID yet).
+    fn program_asid(&self, mmu: &Mmu, asid: u32) -> Result {
+        for (a, hop0) in mmu.hop0_tables() {
+            if a == asid {
+                self.write64(mmu_hop0(asid), hop0 | 1)?;
+            }
+        }
         Ok(())
+    }
+
+    /// `Backend::mmu_map`: PTEs for the pages, in `vm`'s address space.
+    pub(crate) fn mmu_map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result {
+        let mut mmu = self.mmu.lock();
+        let (asid, new) = mmu.map(vm, va, pages, access)?;
+        if new {
+            self.program_asid(&mmu, asid)?;
+        }
+        Ok(())
+    }
+
+    /// `Backend::mmu_unmap`: clears the PTEs and drops the ASID's cached translations.
+    pub(crate) fn mmu_unmap(&self, vm: VmId, va: u64, len: u64) {
+        let mut mmu = self.mmu.lock();
+        if let Some(asid) = mmu.asid_of(vm) {
+            mmu.unmap(asid, va, len);
+            if self.command(CMD_MMU_INVALIDATE, asid, 0) != Ok(STATUS_OK) {
+                pr_err!("hlx: MMU_INVALIDATE of ASID {asid} failed\n");
+            }
+        }
     }
 
     /// Lets the device interrupt (MSI-X must be enabled).

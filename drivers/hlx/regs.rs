@@ -33,6 +33,7 @@ pub(crate) const CMD_SOFT_RESET: u32 = 2;
 pub(crate) const CMD_QUEUE_ENABLE: u32 = 3;
 pub(crate) const CMD_CQ_INIT: u32 = 5;
 pub(crate) const CMD_EQ_INIT: u32 = 6;
+pub(crate) const CMD_MMU_INVALIDATE: u32 = 7;
 pub(crate) const CMD_SET_IRQ_MASK: u32 = 8;
 pub(crate) const CMD_WEDGE: u32 = 9;
 
@@ -58,7 +59,12 @@ pub(crate) const EQ_PI: usize = 0x0b0;
 pub(crate) const EQ_DROPPED: usize = 0x0b8;
 
 /// MMU.
+pub(crate) const MMU_CTRL: usize = 0x0c0;
 pub(crate) const MMU_FAULT_COUNT: usize = 0x0c4;
+/// `MMU_HOP0[asid]`: the hop-0 table of an ASID (bit 0 VALID).
+pub(crate) const fn mmu_hop0(asid: u32) -> usize {
+    0x400 + 8 * asid as usize
+}
 
 /// Queue `q`'s register block.
 pub(crate) const fn queue_reg(q: usize, reg: usize) -> usize {

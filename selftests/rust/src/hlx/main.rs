@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use xaccel::hlx::{self, MsgTarget, Packet, VecOp};
-use xaccel::{Bo, Context, Device, Errno, Priority, Submit, Syncobj};
+use xaccel::{Access, Binding, Bo, Context, Device, Errno, Priority, Submit, Syncobj, Vm};
 use xaccel_selftests::tap::{self, Failure, Test, TestResult};
 use xaccel_selftests::{ensure, fail};
 
@@ -21,7 +21,7 @@ type Check<T = ()> = Result<T, Failure>;
 /// How long any wait may take before the test fails (a hang guard, not a timing check).
 const GUARD: Duration = Duration::from_secs(20);
 /// HBM the driver leaves to user jobs starts here (drivers/hlx).
-const HBM_USER: u64 = 1 << 20;
+const HBM_USER: u64 = 4 << 20;
 
 struct Ctx {
     dev: Device,
@@ -77,6 +77,26 @@ impl Ctx {
         let mut submit = Submit::new(&bo, 0, cb.len() as u64).signal(&out, 0);
         if let Some(t) = timeout {
             submit = submit.timeout(t);
+        }
+        ctx.submit(&submit)?;
+        Ok(out)
+    }
+
+    /// Submits `packets` on `ctx` in `vm`, after `wait` if given; returns the out-syncobj.
+    fn submit_vm<'d>(
+        &'d self,
+        ctx: &Context<'d>,
+        vm: &Vm<'d>,
+        packets: &[Packet],
+        wait: Option<&Syncobj<'d>>,
+    ) -> Check<Syncobj<'d>> {
+        let cb = hlx::encode(packets);
+        let bo = Bo::create(&self.dev, cb.len() as u64, self.system)?;
+        bo.map()?.write(0, &cb);
+        let out = Syncobj::create(&self.dev, false)?;
+        let mut submit = Submit::new(&bo, 0, cb.len() as u64).signal(&out, 0).vm(vm);
+        if let Some(w) = wait {
+            submit = submit.wait(w, 0);
         }
         ctx.submit(&submit)?;
         Ok(out)
@@ -349,12 +369,212 @@ fn hard_hang(c: &Ctx) -> TestResult {
     hang(c, 2, "hard_resets")
 }
 
+/// Where the MMU tests bind their buffers.
+const VA: u64 = 1 << 32;
+
+/// A system BO of `len` bytes filled with a pattern (or zeroes), bound at `va` in `vm`.
+fn bound<'d, 'v>(
+    c: &'d Ctx,
+    vm: &'v Vm<'d>,
+    va: u64,
+    len: usize,
+    seed: Option<u8>,
+) -> Check<(Bo<'d>, Binding<'v>, Vec<u8>)> {
+    let bo = Bo::create(&c.dev, len as u64, c.system)?;
+    let data: Vec<u8> = match seed {
+        Some(s) => (0..len).map(|i| (i * 31 + usize::from(s)) as u8).collect(),
+        None => vec![0; len],
+    };
+    bo.map()?.write(0, &data);
+    let binding = vm.bind(&bo, 0, len as u64, va, Access::ReadWrite)?;
+    Ok((bo, binding, data))
+}
+
+fn vm_dma_is_bit_exact(c: &Ctx) -> TestResult {
+    let vm = Vm::create(&c.dev)?;
+    let len = 3 * 4096 + 512;
+    let (_src, _sb, data) = bound(c, &vm, VA, 4 * 4096, Some(7))?;
+    let (dst, _db, _) = bound(c, &vm, VA + (1 << 20), 4 * 4096, None)?;
+    let ctx = Context::create(&c.dev, hlx::ENGINE_DMA0, Priority::Normal)?;
+    let copy = [Packet::Copy {
+        src: VA + 100,
+        dst: VA + (1 << 20) + 300,
+        len: len as u32,
+    }];
+    let out = c.submit_vm(&ctx, &vm, &copy, None)?;
+    ensure!(outcome(&out)? == Ok(()), "DMA job through the MMU failed");
+    let mut got = vec![0u8; 4 * 4096];
+    dst.map()?.read(0, &mut got);
+    ensure!(
+        got[300..300 + len] == data[100..100 + len],
+        "copied bytes differ"
+    );
+    ensure!(
+        got[..300].iter().all(|&b| b == 0) && got[300 + len..].iter().all(|&b| b == 0),
+        "bytes outside the copy changed"
+    );
+    tap::pass()
+}
+
+fn vm_refusals(c: &Ctx) -> TestResult {
+    let vm = Vm::create(&c.dev)?;
+    let (_a, _ab, _) = bound(c, &vm, VA, 4096, Some(1))?;
+    let ro = Bo::create(&c.dev, 4096, c.system)?;
+    let _rb = vm.bind(&ro, 0, 4096, VA + 0x10000, Access::ReadOnly)?;
+    let ctx = Context::create(&c.dev, hlx::ENGINE_DMA0, Priority::Normal)?;
+    let cases = [
+        (
+            "a VA past the mapping",
+            Packet::Copy {
+                src: VA,
+                dst: VA + 4000,
+                len: 200,
+            },
+            Errno::FAULT,
+        ),
+        (
+            "an unmapped VA",
+            Packet::Memset {
+                dst: VA + 0x8000,
+                len: 4,
+                pattern: 0,
+            },
+            Errno::FAULT,
+        ),
+        (
+            "a write to a read-only mapping",
+            Packet::Copy {
+                src: VA,
+                dst: VA + 0x10000,
+                len: 8,
+            },
+            Errno::ACCESS,
+        ),
+    ];
+    for (what, p, want) in cases {
+        let cb = hlx::encode(&[p]);
+        let bo = Bo::create(&c.dev, cb.len() as u64, c.system)?;
+        bo.map()?.write(0, &cb);
+        let got = ctx
+            .submit(&Submit::new(&bo, 0, cb.len() as u64).vm(&vm))
+            .err()
+            .and_then(|e| e.errno());
+        ensure!(got == Some(want), "{what}: {got:?}, want {want:?}");
+    }
+    ensure!(
+        outcome(&c.submit_vm(
+            &ctx,
+            &vm,
+            &[Packet::Memset {
+                dst: VA,
+                len: 64,
+                pattern: 1
+            }],
+            None
+        )?)? == Ok(()),
+        "a mapped write failed"
+    );
+    tap::pass()
+}
+
+/// A job validated against a mapping that is unbound before it runs (it waits on an in-fence):
+/// the device MMU faults, that job fails with EIO, the fault is counted with its address, and
+/// the next job of the same context and VM runs.
+fn mmu_fault_fails_only_that_job(c: &Ctx) -> TestResult {
+    let faults = c.counter("mmu_faults")?;
+    let vm = Vm::create(&c.dev)?;
+    let (_a, _ab, _) = bound(c, &vm, VA, 4096, Some(3))?;
+    let b = Bo::create(&c.dev, 4096, c.system)?;
+    let target = VA + 0x40000;
+    let b_binding = vm.bind(&b, 0, 4096, target, Access::ReadWrite)?;
+    let ctx = Context::create(&c.dev, hlx::ENGINE_DMA1, Priority::Normal)?;
+    let gate = Syncobj::create(&c.dev, false)?;
+    let doomed = c.submit_vm(
+        &ctx,
+        &vm,
+        &[Packet::Copy {
+            src: VA,
+            dst: target,
+            len: 64,
+        }],
+        Some(&gate),
+    )?;
+    drop(b_binding);
+    // Open the gate with a job on another queue.
+    let opener = Context::create(&c.dev, hlx::ENGINE_DMA0, Priority::Normal)?;
+    let nop = hlx::encode(&[Packet::Nop]);
+    let nop_bo = Bo::create(&c.dev, 8, c.system)?;
+    nop_bo.map()?.write(0, &nop);
+    opener.submit(&Submit::new(&nop_bo, 0, 8).signal(&gate, 0))?;
+    ensure!(
+        outcome(&doomed)? == Err(Errno::IO),
+        "the faulting job did not fail with EIO"
+    );
+    ensure!(
+        c.counter("mmu_faults")? == faults + 1,
+        "mmu_faults did not grow by one"
+    );
+    ensure!(
+        c.counter("last_fault_addr")? == target,
+        "fault address is not {target:#x}"
+    );
+    let next = c.submit_vm(
+        &ctx,
+        &vm,
+        &[Packet::Memset {
+            dst: VA,
+            len: 64,
+            pattern: 9,
+        }],
+        None,
+    )?;
+    ensure!(
+        outcome(&next)? == Ok(()),
+        "the next job of the context failed"
+    );
+    tap::pass()
+}
+
+/// Compute engines reach HBM only: VEC on a VA that maps host memory is an ACCESS_ERROR
+/// (HOST_DENIED) that fails that job only.
+fn compute_on_host_page_fails_only_that_job(c: &Ctx) -> TestResult {
+    let errors = c.counter("access_errors")?;
+    let vm = Vm::create(&c.dev)?;
+    let (_a, _ab, _) = bound(c, &vm, VA, 4096, Some(5))?;
+    let ctx = Context::create(&c.dev, hlx::ENGINE_CMP0, Priority::Normal)?;
+    let vec = [Packet::Vec {
+        op: VecOp::Add,
+        count: 16,
+        dst: VA,
+        a: VA,
+        b: VA,
+        cols: 0,
+    }];
+    ensure!(
+        outcome(&c.submit_vm(&ctx, &vm, &vec, None)?)? == Err(Errno::IO),
+        "VEC on host memory did not fail"
+    );
+    ensure!(
+        c.counter("access_errors")? == errors + 1,
+        "access_errors did not grow by one"
+    );
+    ensure!(
+        c.run(hlx::ENGINE_CMP0, &[Packet::Nop], None)? == Ok(()),
+        "the queue did not go on"
+    );
+    tap::pass()
+}
+
 #[rustfmt::skip]
 const TESTS: &[Test<Ctx>] = &[
     ("engines: dma0 dma1 cmp0 cmp1",                                engines),
     ("NOP jobs complete on every queue (CQ, MSI-X)",                nop_on_every_queue),
     ("MEMSET, COPY on DMA0, then FENCE + VEC on CMP0 via a SOB",     hbm_dma_and_compute),
     ("privileged, out-of-range and malformed packets are refused",  privileged_packets_refused),
+    ("VM_BIND: LIN_DMA host -> host through the MMU is bit-exact",  vm_dma_is_bit_exact),
+    ("VM: unmapped VA EFAULT, read-only write EACCES at SUBMIT",    vm_refusals),
+    ("MMU fault (unbound after SUBMIT) fails only that job",        mmu_fault_fails_only_that_job),
+    ("VEC on a host page: ACCESS_ERROR fails only that job",        compute_on_host_page_fails_only_that_job),
     ("soft wedge: timeout, SOFT_RESET, innocent context goes on",   soft_hang),
     ("hard wedge: SOFT_RESET fails, HARD_RESET, all goes on",       hard_hang),
 ];
