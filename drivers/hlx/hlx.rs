@@ -219,7 +219,7 @@ fn show(hw: &Arc<Hw>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "access_errors {}", c.access_errors)?;
     writeln!(f, "illegal_packets {}", c.illegal_packets)?;
     writeln!(f, "other_events {}", c.other_events)?;
-    writeln!(f, "last_fault_addr {:#x}", c.last_fault_addr)?;
+    writeln!(f, "last_fault_addr {}", c.last_fault_addr)?;
     writeln!(f, "soft_resets {}", c.soft_resets)?;
     writeln!(f, "hard_resets {}", c.hard_resets)?;
     writeln!(f, "device_hard_resets {}", hw.register(HARD_RESET_COUNT))?;

@@ -477,10 +477,11 @@ fn vm_refusals(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
-/// A job validated against a mapping that is unbound before it runs (it waits on an in-fence):
-/// the device MMU faults, that job fails with EIO, the fault is counted with its address, and
-/// the next job of the same context and VM runs.
+/// A job validated against a mapping that is unbound before it gets there (it waits in a
+/// FENCE on a sync object): the device MMU faults, that job fails with EIO, the fault is
+/// counted with its address, and the next job of the same context and VM runs.
 fn mmu_fault_fails_only_that_job(c: &Ctx) -> TestResult {
+    const SOB: u64 = 21;
     let faults = c.counter("mmu_faults")?;
     let vm = Vm::create(&c.dev)?;
     let (_a, _ab, _) = bound(c, &vm, VA, 4096, Some(3))?;
@@ -488,27 +489,36 @@ fn mmu_fault_fails_only_that_job(c: &Ctx) -> TestResult {
     let target = VA + 0x40000;
     let b_binding = vm.bind(&b, 0, 4096, target, Access::ReadWrite)?;
     let ctx = Context::create(&c.dev, hlx::ENGINE_DMA1, Priority::Normal)?;
-    let gate = Syncobj::create(&c.dev, false)?;
-    let doomed = c.submit_vm(
-        &ctx,
-        &vm,
-        &[Packet::Copy {
+    let doomed = [
+        Packet::Fence {
+            sob: SOB as u32,
+            target: 1,
+        },
+        Packet::Copy {
             src: VA,
             dst: target,
             len: 64,
-        }],
-        Some(&gate),
-    )?;
+        },
+    ];
+    let doomed = c.submit_vm(&ctx, &vm, &doomed, None)?;
     drop(b_binding);
-    // Open the gate with a job on another queue.
-    let opener = Context::create(&c.dev, hlx::ENGINE_DMA0, Priority::Normal)?;
-    let nop = hlx::encode(&[Packet::Nop]);
-    let nop_bo = Bo::create(&c.dev, 8, c.system)?;
-    nop_bo.map()?.write(0, &nop);
-    opener.submit(&Submit::new(&nop_bo, 0, 8).signal(&gate, 0))?;
+    // Release the FENCE from another queue, then put the sync object back.
+    let set = |value| Packet::MsgLong {
+        target: MsgTarget::Sob { add: false },
+        addr: SOB,
+        value,
+    };
+    ensure!(
+        c.run(hlx::ENGINE_DMA0, &[set(1)], None)? == Ok(()),
+        "releasing job failed"
+    );
     ensure!(
         outcome(&doomed)? == Err(Errno::IO),
         "the faulting job did not fail with EIO"
+    );
+    ensure!(
+        c.run(hlx::ENGINE_DMA0, &[set(0)], None)? == Ok(()),
+        "sync object reset failed"
     );
     ensure!(
         c.counter("mmu_faults")? == faults + 1,
