@@ -291,9 +291,15 @@ hlx_setup_tests() {
 	tap "hlx binds the HLX function only (HLX_ID), one accel node" hlx_probe
 	echo "1..$tap_n"
 }
+hlx_cli() {
+	local node
+	node=$(hlx_node) || return 1
+	xaccel hlx --device "$node" | tee /dev/stderr | grep -q '^  queue 2 status 0x1 '
+}
 hlx_teardown_tests() {
 	tap_n=0
 	echo "TAP version 13"
+	tap "xaccel hlx: a DMA + compute program, queue and HBM state" hlx_cli
 	tap "hlx: unbind with a client open gives ENODEV, rebinds" hlx_unbind_with_client_open
 	tap "hlx unloads" unload hlx
 	echo "1..$tap_n"
@@ -312,6 +318,7 @@ kunit_results() {
 case "$mode" in
 run)
 	load vaccel
+	load hlx
 	echo "### xaccel-run: begin"
 	xaccel list
 	for dev in /dev/accel/accel*; do
