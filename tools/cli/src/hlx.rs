@@ -129,7 +129,7 @@ mod tests {
     fn the_program_fits_the_parser() {
         for (_, packets) in program() {
             let cb = hlx::encode(&packets);
-            assert!(cb.len() <= 4096 && cb.len() % 8 == 0);
+            assert!(cb.len() <= 4096 && cb.len().is_multiple_of(8));
         }
     }
 }
