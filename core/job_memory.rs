@@ -356,6 +356,7 @@ mod tests {
             layout,
             Execution::idle()?,
             None,
+            None,
         )
     }
 

@@ -83,7 +83,7 @@ mod uapi_bytes;
 
 pub use backend::{
     Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking,
-    RegionDesc, RegionKind, VmId,
+    RegionDesc, RegionKind, VendorItems, VmId,
 };
 pub use device::{AccelDevice, Registration};
 pub use job_memory::JobMemory;

@@ -15,6 +15,9 @@
 //! `QUEUE MODE` wedges a queue's engine (test control: 1 soft, 2 hard, 0 disarm).
 
 mod cb;
+/// The vendor uAPI (`uapi/drm/hlx_accel.h`), shared with userspace.
+#[path = "../../uapi/rust/src/hlx.rs"]
+pub mod hlx_uapi;
 mod hw;
 mod mmu;
 mod regs;
@@ -37,7 +40,7 @@ use xaccel::{
     pci::{Caching, IoMem, Msix, MsixHandler},
     sched::JobHandle,
     Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
-    RegionKind, Submission, VmId,
+    RegionKind, Submission, VendorItems, VmId,
 };
 
 kernel::module_pci_driver! {
@@ -147,6 +150,10 @@ impl xaccel::Backend for Hlx {
     fn mmu_unmap(dev: &Arc<Hw>, vm: VmId, va: u64, len: u64) {
         dev.mmu_unmap(vm, va, len)
     }
+
+    fn vendor_query(dev: &Arc<Hw>, kind: u32) -> Result<VendorItems> {
+        vendor_query(dev, kind)
+    }
 }
 
 /// The device VA window of every VM: from 4 GiB to 128 TiB (the MMU translates 48 bits).
@@ -192,6 +199,75 @@ fn describe() -> Result<DeviceDesc> {
             ..Capabilities::default()
         },
         va_range: VA_RANGE,
+    })
+}
+
+/// Little-endian fields, back to back as the vendor uAPI structs lay them out.
+struct Fields(KVec<u8>);
+
+impl Fields {
+    fn u32(&mut self, v: u32) -> Result<&mut Self> {
+        self.0.extend_from_slice(&v.to_le_bytes(), GFP_KERNEL)?;
+        Ok(self)
+    }
+
+    fn u64(&mut self, v: u64) -> Result<&mut Self> {
+        self.0.extend_from_slice(&v.to_le_bytes(), GFP_KERNEL)?;
+        Ok(self)
+    }
+}
+
+/// `DRM_IOCTL_XACCEL_VENDOR_QUERY` (`uapi/drm/hlx_accel.h`).
+fn vendor_query(hw: &Hw, kind: u32) -> Result<VendorItems> {
+    use core::mem::size_of;
+    use hlx_uapi::*;
+    let mut f = Fields(KVec::new());
+    let item_size = match kind {
+        HLX_QUERY_HW_INFO => {
+            let (tables, asids) = hw.mmu_usage();
+            f.u32(hw.register(HLX_ID))?.u32(hw.register(HLX_VERSION))?;
+            f.u64(hw.hbm_size())?.u64(HBM_USER_BASE)?.u64(tables)?;
+            f.u32(QUEUES as u32)?.u32(asids)?;
+            f.u32(hw.register(HARD_RESET_COUNT))?.u32(0)?;
+            size_of::<hlx_hw_info>()
+        }
+        HLX_QUERY_COUNTERS => {
+            let c = hw.counters();
+            for v in [
+                c.jobs_done,
+                c.jobs_failed,
+                c.mmu_faults,
+                c.access_errors,
+                c.illegal_packets,
+                c.other_events,
+                c.soft_resets,
+                c.hard_resets,
+                c.last_fault_addr,
+            ] {
+                f.u64(v)?;
+            }
+            f.u32(hw.register(IRQ_COUNT_CQ))?
+                .u32(hw.register(IRQ_COUNT_EQ))?;
+            size_of::<hlx_counters>()
+        }
+        HLX_QUERY_QUEUES => {
+            for q in 0..QUEUES {
+                f.u32(q as u32)?;
+                f.u32(hw.register(queue_reg(q, Q_STATUS)))?;
+                f.u32(hw.register(queue_reg(q, Q_CI)))?;
+                f.u32(hw.register(queue_reg(q, Q_SOFT_RESET_COUNT)))?;
+            }
+            size_of::<hlx_queue_info>()
+        }
+        _ => return Err(EINVAL),
+    };
+    // Every field written, in order: the bytes are whole items of the uAPI layout.
+    if f.0.len() % item_size != 0 {
+        return Err(EINVAL);
+    }
+    Ok(VendorItems {
+        item_size,
+        bytes: f.0,
     })
 }
 

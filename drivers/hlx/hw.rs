@@ -484,6 +484,11 @@ impl Hw {
         }
     }
 
+    /// Page-table bytes and ASIDs in use.
+    pub(crate) fn mmu_usage(&self) -> (u64, u32) {
+        self.mmu.lock().usage()
+    }
+
     /// The counters, with the device's own.
     pub(crate) fn counters(&self) -> Counters {
         self.state.lock().counters

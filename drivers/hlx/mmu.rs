@@ -165,6 +165,12 @@ impl Mmu {
         }
     }
 
+    /// Bytes of page tables allocated and ASIDs in use.
+    pub(crate) fn usage(&self) -> (u64, u32) {
+        let asids = self.asids.iter().filter(|a| a.is_some()).count();
+        (self.next_table, asids as u32)
+    }
+
     /// The ASID of `vm`, if it has one.
     pub(crate) fn asid_of(&self, vm: VmId) -> Option<u32> {
         self.asids

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `xaccel hlx`: runs an HLX program (DMA, then compute, ordered by a sync object) on an `hlx`
-//! device and shows the device's queue and HBM state, from the driver's debugfs
-//! (`/sys/kernel/debug/hlx/accelN/control`, root only).
+//! device and shows the device's queue and HBM state and the driver's counters, from the hlx
+//! vendor queries (`uapi/drm/hlx_accel.h`).
 //!
 //! The program works on physical HBM from 4 MiB on (contexts without a VM): DMA0 fills a
 //! buffer and copies it, then sets sync object 30; CMP0 waits for it and adds the two buffers.
@@ -26,8 +26,12 @@ pub struct HlxReport {
     pub device: PathBuf,
     /// Each job: (engine, packets, "ok" or the errno).
     pub jobs: Vec<(u32, usize, String)>,
-    /// The driver's counters and queue states (`name value...` lines), if readable.
-    pub state: Vec<String>,
+    /// HBM size, the first byte jobs without a VM reach, and page-table bytes.
+    pub hbm: (u64, u64, u64),
+    /// The driver's counters.
+    pub counters: Vec<(&'static str, u64)>,
+    /// Each queue: (index, Q_STATUS, Q_CI, soft resets).
+    pub queues: Vec<(u32, u32, u32, u32)>,
 }
 
 /// The DMA job and the compute job.
@@ -95,14 +99,26 @@ pub fn run(path: &Path) -> xaccel::Result<HlxReport> {
         };
         jobs.push((engine, packets.len(), status));
     }
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let state = std::fs::read_to_string(format!("/sys/kernel/debug/hlx/{name}/control"))
-        .map(|s| s.lines().map(str::to_string).collect())
-        .unwrap_or_default();
+    let info = hlx::hw_info(&dev)?;
+    let c = hlx::counters(&dev)?;
     Ok(HlxReport {
         device: path.to_owned(),
         jobs,
-        state,
+        hbm: (info.hbm_size, info.hbm_user_base, info.page_table_bytes),
+        counters: vec![
+            ("jobs_done", c.jobs_done),
+            ("jobs_failed", c.jobs_failed),
+            ("mmu_faults", c.mmu_faults),
+            ("access_errors", c.access_errors),
+            ("soft_resets", c.soft_resets),
+            ("hard_resets", c.hard_resets),
+            ("irq_cq", u64::from(c.irq_cq)),
+            ("irq_eq", u64::from(c.irq_eq)),
+        ],
+        queues: hlx::queues(&dev)?
+            .iter()
+            .map(|q| (q.queue, q.status, q.ci, q.soft_resets))
+            .collect(),
     })
 }
 
@@ -112,11 +128,18 @@ pub fn human(r: &HlxReport) -> String {
     for (engine, packets, status) in &r.jobs {
         out += &format!("  engine {engine}: {packets} packets: {status}\n");
     }
-    if r.state.is_empty() {
-        out += "  (no driver state: debugfs needs root)\n";
+    let (size, user, tables) = r.hbm;
+    out += &format!(
+        "  HBM {} MiB: page tables {} KiB, jobs without a VM from {:#x}\n",
+        size >> 20,
+        tables >> 10,
+        user
+    );
+    for (name, value) in &r.counters {
+        out += &format!("  {name} {value}\n");
     }
-    for line in &r.state {
-        out += &format!("  {line}\n");
+    for (q, status, ci, resets) in &r.queues {
+        out += &format!("  queue {q} status {status:#x} ci {ci:#x} soft_resets {resets}\n");
     }
     out
 }

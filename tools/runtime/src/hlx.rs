@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! A typed encoder for HLX packets (Documentation/hlx.rst, "Packets"): build a command
-//! buffer for an `hlx` device's queues from [`Packet`]s.
+//! buffer for an `hlx` device's queues from [`Packet`]s. [`hw_info`], [`counters`] and
+//! [`queues`] read the hlx vendor queries (`uapi/drm/hlx_accel.h`).
 //!
 //! ```
 //! use xaccel::hlx::{Packet, VecOp, encode};
@@ -10,6 +11,93 @@
 //! ]);
 //! assert_eq!(cb.len(), 24 + 40);
 //! ```
+
+pub use xaccel_uapi::hlx::{
+    hlx_counters, hlx_hw_info, hlx_queue_info, HLX_QUERY_COUNTERS, HLX_QUERY_HW_INFO,
+    HLX_QUERY_QUEUES,
+};
+
+/// Little-endian fields read in order from a uAPI item.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn u32(&mut self) -> u32 {
+        let (v, rest) = self.0.split_at(4);
+        self.0 = rest;
+        u32::from_le_bytes(v.try_into().expect("4 bytes"))
+    }
+
+    fn u64(&mut self) -> u64 {
+        let (v, rest) = self.0.split_at(8);
+        self.0 = rest;
+        u64::from_le_bytes(v.try_into().expect("8 bytes"))
+    }
+}
+
+fn one(dev: &crate::Device, kind: u32, size: usize) -> crate::Result<Vec<u8>> {
+    let bytes = dev.vendor_query(kind, size as u32)?;
+    if bytes.len() < size {
+        return Err(crate::Error::Protocol {
+            ioctl: "VENDOR_QUERY",
+            problem: format!("hlx query {kind} returned no item"),
+        });
+    }
+    Ok(bytes)
+}
+
+/// `HLX_QUERY_HW_INFO`: HW IP information and HBM usage.
+pub fn hw_info(dev: &crate::Device) -> crate::Result<hlx_hw_info> {
+    let bytes = one(dev, HLX_QUERY_HW_INFO, std::mem::size_of::<hlx_hw_info>())?;
+    let mut f = Fields(&bytes);
+    Ok(hlx_hw_info {
+        id: f.u32(),
+        version: f.u32(),
+        hbm_size: f.u64(),
+        hbm_user_base: f.u64(),
+        page_table_bytes: f.u64(),
+        num_queues: f.u32(),
+        asids_used: f.u32(),
+        device_hard_resets: f.u32(),
+        pad: f.u32(),
+    })
+}
+
+/// `HLX_QUERY_COUNTERS`: what the driver counted.
+pub fn counters(dev: &crate::Device) -> crate::Result<hlx_counters> {
+    let bytes = one(dev, HLX_QUERY_COUNTERS, std::mem::size_of::<hlx_counters>())?;
+    let mut f = Fields(&bytes);
+    Ok(hlx_counters {
+        jobs_done: f.u64(),
+        jobs_failed: f.u64(),
+        mmu_faults: f.u64(),
+        access_errors: f.u64(),
+        illegal_packets: f.u64(),
+        other_events: f.u64(),
+        soft_resets: f.u64(),
+        hard_resets: f.u64(),
+        last_fault_addr: f.u64(),
+        irq_cq: f.u32(),
+        irq_eq: f.u32(),
+    })
+}
+
+/// `HLX_QUERY_QUEUES`: every queue's state.
+pub fn queues(dev: &crate::Device) -> crate::Result<Vec<hlx_queue_info>> {
+    let size = std::mem::size_of::<hlx_queue_info>();
+    let bytes = dev.vendor_query(HLX_QUERY_QUEUES, size as u32)?;
+    Ok(bytes
+        .chunks_exact(size)
+        .map(|item| {
+            let mut f = Fields(item);
+            hlx_queue_info {
+                queue: f.u32(),
+                status: f.u32(),
+                ci: f.u32(),
+                soft_resets: f.u32(),
+            }
+        })
+        .collect())
+}
 
 /// Opcodes.
 pub const OP_WREG32: u8 = 0x01;

@@ -575,6 +575,118 @@ fn compute_on_host_page_fails_only_that_job(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
+fn vendor_queries(c: &Ctx) -> TestResult {
+    let info = hlx::hw_info(&c.dev)?;
+    ensure!(
+        info.id == 0x3158_4c48 && info.version >> 16 == 1,
+        "identity {info:?}"
+    );
+    ensure!(
+        info.hbm_size > HBM_USER && info.hbm_user_base == HBM_USER,
+        "HBM {info:?}"
+    );
+    ensure!(
+        info.num_queues == 4 && info.page_table_bytes > 0 && info.asids_used > 0,
+        "{info:?}"
+    );
+    let counters = hlx::counters(&c.dev)?;
+    ensure!(
+        counters.jobs_done == c.counter("jobs_done")?,
+        "jobs_done differs from debugfs"
+    );
+    ensure!(
+        counters.soft_resets == c.counter("soft_resets")?,
+        "soft_resets differs"
+    );
+    ensure!(
+        u64::from(counters.irq_cq) == c.counter("irq_cq")? && counters.irq_cq > 0,
+        "irq_cq"
+    );
+    let queues = hlx::queues(&c.dev)?;
+    ensure!(queues.len() == 4, "{} queues", queues.len());
+    for (i, q) in queues.iter().enumerate() {
+        // Every queue is enabled and idle between tests.
+        ensure!(
+            q.queue == i as u32 && q.status & 0xf == 1,
+            "queue {i}: {q:?}"
+        );
+    }
+    tap::pass()
+}
+
+/// VENDOR_QUERY with bad input: each errno, as for QUERY, and the struct is not changed.
+fn vendor_query_validation(c: &Ctx) -> TestResult {
+    use xaccel::uapi::drm_xaccel_query;
+    let size = std::mem::size_of::<hlx::hlx_counters>() as u32;
+    let mut room = vec![0u8; 4 * size as usize];
+    let good = drm_xaccel_query {
+        type_: hlx::HLX_QUERY_COUNTERS,
+        item_size: size,
+        count: 1,
+        items: room.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    let cases: [(&str, drm_xaccel_query, Errno); 7] = [
+        (
+            "unknown type",
+            drm_xaccel_query { type_: 99, ..good },
+            Errno::INVAL,
+        ),
+        ("flags", drm_xaccel_query { flags: 1, ..good }, Errno::INVAL),
+        (
+            "reserved",
+            drm_xaccel_query {
+                reserved: 1,
+                ..good
+            },
+            Errno::INVAL,
+        ),
+        (
+            "item size below the item",
+            drm_xaccel_query {
+                item_size: size - 8,
+                ..good
+            },
+            Errno::INVAL,
+        ),
+        (
+            "items without count",
+            drm_xaccel_query { count: 0, ..good },
+            Errno::INVAL,
+        ),
+        (
+            "count overflowing 32 bits",
+            drm_xaccel_query {
+                count: u32::MAX,
+                item_size: 4096,
+                ..good
+            },
+            Errno::OVERFLOW,
+        ),
+        (
+            "unmapped items",
+            drm_xaccel_query { items: 8, ..good },
+            Errno::FAULT,
+        ),
+    ];
+    for (what, q, want) in cases {
+        let mut arg = q;
+        // SAFETY: `items` is `room` (large enough for `count` = 1 item, and for the refused
+        // requests nothing is written) or an address that is never mapped.
+        let got = unsafe { c.dev.vendor_query_raw(&mut arg) };
+        ensure!(got == Err(want), "{what}: {got:?}, want {want:?}");
+        ensure!(arg == q, "{what}: the struct changed");
+    }
+    let mut probe = drm_xaccel_query {
+        type_: hlx::HLX_QUERY_QUEUES,
+        ..Default::default()
+    };
+    // SAFETY: No items pointer.
+    unsafe { c.dev.vendor_query_raw(&mut probe) }?;
+    ensure!(probe.count == 4 && probe.item_size == 16, "probe {probe:?}");
+    tap::pass()
+}
+
 #[rustfmt::skip]
 const TESTS: &[Test<Ctx>] = &[
     ("engines: dma0 dma1 cmp0 cmp1",                                engines),
@@ -587,6 +699,8 @@ const TESTS: &[Test<Ctx>] = &[
     ("VEC on a host page: ACCESS_ERROR fails only that job",        compute_on_host_page_fails_only_that_job),
     ("soft wedge: timeout, SOFT_RESET, innocent context goes on",   soft_hang),
     ("hard wedge: SOFT_RESET fails, HARD_RESET, all goes on",       hard_hang),
+    ("vendor queries: HW info, HBM, counters, queue states",        vendor_queries),
+    ("VENDOR_QUERY bad input -> errnos as QUERY, struct unchanged", vendor_query_validation),
 ];
 
 fn main() -> std::process::ExitCode {
