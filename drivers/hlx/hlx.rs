@@ -80,18 +80,31 @@ impl AddressCheck for UserHbm {
 }
 
 /// On a context with a VM, addresses are device virtual addresses, translated by the MMU with
-/// the VM's ASID: every range must be mapped in the VM (`EFAULT`), writable if written
+/// the VM's ASID: a range is either inside the HBM window every address space has
+/// ([`mmu::HBM_VA`], `EACCES` past its end), or mapped in the VM (`EFAULT`), writable if written
 /// (`EACCES`).
-struct VmCheck<'s, 'a>(&'s mut Submission<'a>);
+struct VmCheck<'s, 'a> {
+    submission: &'s mut Submission<'a>,
+    hbm_window: u64,
+}
 
 impl AddressCheck for VmCheck<'_, '_> {
     fn check(&mut self, addr: u64, len: u64, write: bool) -> Result {
+        let window = mmu::HBM_VA..mmu::HBM_VA + self.hbm_window;
+        let end = addr.checked_add(len).ok_or(EACCES)?;
+        if window.contains(&addr) || (addr < window.start && end > window.start) {
+            return if addr >= window.start && end <= window.end {
+                Ok(())
+            } else {
+                Err(EACCES)
+            };
+        }
         let access = if write {
             Access::ReadWrite
         } else {
             Access::ReadOnly
         };
-        self.0.resolve(addr, len, access).map(|_| ())
+        self.submission.resolve(addr, len, access).map(|_| ())
     }
 }
 
@@ -111,7 +124,14 @@ impl xaccel::Backend for Hlx {
         let (asid, packets) = match submission.vm_id() {
             Some(vm) => (
                 dev.asid(vm)?,
-                cb::parse(commands, kind, &mut VmCheck(submission))?,
+                cb::parse(
+                    commands,
+                    kind,
+                    &mut VmCheck {
+                        submission,
+                        hbm_window: mmu::Mmu::hbm_window_bytes(dev.hbm_size()),
+                    },
+                )?,
             ),
             None => {
                 let mut hbm = UserHbm {

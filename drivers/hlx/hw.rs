@@ -148,6 +148,7 @@ impl Hw {
                 GFP_KERNEL,
             )?;
         }
+        let hbm_bytes = hbm_size;
         let hw = Arc::pin_init(
             try_pin_init!(Self {
                 bar0,
@@ -157,7 +158,7 @@ impl Hw {
                 cq: DmaBuffer::new(dev, CQ_ENTRIES_N as usize * CQ_ENTRY_BYTES)?,
                 eq: DmaBuffer::new(dev, EQ_ENTRIES_N as usize * EQ_ENTRY_BYTES)?,
                 rings,
-                mmu <- new_spinlock!(Mmu::new(page_tables)),
+                mmu <- new_spinlock!(Mmu::new(page_tables, hbm_bytes)),
                 cmd <- new_spinlock!(seq),
                 state <- new_spinlock_irq!(State {
                     queues,

@@ -8,6 +8,11 @@
 //! an uncached mapping of the pool, one `writeq()` per PTE; a new PTE needs no invalidation,
 //! a cleared one is followed by `MMU_INVALIDATE` of the ASID (by the caller, `hw`).
 //!
+//! Every address space also maps the HBM jobs may use, `[POOL_BYTES, end of HBM)` rounded down to
+//! 2 MiB pages, at the fixed window [`HBM_VA`] (below the core's VA window, so no bind can
+//! overlap it), as habanalabs' Goya leaves DRAM outside what userspace maps: HBM is shared
+//! by the contexts of the device, host memory is per VM.
+//!
 //! ASIDs are never reused while the device lives: a job validated against a VM may still run
 //! after that VM's mappings went, and must never find another VM's pages under its ASID. With 63
 //! ASIDs, the 64th VM that uses the device gets `ENOSPC`. Tables are allocated from the pool
@@ -18,6 +23,12 @@ use xaccel::{pci::IoMem, Access, DmaRange, VmId};
 
 /// Bytes of HBM (from HBM offset 0) that hold page tables; user jobs reach HBM after it.
 pub(crate) const POOL_BYTES: u64 = 4 << 20;
+/// Where every address space sees HBM offset `POOL_BYTES`: VA `HBM_VA + x` is HBM
+/// `POOL_BYTES + x`.
+pub(crate) const HBM_VA: u64 = crate::hlx_uapi::HLX_HBM_VA;
+/// 2 MiB pages of the HBM window.
+const HUGE: u64 = 2 << 20;
+const PTE_LAST: u64 = 1 << 11;
 /// Address-space IDs: 0 is bypass, 1-63 translate.
 const NUM_ASIDS: usize = 64;
 const TABLE_BYTES: u64 = 4096;
@@ -41,14 +52,17 @@ pub(crate) struct Mmu {
     asids: [Option<(VmId, u64)>; NUM_ASIDS],
     /// The next free table (HBM offset); tables are never freed.
     next_table: u64,
+    /// HBM size in bytes.
+    hbm_size: u64,
 }
 
 impl Mmu {
-    pub(crate) fn new(pool: Devres<IoMem>) -> Self {
+    pub(crate) fn new(pool: Devres<IoMem>, hbm_size: u64) -> Self {
         Self {
             pool,
             asids: [None; NUM_ASIDS],
             next_table: 0,
+            hbm_size,
         }
     }
 
@@ -90,7 +104,42 @@ impl Mmu {
             .ok_or(ENOSPC)?;
         let hop0 = self.alloc_table()?;
         self.asids[asid] = Some((vm, hop0));
+        if let Err(e) = self.map_hbm_window(asid as u32) {
+            // The tables stay allocated (never freed); the ASID is free again.
+            self.asids[asid] = None;
+            return Err(e);
+        }
         Ok((asid as u32, true))
+    }
+
+    /// Bytes of HBM the window maps for a device with `hbm_size` bytes of HBM.
+    pub(crate) fn hbm_window_bytes(hbm_size: u64) -> u64 {
+        hbm_size.saturating_sub(POOL_BYTES) / HUGE * HUGE
+    }
+
+    /// Maps the HBM window of `asid` with writable 2 MiB pages (hop-2 leaves).
+    fn map_hbm_window(&mut self, asid: u32) -> Result {
+        let (_, hop0) = self.asids[asid as usize].ok_or(EINVAL)?;
+        let mut offset = 0;
+        while offset < Self::hbm_window_bytes(self.hbm_size) {
+            let va = HBM_VA + offset;
+            let mut table = hop0;
+            for hop in 0..2 {
+                let pte_at = table + 8 * index(va, hop);
+                let pte = self.read_pte(pte_at)?;
+                table = if pte & PTE_PRESENT != 0 {
+                    pte & PTE_ADDR
+                } else {
+                    let next = self.alloc_table()?;
+                    self.write_pte(pte_at, next | PTE_PRESENT)?;
+                    next
+                };
+            }
+            let leaf = (POOL_BYTES + offset) | PTE_PRESENT | PTE_WRITABLE | PTE_LAST;
+            self.write_pte(table + 8 * index(va, 2), leaf)?;
+            offset += HUGE;
+        }
+        Ok(())
     }
 
     /// Every ASID's hop-0 table, to program `MMU_HOP0` (after a hard reset).

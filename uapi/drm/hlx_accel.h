@@ -12,6 +12,13 @@
 
 #include <linux/types.h>
 
+/*
+ * Every VM of an hlx device sees HBM from hlx_hw_info.hbm_user_base on at this
+ * device virtual address (2 MiB pages, shared by all contexts); host memory is
+ * reached through VM_BIND in the device VA window.
+ */
+#define HLX_HBM_VA		0x40000000ULL
+
 /* One struct hlx_hw_info. */
 #define HLX_QUERY_HW_INFO	0
 /* One struct hlx_counters. */

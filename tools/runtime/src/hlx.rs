@@ -13,7 +13,7 @@
 //! ```
 
 pub use xaccel_uapi::hlx::{
-    hlx_counters, hlx_hw_info, hlx_queue_info, HLX_QUERY_COUNTERS, HLX_QUERY_HW_INFO,
+    hlx_counters, hlx_hw_info, hlx_queue_info, HLX_HBM_VA, HLX_QUERY_COUNTERS, HLX_QUERY_HW_INFO,
     HLX_QUERY_QUEUES,
 };
 

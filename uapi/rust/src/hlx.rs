@@ -6,6 +6,9 @@
 
 #![allow(non_camel_case_types)]
 
+/// Every VM sees HBM from `hlx_hw_info::hbm_user_base` on at this device virtual address.
+pub const HLX_HBM_VA: u64 = 0x4000_0000;
+
 /// One [`hlx_hw_info`].
 pub const HLX_QUERY_HW_INFO: u32 = 0;
 /// One [`hlx_counters`].

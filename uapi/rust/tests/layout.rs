@@ -453,7 +453,13 @@ fn hlx_rust_facts() -> BTreeMap<String, u64> {
     layout!(f, hlx_queue_info {
         "queue" => queue, "status" => status, "ci" => ci, "soft_resets" => soft_resets,
     });
-    constants!(f, HLX_QUERY_HW_INFO, HLX_QUERY_COUNTERS, HLX_QUERY_QUEUES);
+    constants!(
+        f,
+        HLX_HBM_VA,
+        HLX_QUERY_HW_INFO,
+        HLX_QUERY_COUNTERS,
+        HLX_QUERY_QUEUES
+    );
     f
 }
 

@@ -687,6 +687,173 @@ fn vendor_query_validation(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
+/// Runs `packets` on `engine` in a new context on `vm`; returns the fence's outcome.
+fn run_vm(c: &Ctx, vm: &Vm<'_>, engine: u32, packets: &[Packet]) -> Check<Result<(), Errno>> {
+    let ctx = Context::create(&c.dev, engine, Priority::Normal)?;
+    let out = c.submit_vm(&ctx, vm, packets, None)?;
+    outcome(&out)
+}
+
+/// HBM through the window every VM has: host BO -> HBM -> host BO in one DMA job.
+fn host_hbm_host_is_bit_exact(c: &Ctx) -> TestResult {
+    let vm = Vm::create(&c.dev)?;
+    let len = 5 * 4096 + 96;
+    let (_src, _sb, data) = bound(c, &vm, VA, 6 * 4096, Some(11))?;
+    let (dst, _db, _) = bound(c, &vm, VA + (1 << 20), 6 * 4096, None)?;
+    let hbm = hlx::HLX_HBM_VA + 0x30000;
+    let job = [
+        Packet::Copy {
+            src: VA + 8,
+            dst: hbm,
+            len: len as u32,
+        },
+        Packet::Copy {
+            src: hbm,
+            dst: VA + (1 << 20) + 16,
+            len: len as u32,
+        },
+    ];
+    ensure!(
+        run_vm(c, &vm, hlx::ENGINE_DMA1, &job)? == Ok(()),
+        "host->HBM->host job failed"
+    );
+    let mut got = vec![0u8; 6 * 4096];
+    dst.map()?.read(0, &mut got);
+    ensure!(
+        got[16..16 + len] == data[8..8 + len],
+        "bytes differ after the HBM round trip"
+    );
+    ensure!(
+        got[..16].iter().chain(&got[16 + len..]).all(|&b| b == 0),
+        "bytes outside changed"
+    );
+    // The window ends with the HBM jobs may use (whole 2 MiB pages): a range across its end
+    // is refused.
+    let info = hlx::hw_info(&c.dev)?;
+    let window = (info.hbm_size - info.hbm_user_base) / (2 << 20) * (2 << 20);
+    let bad = [Packet::Memset {
+        dst: hlx::HLX_HBM_VA + window - 4,
+        len: 8,
+        pattern: 0,
+    }];
+    let cb = hlx::encode(&bad);
+    let bo = Bo::create(&c.dev, cb.len() as u64, c.system)?;
+    bo.map()?.write(0, &cb);
+    let ctx = Context::create(&c.dev, hlx::ENGINE_DMA1, Priority::Normal)?;
+    let got = ctx
+        .submit(&Submit::new(&bo, 0, cb.len() as u64).vm(&vm))
+        .err()
+        .and_then(|e| e.errno());
+    ensure!(got == Some(Errno::ACCESS), "past the HBM window: {got:?}");
+    tap::pass()
+}
+
+/// Operands DMAed from host BOs into HBM, VEC on a compute queue, results DMAed back: they
+/// equal what userspace computes (wrapping i32 ADD, MUL, signed MAX, GEMV).
+fn compute_on_hbm_matches_userspace(c: &Ctx) -> TestResult {
+    const N: usize = 1024;
+    const COLS: usize = 32;
+    const ROWS: usize = N / COLS;
+    let vm = Vm::create(&c.dev)?;
+    let a: Vec<i32> = (0..N)
+        .map(|i| (i as i32).wrapping_mul(7919) - 40000)
+        .collect();
+    let b: Vec<i32> = (0..N)
+        .map(|i| 3 - (i as i32).wrapping_mul(104729))
+        .collect();
+    let bytes = |v: &[i32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+    let host = Bo::create(&c.dev, 8 * N as u64 * 4, c.system)?;
+    let map = host.map()?;
+    map.write(0, &bytes(&a));
+    map.write(4 * N, &bytes(&b));
+    let _binding = vm.bind(&host, 0, host.size(), VA, Access::ReadWrite)?;
+    let (ha, hb, hout) = (
+        hlx::HLX_HBM_VA,
+        hlx::HLX_HBM_VA + 0x1000,
+        hlx::HLX_HBM_VA + 0x2000,
+    );
+    let nbytes = (4 * N) as u32;
+    let load = [
+        Packet::Copy {
+            src: VA,
+            dst: ha,
+            len: nbytes,
+        },
+        Packet::Copy {
+            src: VA + u64::from(nbytes),
+            dst: hb,
+            len: nbytes,
+        },
+    ];
+    ensure!(
+        run_vm(c, &vm, hlx::ENGINE_DMA0, &load)? == Ok(()),
+        "loading HBM failed"
+    );
+    let ops: [(VecOp, u32, u32, Vec<i32>); 4] = [
+        (
+            VecOp::Add,
+            N as u32,
+            0,
+            a.iter().zip(&b).map(|(x, y)| x.wrapping_add(*y)).collect(),
+        ),
+        (
+            VecOp::Mul,
+            N as u32,
+            0,
+            a.iter().zip(&b).map(|(x, y)| x.wrapping_mul(*y)).collect(),
+        ),
+        (
+            VecOp::Max,
+            N as u32,
+            0,
+            a.iter().zip(&b).map(|(x, y)| *x.max(y)).collect(),
+        ),
+        (
+            VecOp::Gemv,
+            ROWS as u32,
+            COLS as u32,
+            (0..ROWS)
+                .map(|r| {
+                    (0..COLS).fold(0i32, |s, k| {
+                        s.wrapping_add(a[r * COLS + k].wrapping_mul(b[k]))
+                    })
+                })
+                .collect(),
+        ),
+    ];
+    for (i, (op, count, cols, want)) in ops.iter().enumerate() {
+        let vec = [Packet::Vec {
+            op: *op,
+            count: *count,
+            dst: hout,
+            a: ha,
+            b: hb,
+            cols: *cols,
+        }];
+        ensure!(
+            run_vm(c, &vm, hlx::ENGINE_CMP1, &vec)? == Ok(()),
+            "{op:?} failed"
+        );
+        let back_va = VA + (2 + i as u64) * u64::from(nbytes);
+        let back = [Packet::Copy {
+            src: hout,
+            dst: back_va,
+            len: 4 * count,
+        }];
+        ensure!(
+            run_vm(c, &vm, hlx::ENGINE_DMA0, &back)? == Ok(()),
+            "reading {op:?} back failed"
+        );
+        let mut got = vec![0u8; 4 * *count as usize];
+        map.read((2 + i) * 4 * N, &mut got);
+        ensure!(
+            got == bytes(want),
+            "{op:?}: the device's result differs from userspace's"
+        );
+    }
+    tap::pass()
+}
+
 #[rustfmt::skip]
 const TESTS: &[Test<Ctx>] = &[
     ("engines: dma0 dma1 cmp0 cmp1",                                engines),
@@ -695,6 +862,8 @@ const TESTS: &[Test<Ctx>] = &[
     ("privileged, out-of-range and malformed packets are refused",  privileged_packets_refused),
     ("VM_BIND: LIN_DMA host -> host through the MMU is bit-exact",  vm_dma_is_bit_exact),
     ("VM: unmapped VA EFAULT, read-only write EACCES at SUBMIT",    vm_refusals),
+    ("DMA host -> HBM -> host (HBM window of the VM) is bit-exact",  host_hbm_host_is_bit_exact),
+    ("VEC ADD/MUL/MAX/GEMV on HBM equal userspace's results",        compute_on_hbm_matches_userspace),
     ("MMU fault (unbound after SUBMIT) fails only that job",        mmu_fault_fails_only_that_job),
     ("VEC on a host page: ACCESS_ERROR fails only that job",        compute_on_host_page_fails_only_that_job),
     ("soft wedge: timeout, SOFT_RESET, innocent context goes on",   soft_hang),
