@@ -11,6 +11,7 @@ ifneq ($(KERNELRELEASE),)
 # Out of tree against a kernel without xaccel's Kconfig grafted in, build everything.
 CONFIG_XACCEL ?= m
 CONFIG_XACCEL_VACCEL ?= m
+CONFIG_XACCEL_HLX ?= m
 
 obj-$(CONFIG_XACCEL) += xaccel.o
 xaccel-y := core/xaccel.o core/xaccel_c.o core/gem/shmem_c.o core/gem/dmabuf_c.o core/gem/devmem_c.o \
@@ -20,6 +21,7 @@ xaccel-y := core/xaccel.o core/xaccel_c.o core/gem/shmem_c.o core/gem/dmabuf_c.o
 # Backends: one module each, built from drivers/<name>/<name>.rs.
 # A new backend adds one line here and a Kconfig entry.
 xaccel-backends-$(CONFIG_XACCEL_VACCEL) += vaccel
+xaccel-backends-$(CONFIG_XACCEL_HLX) += hlx
 
 obj-m += $(addsuffix .o,$(xaccel-backends-m))
 obj-y += $(addsuffix .o,$(xaccel-backends-y))

@@ -127,6 +127,37 @@ pub trait Backend: Send + Sync + 'static {
     /// returns, the device must no longer reach the range (TLBs invalidated). The pages stay
     /// allocated until the jobs that may still use them are done; the core sees to that.
     fn mmu_unmap(_dev: &Self::Device, _vm: VmId, _va: u64, _len: u64) {}
+
+    /// Answers `DRM_IOCTL_XACCEL_VENDOR_QUERY` of type `kind` (the backend's own query types,
+    /// documented in its uAPI header) with its items. The core validates the ioctl exactly like
+    /// QUERY and copies the items out.
+    ///
+    /// Called in process context while the device is registered; may sleep and allocate. The
+    /// default knows no type: `EINVAL`.
+    fn vendor_query(_dev: &Self::Device, _kind: u32) -> Result<VendorItems> {
+        Err(EINVAL)
+    }
+}
+
+/// The answer to a vendor query: `bytes` holds the items back to back, each `item_size` bytes
+/// (at least 1), as the backend's uAPI header lays them out.
+pub struct VendorItems {
+    /// Size of one item.
+    pub item_size: usize,
+    /// The items.
+    pub bytes: KVec<u8>,
+}
+
+/// The core's non-generic view of [`Backend::vendor_query`] (see [`MmuOps`] for why).
+pub(crate) trait VendorOps: Send + Sync {
+    /// [`Backend::vendor_query`].
+    fn query(&self, kind: u32) -> Result<VendorItems>;
+}
+
+impl<B: Backend> VendorOps for BackendDevice<B> {
+    fn query(&self, kind: u32) -> Result<VendorItems> {
+        B::vendor_query(&self.0, kind)
+    }
 }
 
 /// Names one device VM to its backend: unique among the VMs of the running core, never reused.
@@ -177,6 +208,13 @@ impl<B: Backend> BackendDevice<B> {
     /// `data` as the [`MmuOps`] of backend `B`: a pointer valid as long as `data` is.
     pub(crate) fn mmu_ops(data: &B::Device) -> NonNull<dyn MmuOps> {
         // `BackendDevice<B>` is a transparent wrapper of `B::Device`: same address, same layout.
+        let ops: NonNull<Self> = NonNull::from(data).cast();
+        ops
+    }
+
+    /// `data` as the [`VendorOps`] of backend `B`: a pointer valid as long as `data` is.
+    pub(crate) fn vendor_ops(data: &B::Device) -> NonNull<dyn VendorOps> {
+        // As in `mmu_ops`.
         let ops: NonNull<Self> = NonNull::from(data).cast();
         ops
     }

@@ -14,7 +14,7 @@
 //! Open files keep the [`AccelDevice`] alive, but never the backend's data.
 
 use crate::{
-    backend::{Backend, BackendDevice, DeviceDesc, DeviceLayout, MmuOps},
+    backend::{Backend, BackendDevice, DeviceDesc, DeviceLayout, MmuOps, VendorOps},
     driver,
     execution::{Adapter, Execution},
     gem::{self, RegionCounters},
@@ -48,7 +48,8 @@ use kernel::{
 /// - `driver.name` and `driver.desc` point at `self.name` and `self.desc`.
 /// - All fields are initialised while any reference to `self` exists.
 /// - `mmu`, if set, points at the per-device data of the backend that registered the device, as
-///   its [`MmuOps`], which stays valid until the device is unplugged (see [`Registration`]).
+///   its [`MmuOps`], which stays valid until the device is unplugged (see [`Registration`]);
+///   `vendor`, if set, points at the same data as its [`VendorOps`], valid as long.
 #[repr(C)]
 pub struct AccelDevice {
     drm: Opaque<bindings::drm_device>,
@@ -63,11 +64,13 @@ pub struct AccelDevice {
     resets: AtomicU64,
     /// The backend's MMU callbacks, for devices that declare an MMU; only for [`Plugged::mmu`].
     mmu: Option<NonNull<dyn MmuOps>>,
+    /// The backend's vendor queries; only for [`Plugged::vendor`].
+    vendor: Option<NonNull<dyn VendorOps>>,
 }
 
 // SAFETY: The C `drm_device` is built for concurrent use and synchronises itself; the Rust fields
 // are immutable after construction except for atomics (`resets`, the counters of `region_used`).
-// `mmu` points at `Send + Sync` backend data.
+// `mmu` and `vendor` point at `Send + Sync` backend data.
 unsafe impl Send for AccelDevice {}
 // SAFETY: As above.
 unsafe impl Sync for AccelDevice {}
@@ -81,6 +84,7 @@ impl AccelDevice {
         layout: DeviceLayout,
         exec: Arc<Execution>,
         mmu: Option<NonNull<dyn MmuOps>>,
+        vendor: Option<NonNull<dyn VendorOps>>,
     ) -> Result<ARef<Self>> {
         let name = Name::<16>::new(name);
         let desc = Name::<64>::new(desc);
@@ -113,6 +117,7 @@ impl AccelDevice {
             (&raw mut (*this).exec).write(exec);
             (&raw mut (*this).resets).write(AtomicU64::new(0));
             (&raw mut (*this).mmu).write(mmu);
+            (&raw mut (*this).vendor).write(vendor);
             let vtable =
                 driver::vtable((*this).name.as_char_ptr(), (*this).desc.as_char_ptr(), true);
             (*this).driver.get().write(vtable);
@@ -233,6 +238,13 @@ impl Plugged<'_> {
         // this one to end; `self` borrows such a section.
         self.dev.mmu.map(|ops| unsafe { ops.as_ref() })
     }
+
+    /// The backend's vendor queries (`None` only for the core's KUnit devices).
+    pub(crate) fn vendor(&self) -> Option<&dyn VendorOps> {
+        // SAFETY: As in `mmu`: `vendor` points at the backend's per-device data, dropped only
+        // after every section like this one ended.
+        self.dev.vendor.map(|ops| unsafe { ops.as_ref() })
+    }
 }
 
 impl Drop for Plugged<'_> {
@@ -275,7 +287,19 @@ impl<B: Backend> Registration<B> {
             .capabilities
             .mmu
             .then(|| BackendDevice::<B>::mmu_ops(backend.data.as_ref().get_ref()));
-        let dev = match AccelDevice::create(parent, B::NAME, B::DESC, layout, exec.clone(), mmu) {
+        // INVARIANT: Likewise.
+        let vendor = Some(BackendDevice::<B>::vendor_ops(
+            backend.data.as_ref().get_ref(),
+        ));
+        let dev = match AccelDevice::create(
+            parent,
+            B::NAME,
+            B::DESC,
+            layout,
+            exec.clone(),
+            mmu,
+            vendor,
+        ) {
             Ok(dev) => dev,
             Err(e) => {
                 exec.shutdown();

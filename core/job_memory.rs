@@ -455,6 +455,7 @@ mod tests {
             layout,
             Execution::idle()?,
             None,
+            None,
         )
     }
 

@@ -66,18 +66,26 @@ impl Plan {
 ///
 /// `q` is left untouched on error, because `drm_ioctl()` copies it back to userspace either way.
 fn respond<T: AsBytes>(q: &mut drm_xaccel_query, items: &[T]) -> Result<u32> {
-    let kernel_size = size_of::<T>();
-    let available = u32::try_from(items.len()).map_err(|_| EOVERFLOW)?;
+    respond_bytes(q, size_of::<T>(), items.as_bytes())
+}
+
+/// [`respond`] for items of `kernel_size` bytes each, back to back in `bytes`.
+fn respond_bytes(q: &mut drm_xaccel_query, kernel_size: usize, bytes: &[u8]) -> Result<u32> {
+    if kernel_size == 0 || bytes.len() % kernel_size != 0 {
+        return Err(EINVAL);
+    }
+    let count_all = bytes.len() / kernel_size;
+    let available = u32::try_from(count_all).map_err(|_| EOVERFLOW)?;
     if let Plan::Fetch {
         items: addr,
         item_size,
         count,
-    } = Plan::new(q, items.len(), kernel_size)?
+    } = Plan::new(q, count_all, kernel_size)?
     {
         let mut writer = UserSlice::new(UserPtr::from_addr(addr), count * item_size).writer();
         let mut buffer = KVec::from_elem(0u8, item_size, GFP_KERNEL)?;
-        for item in &items[..count] {
-            buffer[..kernel_size].copy_from_slice(item.as_bytes());
+        for item in bytes.chunks_exact(kernel_size).take(count) {
+            buffer[..kernel_size].copy_from_slice(item);
             writer.write_slice(&buffer)?;
         }
     }
@@ -102,6 +110,18 @@ fn device_info(
         va_size: layout.va_range.end - layout.va_range.start,
         reset_count: resets,
     }
+}
+
+/// The VENDOR_QUERY ioctl: the backend's own query types, validated like QUERY.
+pub(crate) fn vendor_query(
+    plugged: &Plugged<'_>,
+    _file: &DrmFile,
+    q: &mut drm_xaccel_query,
+) -> Result<u32> {
+    // The common checks first, so that a bad request never reaches the backend.
+    Plan::new(q, 0, 1)?;
+    let items = plugged.vendor().ok_or(EINVAL)?.query(q.type_)?;
+    respond_bytes(q, items.item_size, &items.bytes)
 }
 
 /// The QUERY ioctl.

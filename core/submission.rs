@@ -20,7 +20,7 @@
 //! [`JobMemory`]: crate::JobMemory
 
 use crate::{
-    backend::Access,
+    backend::{Access, VmId},
     gem::{Bo, Placement},
     vm::Vm,
 };
@@ -91,6 +91,11 @@ impl<'a> Submission<'a> {
     /// The BO list: entry `i` is slot `i`.
     pub fn bos(&self) -> &'a [BoDesc] {
         self.bos
+    }
+
+    /// The VM the submit names, as its backend knows it from the MMU callbacks.
+    pub fn vm_id(&self) -> Option<VmId> {
+        self.vm.map(|vm| vm.id())
     }
 
     /// Whether the submit names a VM, so that VA operands can be resolved.

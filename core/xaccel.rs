@@ -16,6 +16,7 @@
 //!   chains; its documentation holds the rules that let fences outlive backends and the core.
 //! - `file`: the core's per-file state (`drm_file.driver_priv`).
 //! - [`gem`]: buffer objects, `BO_CREATE`/`BO_INFO` and memory accounting.
+//! - [`pci`]: BAR mappings, MSI-X handlers and coherent DMA memory for PCI backends.
 //! - `ioctl`: the ioctl table, with sizes checked at compile time.
 //! - [`job_memory`]: a job's buffer objects, mapped for the CPU while it lives, and the
 //!   bounds-checked operations software engines run on them.
@@ -66,6 +67,7 @@ pub mod gem;
 mod ioctl;
 pub mod job_memory;
 mod name;
+pub mod pci;
 mod query;
 mod resv;
 pub mod sched;
@@ -81,7 +83,7 @@ mod uapi_bytes;
 
 pub use backend::{
     Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking,
-    RegionDesc, RegionKind, VmId,
+    RegionDesc, RegionKind, VendorItems, VmId,
 };
 pub use device::{AccelDevice, Registration};
 pub use job_memory::JobMemory;

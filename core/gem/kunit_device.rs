@@ -55,5 +55,13 @@ pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelD
     // SAFETY: The faux device is bound and nothing maps DMA for it.
     unsafe { prepare_dma_device(raw) }?;
     let exec = crate::execution::Execution::idle()?;
-    AccelDevice::create(parent, c"kunit", c"xaccel KUnit device", layout, exec, None)
+    AccelDevice::create(
+        parent,
+        c"kunit",
+        c"xaccel KUnit device",
+        layout,
+        exec,
+        None,
+        None,
+    )
 }

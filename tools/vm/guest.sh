@@ -298,6 +298,55 @@ dmabuf_after_unplug() {
 	echo "1..$tap_n"
 }
 
+# The hlx backend on the HLX function the model serves (tools/hlx-model).
+hlx_node() { # the accel node of the HLX device
+	local d
+	for d in /sys/kernel/debug/hlx/accel*; do
+		[ -e "$d" ] && { echo "/dev/accel/${d##*/}"; return 0; }
+	done
+	return 1
+}
+hlx_bdf() { basename "$(readlink -f /sys/bus/pci/drivers/hlx/0000:*)"; }
+hlx_probe() {
+	load hlx || return 1
+	hlx_node >/dev/null || { dmesg | grep -i hlx | tail -5; return 1; }
+	# Only the ivshmem-doorbell function is HLX: the ivshmem-plain one stays unbound.
+	[ "$(ls -d /sys/bus/pci/drivers/hlx/0000:* | wc -l)" = 1 ]
+}
+hlx_kunit() { cat /sys/kernel/debug/kunit/xaccel_hlx_cb/results; }
+# Unbinding the PCI function with a client open: ioctls give ENODEV, closing is clean, the
+# function binds again.
+hlx_unbind_with_client_open() {
+	local node bdf got
+	node=$(hlx_node) && bdf=$(hlx_bdf) || return 1
+	exec 3<"$node" || return 1
+	echo "$bdf" >/sys/bus/pci/drivers/hlx/unbind || return 1
+	[ ! -e "$node" ] || { echo "$node outlived the unbind"; return 1; }
+	got=$(version_ioctl_on_fd 3)
+	exec 3<&-
+	[ "$got" = ENODEV ] || { echo "ioctl after unbind gave $got, want ENODEV"; return 1; }
+	echo "$bdf" >/sys/bus/pci/drivers/hlx/bind && hlx_node >/dev/null
+}
+hlx_setup_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "hlx binds the HLX function only (HLX_ID), one accel node" hlx_probe
+	echo "1..$tap_n"
+}
+hlx_cli() {
+	local node
+	node=$(hlx_node) || return 1
+	xaccel hlx --device "$node" | tee /dev/stderr | grep -q '^  queue 2 status 0x1 '
+}
+hlx_teardown_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "xaccel hlx: a DMA + compute program, queue and HBM state" hlx_cli
+	tap "hlx: unbind with a client open gives ENODEV, rebinds" hlx_unbind_with_client_open
+	tap "hlx unloads" unload hlx
+	echo "1..$tap_n"
+}
+
 kunit_results() {
 	local suite found=0
 	for suite in /sys/kernel/debug/kunit/xaccel_* /sys/kernel/debug/kunit/vaccel_*; do
@@ -311,6 +360,7 @@ kunit_results() {
 case "$mode" in
 run)
 	load vaccel
+	load hlx
 	echo "### xaccel-run: begin"
 	xaccel list
 	for dev in /dev/accel/accel*; do
@@ -322,6 +372,8 @@ run)
 check)
 	run_tap vm-infra infra_tests
 	run_tap kunit kunit_results
+	# The HLX model, driven from userspace before any driver binds to it.
+	run_tap hlx-model-smoke /usr/bin/python3 "$repo/tools/hlx-model/guest-smoke.py"
 	for dev in /dev/accel/accel*; do
 		run_tap "selftest-query:${dev##*/}" "$bin/xaccel-selftest-query" "$dev"
 		run_tap "selftest-bo:${dev##*/}" "$bin/xaccel-selftest-bo" "$dev"
@@ -347,6 +399,12 @@ check)
 	run_tap selftest-vm-mmu:accel0 "$bin/xaccel-selftest-vm" /dev/accel/accel0
 	run_tap selftest-devmem-hidden:accel0 "$bin/xaccel-selftest-devmem" /dev/accel/accel0
 	run_tap vm-mmu-teardown mmu_teardown_tests
+	run_tap hlx-setup hlx_setup_tests
+	run_tap kunit-hlx hlx_kunit
+	if node=$(hlx_node); then
+		run_tap "selftest-hlx:${node##*/}" "$bin/xaccel-selftest-hlx" "$node"
+	fi
+	run_tap hlx-teardown hlx_teardown_tests
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"

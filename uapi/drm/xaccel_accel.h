@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		5
+#define DRM_XACCEL_UAPI_MINOR		6
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -40,6 +40,7 @@ extern "C" {
 #define DRM_XACCEL_VM_UNBIND		0x13
 /* 0x14 - 0x2f are reserved for further common ioctls. */
 #define DRM_XACCEL_VENDOR_BASE		0x30
+#define DRM_XACCEL_VENDOR_QUERY		0x30
 
 #define DRM_IOCTL_XACCEL_QUERY \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_QUERY, struct drm_xaccel_query)
@@ -61,6 +62,13 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_BIND, struct drm_xaccel_vm_bind)
 #define DRM_IOCTL_XACCEL_VM_UNBIND \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_UNBIND, struct drm_xaccel_vm_unbind)
+/*
+ * DRM_IOCTL_XACCEL_VENDOR_QUERY: the backend's own query types (its uAPI header,
+ * e.g. hlx_accel.h), with &struct drm_xaccel_query validated exactly as
+ * DRM_IOCTL_XACCEL_QUERY; an unknown type is -EINVAL.
+ */
+#define DRM_IOCTL_XACCEL_VENDOR_QUERY \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VENDOR_QUERY, struct drm_xaccel_query)
 
 /**
  * enum drm_xaccel_query_type - What &drm_xaccel_query asks for.

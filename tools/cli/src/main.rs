@@ -12,6 +12,7 @@
 //!                                 runs vaccel jobs (NOP, DELAY, COPY, FILL, ADD, MUL, XOR, MAX,
 //!                                 SUM, WRITE_TIMESTAMP), checks the result against the CPU and
 //!                                 times them; a progress bar for many jobs
+//! xaccel hlx --device PATH         runs an HLX DMA + compute program, shows queues and HBM
 //! xaccel --json list|info|mem|run  the same as JSON (an array of device reports for the first three)
 //! ```
 //!
@@ -19,6 +20,7 @@
 //! cannot be read; clap's usage errors exit 2. Build and run from the workspace:
 //! `cargo run -p xaccel-cli -- list`.
 
+mod hlx;
 mod human;
 mod mem;
 mod report;
@@ -87,6 +89,12 @@ enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         count: u32,
     },
+    /// Run an HLX DMA and compute program and show the device's queues and HBM (hlx only).
+    Hlx {
+        /// The hlx device node.
+        #[arg(long, short, value_name = "PATH")]
+        device: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -136,8 +144,28 @@ fn main() -> ExitCode {
             Err(err) => fail(&err),
         };
     }
+    if let Command::Hlx { device } = &cli.command {
+        return match hlx::run(device) {
+            Ok(report) if cli.json => match serde_json::to_string_pretty(&report) {
+                Ok(json) => {
+                    println!("{json}");
+                    ExitCode::SUCCESS
+                }
+                Err(err) => fail(&err),
+            },
+            Ok(report) if report.jobs.iter().all(|(_, _, s)| s == "ok") => {
+                print!("{}", hlx::human(&report));
+                ExitCode::SUCCESS
+            }
+            Ok(report) => {
+                print!("{}", hlx::human(&report));
+                ExitCode::FAILURE
+            }
+            Err(err) => fail(&err),
+        };
+    }
     let paths = match &cli.command {
-        Command::Run { .. } => unreachable!("handled above"),
+        Command::Run { .. } | Command::Hlx { .. } => unreachable!("handled above"),
         Command::Info { device: Some(path) }
         | Command::Mem {
             device: Some(path), ..
@@ -164,7 +192,7 @@ fn main() -> ExitCode {
         ),
         Command::List => output(&paths, Report::gather, cli.json, human::list),
         Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
-        Command::Run { .. } => unreachable!("handled above"),
+        Command::Run { .. } | Command::Hlx { .. } => unreachable!("handled above"),
     };
     if let Err(err) = printed {
         return fail(&err);

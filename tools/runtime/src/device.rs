@@ -21,8 +21,8 @@ use xaccel_uapi::{
     drm_xaccel_bo_create, drm_xaccel_bo_info, drm_xaccel_device_info, drm_xaccel_engine_info,
     drm_xaccel_query, drm_xaccel_region_info, drm_xaccel_vm_bind, drm_xaccel_vm_create,
     drm_xaccel_vm_destroy, drm_xaccel_vm_unbind, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
-    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY, DRM_XACCEL_VM_BIND,
-    DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
+    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY, DRM_XACCEL_VENDOR_QUERY,
+    DRM_XACCEL_VM_BIND, DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
 };
 
 use crate::bo::{Bo, BoInfo};
@@ -39,6 +39,12 @@ pub const ACCEL_DIR: &str = "/dev/accel";
 const QUERY: Opcode = opcode::read_write::<drm_xaccel_query>(
     DRM_IOCTL_BASE as u8,
     (DRM_COMMAND_BASE + DRM_XACCEL_QUERY) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_VENDOR_QUERY`: same argument as QUERY.
+const VENDOR_QUERY: Opcode = opcode::read_write::<drm_xaccel_query>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_VENDOR_QUERY) as u8,
 );
 
 /// `DRM_IOCTL_XACCEL_BO_CREATE`.
@@ -347,6 +353,46 @@ impl Device {
     pub unsafe fn query_raw(&self, query: &mut drm_xaccel_query) -> rustix::io::Result<()> {
         // SAFETY: QUERY takes a drm_xaccel_query; the caller vouches for `items`.
         unsafe { ioctl(&self.fd, Updater::<QUERY, _>::new(query)) }
+    }
+}
+
+impl Device {
+    /// Issues `DRM_IOCTL_XACCEL_VENDOR_QUERY` with `query` as is.
+    ///
+    /// # Safety
+    ///
+    /// As [`Device::query_raw`].
+    pub unsafe fn vendor_query_raw(&self, query: &mut drm_xaccel_query) -> rustix::io::Result<()> {
+        // SAFETY: VENDOR_QUERY takes a drm_xaccel_query; the caller vouches for `items`.
+        unsafe { ioctl(&self.fd, Updater::<VENDOR_QUERY, _>::new(query)) }
+    }
+
+    /// All items of the backend's query type `kind`, each `item_size` bytes (the size this
+    /// program knows; a newer kernel's larger items are cut to it), back to back.
+    pub fn vendor_query(&self, kind: u32, item_size: u32) -> Result<Vec<u8>> {
+        let fail = |errno| Error::Ioctl {
+            ioctl: "VENDOR_QUERY",
+            errno,
+        };
+        let mut probe = drm_xaccel_query {
+            type_: kind,
+            item_size,
+            ..Default::default()
+        };
+        // SAFETY: No items pointer: the kernel writes nothing but the struct.
+        unsafe { self.vendor_query_raw(&mut probe) }.map_err(fail)?;
+        let mut bytes = vec![0u8; probe.count as usize * item_size as usize];
+        let mut fetch = drm_xaccel_query {
+            type_: kind,
+            item_size,
+            count: probe.count,
+            items: bytes.as_mut_ptr() as u64,
+            ..Default::default()
+        };
+        // SAFETY: `bytes` has room for `count * item_size` bytes and is ours.
+        unsafe { self.vendor_query_raw(&mut fetch) }.map_err(fail)?;
+        bytes.truncate(fetch.count.min(probe.count) as usize * item_size as usize);
+        Ok(bytes)
     }
 }
 

@@ -52,6 +52,7 @@ mod device;
 mod error;
 mod exec;
 mod fdinfo;
+pub mod hlx;
 mod info;
 mod mapping;
 mod query;

@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 5;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 6;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -39,6 +39,8 @@ pub const DRM_XACCEL_VM_BIND: u32 = 0x12;
 pub const DRM_XACCEL_VM_UNBIND: u32 = 0x13;
 /// First ioctl number offset of the vendor extensions.
 pub const DRM_XACCEL_VENDOR_BASE: u32 = 0x30;
+/// `DRM_XACCEL_VENDOR_QUERY`: the backend's own query types.
+pub const DRM_XACCEL_VENDOR_QUERY: u32 = 0x30;
 
 /// Linux `_IOC(dir, type, nr, size)` for x86 and the other asm-generic architectures.
 pub const fn ioc(dir: u32, ty: u32, nr: u32, size: usize) -> u32 {
@@ -78,6 +80,9 @@ pub const DRM_IOCTL_XACCEL_VM_DESTROY: u32 =
 pub const DRM_IOCTL_XACCEL_VM_BIND: u32 = drm_iowr::<drm_xaccel_vm_bind>(DRM_XACCEL_VM_BIND);
 /// `DRM_IOCTL_XACCEL_VM_UNBIND`.
 pub const DRM_IOCTL_XACCEL_VM_UNBIND: u32 = drm_iowr::<drm_xaccel_vm_unbind>(DRM_XACCEL_VM_UNBIND);
+/// `DRM_IOCTL_XACCEL_VENDOR_QUERY`.
+pub const DRM_IOCTL_XACCEL_VENDOR_QUERY: u32 =
+    drm_iowr::<drm_xaccel_query>(DRM_XACCEL_VENDOR_QUERY);
 
 /// `DRM_XACCEL_QUERY_DEVICE`: one [`drm_xaccel_device_info`].
 pub const DRM_XACCEL_QUERY_DEVICE: u32 = 0;

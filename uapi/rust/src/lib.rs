@@ -8,6 +8,7 @@
 #![no_std]
 
 pub mod abi;
+pub mod hlx;
 pub mod vaccel_isa;
 
 pub use abi::*;

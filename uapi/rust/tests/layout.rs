@@ -57,6 +57,14 @@ const VACCEL: Header = Header {
     rust_facts: vaccel_rust_facts,
 };
 
+/// The hlx vendor uAPI.
+const HLX: Header = Header {
+    file: "hlx_accel.h",
+    define_prefix: "HLX_",
+    extra: &[],
+    rust_facts: hlx_rust_facts,
+};
+
 /// What the header declares, in declaration order.
 #[derive(Debug, Default)]
 struct HeaderModel {
@@ -301,6 +309,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_VM_BIND,
         DRM_XACCEL_VM_UNBIND,
         DRM_XACCEL_VENDOR_BASE,
+        DRM_XACCEL_VENDOR_QUERY,
         DRM_IOCTL_XACCEL_QUERY,
         DRM_IOCTL_XACCEL_BO_CREATE,
         DRM_IOCTL_XACCEL_BO_INFO,
@@ -308,6 +317,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_IOCTL_XACCEL_VM_DESTROY,
         DRM_IOCTL_XACCEL_VM_BIND,
         DRM_IOCTL_XACCEL_VM_UNBIND,
+        DRM_IOCTL_XACCEL_VENDOR_QUERY,
         DRM_XACCEL_QUERY_DEVICE,
         DRM_XACCEL_QUERY_ENGINES,
         DRM_XACCEL_QUERY_REGIONS,
@@ -422,6 +432,45 @@ fn vaccel_rust_facts() -> BTreeMap<String, u64> {
         VACCEL_MEMREF_VA,
     );
     f
+}
+
+fn hlx_rust_facts() -> BTreeMap<String, u64> {
+    use xaccel_uapi::hlx::*;
+    let mut f = BTreeMap::new();
+    layout!(f, hlx_hw_info {
+        "id" => id, "version" => version, "hbm_size" => hbm_size,
+        "hbm_user_base" => hbm_user_base, "page_table_bytes" => page_table_bytes,
+        "num_queues" => num_queues, "asids_used" => asids_used,
+        "device_hard_resets" => device_hard_resets, "pad" => pad,
+    });
+    layout!(f, hlx_counters {
+        "jobs_done" => jobs_done, "jobs_failed" => jobs_failed, "mmu_faults" => mmu_faults,
+        "access_errors" => access_errors, "illegal_packets" => illegal_packets,
+        "other_events" => other_events, "soft_resets" => soft_resets,
+        "hard_resets" => hard_resets, "last_fault_addr" => last_fault_addr,
+        "irq_cq" => irq_cq, "irq_eq" => irq_eq,
+    });
+    layout!(f, hlx_queue_info {
+        "queue" => queue, "status" => status, "ci" => ci, "soft_resets" => soft_resets,
+    });
+    constants!(
+        f,
+        HLX_HBM_VA,
+        HLX_QUERY_HW_INFO,
+        HLX_QUERY_COUNTERS,
+        HLX_QUERY_QUEUES
+    );
+    f
+}
+
+#[test]
+fn hlx_vendor_uapi_matches_c_header() {
+    let mismatches = check_header(&HLX, &uapi_drm_dir(), "hlx");
+    assert!(
+        mismatches.is_empty(),
+        "hlx_accel.h and src/hlx.rs differ:\n{}",
+        mismatches.join("\n")
+    );
 }
 
 #[test]

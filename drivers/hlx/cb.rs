@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The command-buffer parser: what a user job may ask of an HLX engine.
+//!
+//! In the spirit of habanalabs' Goya parser (`goya_parse_cb_no_mmu`), every packet of a user
+//! command buffer is decoded and checked before the buffer is copied into a queue's ring
+//! (Documentation/hlx.rst, "Packets"):
+//!
+//! - privileged packets are refused with `EPERM`: WREG32, STOP, PTE_WRITE and MSG_LONG to the
+//!   completion queue (the driver appends the job's completion itself, see `queue`);
+//! - every memory range a packet reads or writes is checked with an [`AddressCheck`], refused
+//!   with `EACCES`, as are ranges that wrap around the address space;
+//! - malformed packets (unknown opcode, wrong size, reserved bits, bad operands, VEC on a DMA
+//!   engine, a truncated packet) are refused with `EINVAL`, a buffer over [`MAX_CB_BYTES`] with
+//!   `E2BIG`.
+//!
+//! The device would skip or halt on most malformed packets by itself; the parser refuses them
+//! so that the device only ever sees well-formed rings.
+
+use kernel::prelude::*;
+
+/// The largest user command buffer, so that a ring always holds a full set of jobs.
+pub(crate) const MAX_CB_BYTES: usize = 4096;
+
+pub(crate) const OP_WREG32: u8 = 0x01;
+pub(crate) const OP_MSG_LONG: u8 = 0x03;
+pub(crate) const OP_FENCE: u8 = 0x08;
+pub(crate) const OP_LIN_DMA: u8 = 0x09;
+pub(crate) const OP_NOP: u8 = 0x0A;
+pub(crate) const OP_STOP: u8 = 0x0B;
+pub(crate) const OP_PTE_WRITE: u8 = 0x0C;
+pub(crate) const OP_VEC: u8 = 0x10;
+
+/// MSG_LONG targets (flags bits 0-1).
+pub(crate) const MSG_TARGET_MEM: u16 = 0;
+pub(crate) const MSG_TARGET_SOB: u16 = 1;
+pub(crate) const MSG_TARGET_CQ: u16 = 2;
+/// MSG_LONG flag: add to the sync object instead of setting it.
+const MSG_ADD: u16 = 1 << 2;
+/// LIN_DMA flag: fill with a pattern.
+const DMA_MEMSET: u16 = 1;
+/// VEC operations (flags bits 0-3); 4 is GEMV.
+const VEC_GEMV: u16 = 4;
+/// Sync objects of the device.
+const NUM_SOBS: u64 = 256;
+/// Most elements (or matrix entries) a VEC packet may touch.
+const VEC_MAX_ELEMENTS: u64 = 1 << 24;
+
+/// Decides which device addresses a job may reach.
+pub(crate) trait AddressCheck {
+    /// Whether the job may access `[addr, addr + len)` (`len` > 0, no wrap), writing if `write`;
+    /// the errno to refuse it with otherwise.
+    fn check(&mut self, addr: u64, len: u64, write: bool) -> Result;
+}
+
+/// The engines a buffer is parsed for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum EngineKind {
+    /// Queues 0-1: DMA engines, no VEC.
+    Dma,
+    /// Queues 2-3: compute engines.
+    Compute,
+}
+
+fn u16_at(b: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([b[at], b[at + 1]])
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from(u32_at(b, at)) | u64::from(u32_at(b, at + 4)) << 32
+}
+
+/// The size in qwords of a known opcode.
+fn packet_qwords(opcode: u8) -> Option<usize> {
+    Some(match opcode {
+        OP_NOP | OP_STOP => 1,
+        OP_WREG32 | OP_MSG_LONG | OP_FENCE => 2,
+        OP_LIN_DMA | OP_PTE_WRITE => 3,
+        OP_VEC => 5,
+        _ => return None,
+    })
+}
+
+/// Checks one access: nothing for a zero length, `EACCES` for a wrap, else the checker's word.
+fn access(check: &mut impl AddressCheck, addr: u64, len: u64, write: bool) -> Result {
+    if len == 0 {
+        return Ok(());
+    }
+    if addr.checked_add(len).is_none() {
+        return Err(EACCES);
+    }
+    check.check(addr, len, write)
+}
+
+/// Checks one packet `p` (its whole bytes) for `engine`.
+fn check_packet(p: &[u8], engine: EngineKind, check: &mut impl AddressCheck) -> Result {
+    let (opcode, flags, imm) = (p[0], u16_at(p, 2), u32_at(p, 4));
+    match opcode {
+        OP_WREG32 | OP_STOP | OP_PTE_WRITE => Err(EPERM),
+        OP_NOP => match (flags, imm) {
+            (0, 0) => Ok(()),
+            _ => Err(EINVAL),
+        },
+        OP_MSG_LONG => {
+            let target = flags & 3;
+            let addr = u64_at(p, 8);
+            if flags >> 3 != 0 || target == 3 || (flags & MSG_ADD != 0 && target != MSG_TARGET_SOB)
+            {
+                return Err(EINVAL);
+            }
+            match target {
+                MSG_TARGET_CQ => Err(EPERM),
+                MSG_TARGET_SOB if addr < NUM_SOBS => Ok(()),
+                MSG_TARGET_MEM if addr % 4 == 0 => access(check, addr, 4, true),
+                _ => Err(EINVAL),
+            }
+        }
+        OP_FENCE => {
+            if flags != 0 || u64::from(u32_at(p, 8)) >= NUM_SOBS || u32_at(p, 12) != 0 {
+                return Err(EINVAL);
+            }
+            Ok(())
+        }
+        OP_LIN_DMA => {
+            let (len, src, dst) = (u64::from(imm), u64_at(p, 8), u64_at(p, 16));
+            if flags & !DMA_MEMSET != 0 {
+                return Err(EINVAL);
+            }
+            if flags & DMA_MEMSET != 0 {
+                if src >> 32 != 0 {
+                    return Err(EINVAL);
+                }
+            } else {
+                access(check, src, len, false)?;
+            }
+            access(check, dst, len, true)
+        }
+        OP_VEC => {
+            if engine != EngineKind::Compute {
+                return Err(EINVAL);
+            }
+            let op = flags & 0xf;
+            let (n, dst, a, b, cols) = (
+                u64::from(imm),
+                u64_at(p, 8),
+                u64_at(p, 16),
+                u64_at(p, 24),
+                u64::from(u32_at(p, 32)),
+            );
+            if op > VEC_GEMV || flags >> 4 != 0 || u32_at(p, 36) != 0 {
+                return Err(EINVAL);
+            }
+            if dst % 4 != 0 || a % 4 != 0 || b % 4 != 0 {
+                return Err(EINVAL);
+            }
+            let (a_len, b_len) = if op == VEC_GEMV {
+                if cols == 0 || n * cols > VEC_MAX_ELEMENTS {
+                    return Err(EINVAL);
+                }
+                (4 * n * cols, 4 * cols)
+            } else {
+                if cols != 0 || n > VEC_MAX_ELEMENTS {
+                    return Err(EINVAL);
+                }
+                (4 * n, 4 * n)
+            };
+            if n == 0 {
+                return Ok(());
+            }
+            access(check, a, a_len, false)?;
+            access(check, b, b_len, false)?;
+            access(check, dst, 4 * n, true)
+        }
+        _ => Err(EINVAL),
+    }
+}
+
+/// Parses a user command buffer for `engine` and returns the packets to put in the ring.
+///
+/// Errors: see the module documentation. An empty buffer is `EINVAL`.
+pub(crate) fn parse(
+    cb: &[u8],
+    engine: EngineKind,
+    check: &mut impl AddressCheck,
+) -> Result<KVec<u8>> {
+    if cb.len() > MAX_CB_BYTES {
+        return Err(E2BIG);
+    }
+    if cb.is_empty() || cb.len() % 8 != 0 {
+        return Err(EINVAL);
+    }
+    let mut at = 0;
+    while at < cb.len() {
+        let (opcode, size) = (cb[at], usize::from(cb[at + 1]));
+        let Some(qwords) = packet_qwords(opcode) else {
+            return Err(EINVAL);
+        };
+        if size != qwords || cb.len() - at < 8 * size {
+            return Err(EINVAL);
+        }
+        check_packet(&cb[at..at + 8 * size], engine, check)?;
+        at += 8 * size;
+    }
+    let mut out = KVec::with_capacity(cb.len(), GFP_KERNEL)?;
+    out.extend_from_slice(cb, GFP_KERNEL)?;
+    Ok(out)
+}
+
+/// Encodes a packet header.
+pub(crate) fn header(opcode: u8, flags: u16, imm: u32) -> [u8; 8] {
+    let qwords = packet_qwords(opcode).unwrap_or(0) as u8;
+    let f = flags.to_le_bytes();
+    let i = imm.to_le_bytes();
+    [opcode, qwords, f[0], f[1], i[0], i[1], i[2], i[3]]
+}
+
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+#[kunit_tests(xaccel_hlx_cb)]
+mod tests {
+    use super::*;
+
+    /// A failed check reports its line and fails the test (without aborting its thread).
+    macro_rules! ensure {
+        ($cond:expr) => {
+            if !$cond {
+                pr_err!(
+                    "hlx: test check failed at line {}: {}\n",
+                    line!(),
+                    stringify!($cond)
+                );
+                return Err(EINVAL);
+            }
+        };
+    }
+
+    /// Allows HBM `[0x10000, 0x20000)` only.
+    struct Window;
+
+    impl AddressCheck for Window {
+        fn check(&mut self, addr: u64, len: u64, _write: bool) -> Result {
+            if addr >= 0x10000 && addr + len <= 0x20000 {
+                Ok(())
+            } else {
+                Err(EACCES)
+            }
+        }
+    }
+
+    fn packet(h: [u8; 8], words: &[u64]) -> KVec<u8> {
+        let mut v = KVec::new();
+        v.extend_from_slice(&h, GFP_KERNEL).unwrap();
+        for w in words {
+            v.extend_from_slice(&w.to_le_bytes(), GFP_KERNEL).unwrap();
+        }
+        v
+    }
+
+    fn run(p: &[u8], engine: EngineKind) -> Result {
+        parse(p, engine, &mut Window).map(|_| ())
+    }
+
+    fn dma(flags: u16, len: u32, src: u64, dst: u64) -> KVec<u8> {
+        packet(header(OP_LIN_DMA, flags, len), &[src, dst])
+    }
+
+    fn vec(op: u16, n: u32, dst: u64, a: u64, b: u64, cols: u32) -> KVec<u8> {
+        packet(header(OP_VEC, op, n), &[dst, a, b, u64::from(cols)])
+    }
+
+    #[test]
+    fn nop_and_fence() -> Result {
+        use EngineKind::*;
+        ensure!(run(&header(OP_NOP, 0, 0), Dma).is_ok());
+        ensure!(run(&header(OP_NOP, 1, 0), Dma) == Err(EINVAL));
+        ensure!(run(&header(OP_NOP, 0, 7), Dma) == Err(EINVAL));
+        ensure!(run(&packet(header(OP_FENCE, 0, 3), &[255]), Compute).is_ok());
+        ensure!(run(&packet(header(OP_FENCE, 0, 3), &[256]), Compute) == Err(EINVAL));
+        ensure!(run(&packet(header(OP_FENCE, 0, 3), &[1 << 32]), Compute) == Err(EINVAL));
+        ensure!(run(&packet(header(OP_FENCE, 2, 3), &[1]), Compute) == Err(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn privileged_packets_are_refused() -> Result {
+        use EngineKind::*;
+        ensure!(run(&packet(header(OP_WREG32, 0, 1), &[0x110]), Dma) == Err(EPERM));
+        ensure!(run(&header(OP_STOP, 0, 0), Dma) == Err(EPERM));
+        ensure!(run(&packet(header(OP_PTE_WRITE, 0, 0), &[0x10000, 1]), Dma) == Err(EPERM));
+        let cq = packet(header(OP_MSG_LONG, MSG_TARGET_CQ, 5), &[0]);
+        ensure!(run(&cq, Compute) == Err(EPERM));
+        // Behind a valid packet too.
+        let mut two = packet(header(OP_NOP, 0, 0), &[]);
+        two.extend_from_slice(&cq, GFP_KERNEL)?;
+        ensure!(run(&two, Dma) == Err(EPERM));
+        Ok(())
+    }
+
+    #[test]
+    fn msg_long() -> Result {
+        use EngineKind::*;
+        let msg = |flags, addr| packet(header(OP_MSG_LONG, flags, 9), &[addr]);
+        ensure!(run(&msg(MSG_TARGET_SOB, 255), Dma).is_ok());
+        ensure!(run(&msg(MSG_TARGET_SOB | MSG_ADD, 0), Dma).is_ok());
+        ensure!(run(&msg(MSG_TARGET_SOB, 256), Dma) == Err(EINVAL));
+        ensure!(run(&msg(MSG_TARGET_MEM, 0x10000), Dma).is_ok());
+        ensure!(run(&msg(MSG_TARGET_MEM, 0x10002), Dma) == Err(EINVAL));
+        ensure!(run(&msg(MSG_TARGET_MEM, 0x1fffc), Dma).is_ok());
+        ensure!(run(&msg(MSG_TARGET_MEM, 0x20000), Dma) == Err(EACCES));
+        ensure!(run(&msg(MSG_TARGET_MEM | MSG_ADD, 0x10000), Dma) == Err(EINVAL));
+        ensure!(run(&msg(3, 0), Dma) == Err(EINVAL));
+        ensure!(run(&msg(1 << 3, 0), Dma) == Err(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn lin_dma() -> Result {
+        use EngineKind::*;
+        ensure!(run(&dma(0, 0x100, 0x10000, 0x18000), Dma).is_ok());
+        ensure!(run(&dma(0, 0x100, 0x10000, 0x1ff01), Dma) == Err(EACCES));
+        ensure!(run(&dma(0, 0x100, 0xff00, 0x18000), Dma) == Err(EACCES));
+        // A host address (bit 63) is outside the window; so is a wrap.
+        ensure!(run(&dma(0, 0x100, 1 << 63, 0x18000), Dma) == Err(EACCES));
+        ensure!(run(&dma(0, 0x100, u64::MAX - 0x10, 0x18000), Dma) == Err(EACCES));
+        // MEMSET reads nothing, but its pattern has only 32 bits.
+        ensure!(run(&dma(DMA_MEMSET, 0x100, 0xdead_beef, 0x18000), Compute).is_ok());
+        ensure!(run(&dma(DMA_MEMSET, 0x100, 1 << 32, 0x18000), Dma) == Err(EINVAL));
+        ensure!(run(&dma(2, 0x100, 0x10000, 0x18000), Dma) == Err(EINVAL));
+        // A zero length accesses nothing.
+        ensure!(run(&dma(0, 0, 0, 0), Dma).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn vec_packets() -> Result {
+        use EngineKind::*;
+        ensure!(run(&vec(0, 16, 0x10000, 0x11000, 0x12000, 0), Compute).is_ok());
+        ensure!(run(&vec(0, 16, 0x10000, 0x11000, 0x12000, 0), Dma) == Err(EINVAL));
+        ensure!(run(&vec(5, 16, 0x10000, 0x11000, 0x12000, 0), Compute) == Err(EINVAL));
+        ensure!(run(&vec(0, 16, 0x10002, 0x11000, 0x12000, 0), Compute) == Err(EINVAL));
+        ensure!(run(&vec(0, 16, 0x10000, 0x11000, 0x12000, 1), Compute) == Err(EINVAL));
+        ensure!(run(&vec(0, 16, 0x10000, 0x11000, 0x1fff0, 0), Compute) == Err(EACCES));
+        ensure!(run(&vec(VEC_GEMV, 4, 0x10000, 0x11000, 0x12000, 8), Compute).is_ok());
+        ensure!(run(&vec(VEC_GEMV, 4, 0x10000, 0x11000, 0x12000, 0), Compute) == Err(EINVAL));
+        // The matrix is 4 * rows * cols bytes: 0x1000 rows of 16 columns leave the window.
+        ensure!(
+            run(
+                &vec(VEC_GEMV, 0x1000, 0x10000, 0x11000, 0x12000, 16),
+                Compute
+            ) == Err(EACCES)
+        );
+        ensure!(
+            run(
+                &vec(VEC_GEMV, 1 << 24, 0x10000, 0x11000, 0x12000, 2),
+                Compute
+            ) == Err(EINVAL)
+        );
+        let mut reserved = vec(0, 16, 0x10000, 0x11000, 0x12000, 0);
+        reserved[39] = 1;
+        ensure!(run(&reserved, Compute) == Err(EINVAL));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_buffers() -> Result {
+        use EngineKind::*;
+        ensure!(run(&[], Dma) == Err(EINVAL));
+        ensure!(run(&[OP_NOP, 1, 0, 0], Dma) == Err(EINVAL));
+        // Unknown opcode, wrong size, truncated packet, size 0.
+        ensure!(run(&[0x42, 1, 0, 0, 0, 0, 0, 0], Dma) == Err(EINVAL));
+        ensure!(run(&[OP_NOP, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], Dma) == Err(EINVAL));
+        let dma = dma(0, 0x100, 0x10000, 0x18000);
+        ensure!(run(&dma[..16], Dma) == Err(EINVAL));
+        ensure!(run(&[OP_NOP, 0, 0, 0, 0, 0, 0, 0], Dma) == Err(EINVAL));
+        let mut big = KVec::new();
+        for _ in 0..=MAX_CB_BYTES / 8 {
+            big.extend_from_slice(&header(OP_NOP, 0, 0), GFP_KERNEL)?;
+        }
+        ensure!(run(&big, Dma) == Err(E2BIG));
+        big.truncate(MAX_CB_BYTES);
+        ensure!(run(&big, Dma).is_ok());
+        Ok(())
+    }
+}

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+
+//! The HLX device MMU as the driver keeps it: one address space (ASID) per xaccel VM, with
+//! four-level page tables in a pool at the start of HBM (Documentation/hlx.rst, "Device MMU").
+//!
+//! The core calls `mmu_map`/`mmu_unmap` for VM_BIND/VM_UNBIND with the DMA addresses of the
+//! bound pages; they become 4 KiB leaf PTEs (HOST for host memory). Tables are written through
+//! an uncached mapping of the pool, one `writeq()` per PTE; a new PTE needs no invalidation,
+//! a cleared one is followed by `MMU_INVALIDATE` of the ASID (by the caller, `hw`).
+//!
+//! Every address space also maps the HBM jobs may use, `[POOL_BYTES, end of HBM)` rounded down to
+//! 2 MiB pages, at the fixed window [`HBM_VA`] (below the core's VA window, so no bind can
+//! overlap it), as habanalabs' Goya leaves DRAM outside what userspace maps: HBM is shared
+//! by the contexts of the device, host memory is per VM.
+//!
+//! ASIDs are never reused while the device lives: a job validated against a VM may still run
+//! after that VM's mappings went, and must never find another VM's pages under its ASID. With 63
+//! ASIDs, the 64th VM that uses the device gets `ENOSPC`. Tables are allocated from the pool
+//! and not freed before the device goes (a pool of [`POOL_BYTES`] holds 1024 tables).
+
+use kernel::{devres::Devres, page::PAGE_SIZE, prelude::*};
+use xaccel::{pci::IoMem, Access, DmaRange, VmId};
+
+/// Bytes of HBM (from HBM offset 0) that hold page tables; user jobs reach HBM after it.
+pub(crate) const POOL_BYTES: u64 = 4 << 20;
+/// Where every address space sees HBM offset `POOL_BYTES`: VA `HBM_VA + x` is HBM
+/// `POOL_BYTES + x`.
+pub(crate) const HBM_VA: u64 = crate::hlx_uapi::HLX_HBM_VA;
+/// 2 MiB pages of the HBM window.
+const HUGE: u64 = 2 << 20;
+const PTE_LAST: u64 = 1 << 11;
+/// Address-space IDs: 0 is bypass, 1-63 translate.
+const NUM_ASIDS: usize = 64;
+const TABLE_BYTES: u64 = 4096;
+const PTE_PRESENT: u64 = 1;
+const PTE_WRITABLE: u64 = 1 << 1;
+const PTE_HOST: u64 = 1 << 63;
+/// PA bits 12-47 of a PTE.
+const PTE_ADDR: u64 = ((1 << 48) - 1) & !(TABLE_BYTES - 1);
+const PAGE: u64 = PAGE_SIZE as u64;
+
+/// The index of `va` in the table of `hop` (0-3).
+fn index(va: u64, hop: u32) -> u64 {
+    (va >> (39 - 9 * hop)) & 511
+}
+
+/// The page-table state: ASIDs and the table allocator.
+pub(crate) struct Mmu {
+    /// HBM `[0, POOL_BYTES)`, mapped uncached.
+    pool: Devres<IoMem>,
+    /// The VM of each ASID (index 0 unused) and its hop-0 table.
+    asids: [Option<(VmId, u64)>; NUM_ASIDS],
+    /// The next free table (HBM offset); tables are never freed.
+    next_table: u64,
+    /// HBM size in bytes.
+    hbm_size: u64,
+}
+
+impl Mmu {
+    pub(crate) fn new(pool: Devres<IoMem>, hbm_size: u64) -> Self {
+        Self {
+            pool,
+            asids: [None; NUM_ASIDS],
+            next_table: 0,
+            hbm_size,
+        }
+    }
+
+    fn write_pte(&self, pa: u64, pte: u64) -> Result {
+        let pool = self.pool.try_access().ok_or(ENXIO)?;
+        pool.write64(usize::try_from(pa)?, pte)
+    }
+
+    fn read_pte(&self, pa: u64) -> Result<u64> {
+        let pool = self.pool.try_access().ok_or(ENXIO)?;
+        pool.read64(usize::try_from(pa)?)
+    }
+
+    /// A new zeroed table; `ENOSPC` when the pool is used up.
+    fn alloc_table(&mut self) -> Result<u64> {
+        if self.next_table + TABLE_BYTES > POOL_BYTES {
+            return Err(ENOSPC);
+        }
+        let table = self.next_table;
+        for i in 0..TABLE_BYTES / 8 {
+            self.write_pte(table + 8 * i, 0)?;
+        }
+        self.next_table += TABLE_BYTES;
+        Ok(table)
+    }
+
+    /// The ASID of `vm`, allocated (with its hop-0 table) on first use. The second value is
+    /// true if the ASID is new: its `MMU_HOP0` register must be programmed.
+    pub(crate) fn asid(&mut self, vm: VmId) -> Result<(u32, bool)> {
+        if let Some(asid) = self
+            .asids
+            .iter()
+            .position(|a| matches!(a, Some((v, _)) if *v == vm))
+        {
+            return Ok((asid as u32, false));
+        }
+        let asid = (1..NUM_ASIDS)
+            .find(|&a| self.asids[a].is_none())
+            .ok_or(ENOSPC)?;
+        let hop0 = self.alloc_table()?;
+        self.asids[asid] = Some((vm, hop0));
+        if let Err(e) = self.map_hbm_window(asid as u32) {
+            // The tables stay allocated (never freed); the ASID is free again.
+            self.asids[asid] = None;
+            return Err(e);
+        }
+        Ok((asid as u32, true))
+    }
+
+    /// Bytes of HBM the window maps for a device with `hbm_size` bytes of HBM.
+    pub(crate) fn hbm_window_bytes(hbm_size: u64) -> u64 {
+        hbm_size.saturating_sub(POOL_BYTES) / HUGE * HUGE
+    }
+
+    /// Maps the HBM window of `asid` with writable 2 MiB pages (hop-2 leaves).
+    fn map_hbm_window(&mut self, asid: u32) -> Result {
+        let (_, hop0) = self.asids[asid as usize].ok_or(EINVAL)?;
+        let mut offset = 0;
+        while offset < Self::hbm_window_bytes(self.hbm_size) {
+            let va = HBM_VA + offset;
+            let mut table = hop0;
+            for hop in 0..2 {
+                let pte_at = table + 8 * index(va, hop);
+                let pte = self.read_pte(pte_at)?;
+                table = if pte & PTE_PRESENT != 0 {
+                    pte & PTE_ADDR
+                } else {
+                    let next = self.alloc_table()?;
+                    self.write_pte(pte_at, next | PTE_PRESENT)?;
+                    next
+                };
+            }
+            let leaf = (POOL_BYTES + offset) | PTE_PRESENT | PTE_WRITABLE | PTE_LAST;
+            self.write_pte(table + 8 * index(va, 2), leaf)?;
+            offset += HUGE;
+        }
+        Ok(())
+    }
+
+    /// Every ASID's hop-0 table, to program `MMU_HOP0` (after a hard reset).
+    pub(crate) fn hop0_tables(&self) -> impl Iterator<Item = (u32, u64)> + '_ {
+        self.asids
+            .iter()
+            .enumerate()
+            .filter_map(|(a, e)| e.map(|(_, hop0)| (a as u32, hop0)))
+    }
+
+    /// The leaf PTE address of `va` in `asid`'s tables, creating missing tables if `create`;
+    /// `None` if a table is missing and `create` is false.
+    fn leaf(&mut self, asid: u32, va: u64, create: bool) -> Result<Option<u64>> {
+        let (_, mut table) = self.asids[asid as usize].ok_or(EINVAL)?;
+        for hop in 0..3 {
+            let pte_at = table + 8 * index(va, hop);
+            let pte = self.read_pte(pte_at)?;
+            table = if pte & PTE_PRESENT != 0 {
+                pte & PTE_ADDR
+            } else if create {
+                let next = self.alloc_table()?;
+                self.write_pte(pte_at, next | PTE_PRESENT)?;
+                next
+            } else {
+                return Ok(None);
+            };
+        }
+        Ok(Some(table + 8 * index(va, 3)))
+    }
+
+    /// Maps `[va, va + sum of lengths)` of `vm` to host pages; returns the ASID and whether it
+    /// is new. On error nothing of the range stays mapped.
+    pub(crate) fn map(
+        &mut self,
+        vm: VmId,
+        va: u64,
+        pages: &[DmaRange],
+        access: Access,
+    ) -> Result<(u32, bool)> {
+        let (asid, new) = self.asid(vm)?;
+        let flags = PTE_PRESENT | PTE_HOST | if access.writable() { PTE_WRITABLE } else { 0 };
+        let mut page_va = va;
+        for range in pages {
+            if range.addr % PAGE != 0 || range.len % PAGE != 0 || range.addr >> 48 != 0 {
+                self.unmap(asid, va, page_va - va);
+                return Err(EINVAL);
+            }
+            for i in 0..range.len / PAGE {
+                let leaf = match self.leaf(asid, page_va, true) {
+                    Ok(Some(leaf)) => leaf,
+                    Ok(None) => Err(EINVAL)?,
+                    Err(e) => {
+                        self.unmap(asid, va, page_va - va);
+                        return Err(e);
+                    }
+                };
+                self.write_pte(leaf, (range.addr + i * PAGE) | flags)?;
+                page_va += PAGE;
+            }
+        }
+        Ok((asid, new))
+    }
+
+    /// Clears the leaves of `[va, va + len)` in `asid`; the caller invalidates the ASID.
+    pub(crate) fn unmap(&mut self, asid: u32, va: u64, len: u64) {
+        let mut page_va = va;
+        while page_va < va.saturating_add(len) {
+            if let Ok(Some(leaf)) = self.leaf(asid, page_va, false) {
+                let _ = self.write_pte(leaf, 0);
+            }
+            page_va += PAGE;
+        }
+    }
+
+    /// Bytes of page tables allocated and ASIDs in use.
+    pub(crate) fn usage(&self) -> (u64, u32) {
+        let asids = self.asids.iter().filter(|a| a.is_some()).count();
+        (self.next_table, asids as u32)
+    }
+
+    /// The ASID of `vm`, if it has one.
+    pub(crate) fn asid_of(&self, vm: VmId) -> Option<u32> {
+        self.asids
+            .iter()
+            .position(|a| matches!(a, Some((v, _)) if *v == vm))
+            .map(|a| a as u32)
+    }
+}
