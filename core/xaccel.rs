@@ -75,8 +75,8 @@ pub mod uapi;
 mod uapi_bytes;
 
 pub use backend::{
-    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking,
-    RegionDesc, RegionKind, VmId,
+    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, ExportFallback,
+    RegionBacking, RegionDesc, RegionKind, VmId,
 };
 pub use device::{AccelDevice, Registration};
 

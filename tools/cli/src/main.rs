@@ -7,15 +7,18 @@
 //! xaccel mem [--device PATH] [--pid PID]
 //!                                 regions used / size, and a process's memory per open
 //!                                 file of the device (this process by default)
+//! xaccel bo [--device PATH]       every buffer object of the device (all open files; from
+//!                                 the core's debugfs file, so as root) and the regions
 //! xaccel run [--device PATH] [--engine N] [--delay-us US] [--count N]
 //!                                 runs vaccel NOP (or DELAY) jobs and times them
-//! xaccel --json list|info|mem|run  the same as JSON (an array of device reports for the first three)
+//! xaccel --json list|info|mem|bo|run  the same as JSON (an array of device reports, but run)
 //! ```
 //!
 //! Exits 1, with a message on stderr, when there is no device or one of them
 //! cannot be read; clap's usage errors exit 2. Build and run from the workspace:
 //! `cargo run -p xaccel-cli -- list`.
 
+mod bo;
 mod human;
 mod mem;
 mod report;
@@ -26,6 +29,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::bo::BoReport;
 use crate::mem::MemReport;
 use crate::report::Report;
 
@@ -58,6 +62,12 @@ enum Command {
         /// Show this process's open files of the device (default: xaccel's own).
         #[arg(long, value_name = "PID")]
         pid: Option<u32>,
+    },
+    /// Every buffer object of a device, per open file, and its regions (root: reads debugfs).
+    Bo {
+        /// Only this device node (default: every node in /dev/accel).
+        #[arg(long, short, value_name = "PATH")]
+        device: Option<PathBuf>,
     },
     /// Run vaccel NOP (or DELAY) jobs through SUBMIT and a syncobj, and time them.
     Run {
@@ -103,15 +113,17 @@ fn main() -> ExitCode {
     let paths = match &cli.command {
         Command::Run { .. } => unreachable!("handled above"),
         Command::Info { device: Some(path) }
+        | Command::Bo { device: Some(path) }
         | Command::Mem {
             device: Some(path), ..
         } => vec![path.clone()],
-        Command::List | Command::Info { device: None } | Command::Mem { device: None, .. } => {
-            match xaccel::Device::enumerate() {
-                Ok(paths) => paths,
-                Err(err) => return fail(&err),
-            }
-        }
+        Command::List
+        | Command::Info { device: None }
+        | Command::Bo { device: None }
+        | Command::Mem { device: None, .. } => match xaccel::Device::enumerate() {
+            Ok(paths) => paths,
+            Err(err) => return fail(&err),
+        },
     };
     if paths.is_empty() {
         eprintln!("xaccel: no xaccel device found in {}", xaccel::ACCEL_DIR);
@@ -126,6 +138,7 @@ fn main() -> ExitCode {
             cli.json,
             human::mem,
         ),
+        Command::Bo { .. } => output(&paths, BoReport::gather, cli.json, human::bos),
         Command::List => output(&paths, Report::gather, cli.json, human::list),
         Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
         Command::Run { .. } => unreachable!("handled above"),

@@ -255,6 +255,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "size" => size, "region" => region, "flags" => flags, "alignment" => alignment,
         "handle" => handle, "pad" => pad, "reserved" => reserved,
     });
+    layout!(f, drm_xaccel_bo_create_userptr {
+        "userptr" => userptr, "size" => size, "flags" => flags, "handle" => handle,
+        "reserved" => reserved,
+    });
     layout!(f, drm_xaccel_bo_info {
         "handle" => handle, "pad" => pad, "size" => size, "region" => region,
         "flags" => flags, "mmap_offset" => mmap_offset, "reserved" => reserved,
@@ -339,6 +343,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_MAX_TIMEOUT_NS,
         DRM_XACCEL_VM_BIND_READ_ONLY,
         DRM_XACCEL_VM_BIND_READ_WRITE,
+        DRM_XACCEL_BO_CREATE_USERPTR,
+        DRM_IOCTL_XACCEL_BO_CREATE_USERPTR,
+        DRM_XACCEL_BO_READ_ONLY,
+        DRM_XACCEL_BO_USERPTR,
     );
     f
 }
@@ -496,8 +504,8 @@ fn check_catches_reordered_field() {
 fn check_catches_changed_constant_and_new_field() {
     let dir = broken_header("changed", |text| {
         text.replacen(
-            "DRM_XACCEL_UAPI_MINOR\t\t4",
             "DRM_XACCEL_UAPI_MINOR\t\t5",
+            "DRM_XACCEL_UAPI_MINOR\t\t6",
             1,
         )
         .replacen("\t__u64 used;\n", "\t__u64 used;\n\t__u64 peak;\n", 1)
@@ -529,6 +537,7 @@ fn parser_sees_everything() {
             "drm_xaccel_engine_info",
             "drm_xaccel_region_info",
             "drm_xaccel_bo_create",
+            "drm_xaccel_bo_create_userptr",
             "drm_xaccel_bo_info",
             "drm_xaccel_vm_create",
             "drm_xaccel_vm_destroy",

@@ -33,6 +33,9 @@ pub struct Held {
     vgem: Vgem,
     /// The import's handle there.
     vgem_handle: u32,
+    /// A device-memory BO's dma-buf, imported into vgem too, if the device
+    /// has a CPU-visible DEVICE region.
+    device_dma_buf: Option<OwnedFd>,
 }
 
 /// The unplug sequence: the command that unloads the backend, and the state.
@@ -62,14 +65,54 @@ pub fn hold(u: &Unplug) -> TestResult {
     bo.close()?;
     let vgem = Vgem::open()?;
     let vgem_handle = peers::import_raw(vgem.as_fd(), dma_buf.as_raw_fd())?;
+    let local = a.dev.regions()?.into_iter().find(|r| {
+        r.kind == xaccel::RegionKind::Device && r.flags.contains(xaccel::RegionFlags::CPU_VISIBLE)
+    });
+    let device_dma_buf = match local {
+        Some(local) => {
+            let bo = xaccel::Bo::create(&a.dev, LEN as u64, local.id)?;
+            Accel::map(&a.dev, bo.handle())?.fill(SEED);
+            let fd = bo.export()?;
+            // vgem keeps its import (and attachment) across the unload.
+            peers::import_raw(vgem.as_fd(), fd.as_raw_fd())?;
+            bo.close()?;
+            Some(fd)
+        }
+        None => None,
+    };
     *u.held.borrow_mut() = Some(Held {
         dev: a.dev,
         ours,
         dma_buf,
         vgem,
         vgem_handle,
+        device_dma_buf,
     });
     pass()
+}
+
+/// Exports of device memory are revoked with the device: mmap() of the
+/// dma-buf and a new import (another vgem file) fail with ENODEV.
+pub fn device_memory_revoked(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        let Some(fd) = &h.device_dma_buf else {
+            return xaccel_selftests::tap::skip("no CPU-visible DEVICE region");
+        };
+        let map = SharedMap::new(fd.as_fd(), LEN, 0).map(|_| ());
+        ensure!(
+            map == Err(Errno::NODEV),
+            "mmap of a revoked dma-buf: {}",
+            result_name(&map)
+        );
+        let vgem = Vgem::open()?;
+        let import = peers::import_raw(vgem.as_fd(), fd.as_raw_fd()).map(|_| ());
+        ensure!(
+            import == Err(Errno::NODEV),
+            "a new import of a revoked dma-buf: {}",
+            result_name(&import)
+        );
+        pass()
+    })
 }
 
 /// Runs the unload command.
