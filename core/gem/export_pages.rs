@@ -484,4 +484,44 @@ mod tests {
         ensure!(memory.avail() == REGION);
         Ok(())
     }
+
+    #[test]
+    fn pinned_or_device_mapped_memory_does_not_move() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-busy", None)?;
+        let dev = device(&faux, true, ExportFallback::Migrate)?;
+        let dma_dev = dma_device(&dev);
+        let bo = Bo::new_device(&dev, 1, SIZE, 0, 0)?;
+        let dma_buf = Exported(from_err_ptr(export(bo.gem(), 2))?);
+        // SAFETY: The dma-buf is live while `dma_buf` is held; detached below.
+        let peer = from_err_ptr(unsafe {
+            bindings::dma_buf_dynamic_attach(dma_buf.0, dma_dev, &PEER.0, ptr::null_mut())
+        })?;
+        // SAFETY: `peer` is a live dynamic attachment; pinning needs the reservation lock.
+        let pin = |pin: bool| unsafe {
+            let resv = (*dma_buf.0).resv;
+            let _ = bindings::dma_resv_lock(resv, ptr::null_mut());
+            let ret = if pin {
+                bindings::dma_buf_pin(peer)
+            } else {
+                bindings::dma_buf_unpin(peer);
+                0
+            };
+            bindings::dma_resv_unlock(resv);
+            ret
+        };
+        let pinned = pin(true);
+        // SAFETY: As above.
+        let busy = from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf.0, dma_dev) }).err();
+        pin(false);
+        // Mapped for the backend's device (a VM bind on an MMU device): still busy.
+        let mapped = bo.backend_pages(&dev).map(|_| ());
+        // SAFETY: As above.
+        let still = from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf.0, dma_dev) }).err();
+        let moved = matches!(bo.lock_state().state().memory, Memory::Migrated(_));
+        // SAFETY: Made above, not mapped.
+        unsafe { bindings::dma_buf_detach(dma_buf.0, peer) };
+        ensure!(pinned == 0 && busy == Some(EBUSY));
+        ensure!(mapped.is_ok() && still == Some(EBUSY) && !moved);
+        Ok(())
+    }
 }

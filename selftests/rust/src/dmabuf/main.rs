@@ -49,6 +49,10 @@ struct Args {
     /// peer-to-peer-only region (vaccel `local_p2p=1`, `local_fallback`).
     #[arg(long, value_enum, default_value = "direct")]
     devmem_rule: devmem::Rule,
+    /// Internal: map a device BO of DEVICE, say so, and touch it again once
+    /// stdin has a line (the device is gone by then: SIGBUS is expected).
+    #[arg(long, hide = true)]
+    touch_device_bo: bool,
     /// Internal: check that stdin is a dma-buf holding the pattern SEED.
     #[arg(long, value_name = "SEED", hide = true)]
     check_stdin: Option<u64>,
@@ -82,6 +86,7 @@ const UNPLUG_TESTS: &[Test<Unplug>] = &[
     ("export a BO, import it into vgem, close the BO's handle",       unplug::hold),
     ("unload the backend while the export is held",                   unplug::unload),
     ("device memory revoked: dma-buf mmap and new imports -> ENODEV", unplug::device_memory_revoked),
+    ("device memory revoked: a mapping made before the unload SIGBUSes", unplug::device_mapping_revoked),
     ("the exporter's mapping and vgem's dma-buf still read the data",  unplug::mappings_survive),
     ("mmap of the held dma-buf fd reads the data",                    unplug::dma_buf_mmap),
     ("a child process given the dma-buf reads the data",              unplug::child_process),
@@ -92,6 +97,15 @@ const UNPLUG_TESTS: &[Test<Unplug>] = &[
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.touch_device_bo {
+        return match unplug::touch_device_bo(&args.device) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("# child: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(seed) = args.check_stdin {
         return match unplug::check_stdin(seed) {
             Ok(()) => ExitCode::SUCCESS,
