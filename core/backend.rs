@@ -273,10 +273,29 @@ pub struct RegionDesc {
     pub size: u64,
     /// The CPU can map the region.
     pub cpu_visible: bool,
-    /// PCI peer-to-peer transfers can target the region.
+    /// PCI peer-to-peer transfers can target the region. For a device-memory region, dma-buf
+    /// importers whose attachments allow peer-to-peer get its memory directly.
     pub p2p: bool,
     /// What the core backs the region's buffer objects with.
     pub backing: RegionBacking,
+    /// What a dma-buf export of a device-memory buffer object does for an importer that cannot
+    /// reach the region (ignored for system memory).
+    pub fallback: ExportFallback,
+}
+
+/// What happens when a dma-buf importer cannot reach a device-memory region directly (not
+/// peer-to-peer, or not at all): see `Documentation/memory.rst`, "Exporting device memory".
+///
+/// [`RegionBacking::CorePages`] are host pages that every importer reaches, unless the region
+/// is declared [`RegionDesc::p2p`]: then the core treats them as device memory that only
+/// peer-to-peer importers reach, so that both paths can be tested without hardware.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFallback {
+    /// The buffer object moves to system memory (for good) when such an importer attaches,
+    /// unless the memory is pinned or mapped for the device (`EBUSY`).
+    Migrate,
+    /// The attach is refused with `EOPNOTSUPP`.
+    Refuse,
 }
 
 /// What backs the buffer objects of a region; the core allocates and maps it, so backends
@@ -347,6 +366,8 @@ pub(crate) struct Region {
     pub(crate) flags: u64,
     /// The memory and allocator of a device-memory region, `None` for system memory.
     pub(crate) memory: Option<DeviceMemory>,
+    /// What exports do for importers that cannot reach the region.
+    pub(crate) fallback: ExportFallback,
 }
 
 /// The validated, core-owned form of a [`DeviceDesc`].
@@ -402,7 +423,7 @@ impl DeviceLayout {
             let memory = match (r.kind, r.backing) {
                 (RegionKind::System, RegionBacking::Shmem) => None,
                 (RegionKind::Device, RegionBacking::CorePages) => {
-                    Some(DeviceMemory::new(r.size, r.cpu_visible)?)
+                    Some(DeviceMemory::new(r.size, r.cpu_visible, r.p2p)?)
                 }
                 _ => return Err(EINVAL),
             };
@@ -413,6 +434,7 @@ impl DeviceLayout {
                     size: r.size,
                     flags,
                     memory,
+                    fallback: r.fallback,
                 },
                 GFP_KERNEL,
             )?;

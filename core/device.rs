@@ -66,6 +66,8 @@ pub struct AccelDevice {
     mmu: Option<NonNull<dyn MmuOps>>,
     /// The backend's vendor queries; only for [`Plugged::vendor`].
     vendor: Option<NonNull<dyn VendorOps>>,
+    /// The exported device-memory buffer objects, revoked at unplug.
+    pub(crate) exports: gem::ExportList,
 }
 
 // SAFETY: The C `drm_device` is built for concurrent use and synchronises itself; the Rust fields
@@ -89,6 +91,7 @@ impl AccelDevice {
         let name = Name::<16>::new(name);
         let desc = Name::<64>::new(desc);
         let region_used = RegionCounters::new(layout.regions.len())?;
+        let exports = gem::ExportList::new()?;
         // Without `release` until every field is written: if allocation fails half-way, DRM
         // frees the memory without running Rust drops on uninitialised fields.
         let alloc_vtable = driver::vtable(name.as_char_ptr(), desc.as_char_ptr(), false);
@@ -118,6 +121,7 @@ impl AccelDevice {
             (&raw mut (*this).resets).write(AtomicU64::new(0));
             (&raw mut (*this).mmu).write(mmu);
             (&raw mut (*this).vendor).write(vendor);
+            (&raw mut (*this).exports).write(exports);
             let vtable =
                 driver::vtable((*this).name.as_char_ptr(), (*this).desc.as_char_ptr(), true);
             (*this).driver.get().write(vtable);
@@ -154,13 +158,14 @@ impl AccelDevice {
     pub(crate) unsafe fn drop_fields(drm: *mut bindings::drm_device) {
         // SAFETY: By the safety requirements `drm` is embedded in a `Self` nobody uses any more.
         let this = unsafe { kernel::container_of!(Opaque::cast_from(drm), Self, drm) }.cast_mut();
-        // SAFETY: `layout`, `region_used` and `exec` are initialised (type invariant) and
-        // dropped exactly once, here. The other fields have no drop glue; DRM frees the memory
-        // after `release` returns.
+        // SAFETY: `layout`, `region_used`, `exec` and `exports` are initialised (type invariant)
+        // and dropped exactly once, here. The other fields have no drop glue; DRM frees the
+        // memory after `release` returns.
         unsafe {
             ptr::drop_in_place(&raw mut (*this).layout);
             ptr::drop_in_place(&raw mut (*this).region_used);
             ptr::drop_in_place(&raw mut (*this).exec);
+            ptr::drop_in_place(&raw mut (*this).exports);
         }
     }
 
@@ -306,6 +311,7 @@ impl<B: Backend> Registration<B> {
                 return Err(e);
             }
         };
+        gem::register_debugfs(&dev);
         // SAFETY: `dev` is a fully initialised, never registered DRM device.
         if let Err(e) = to_result(unsafe { bindings::drm_dev_register(dev.as_raw(), 0) }) {
             // The rings drop the backend here, while its module is surely loaded.
@@ -340,6 +346,8 @@ impl<B: Backend> Drop for Registration<B> {
         // every later `drm_dev_enter()` fail and waits for the sections already entered, so
         // no ioctl can reach the backend's data, which drops right after this function.
         unsafe { bindings::drm_dev_unplug(self.dev.as_raw()) };
+        // Device memory goes with the device: exports and CPU mappings of it are revoked.
+        gem::revoke(&self.dev);
         // The rings stop calling the backend and signal every job (`ENODEV`); they drop their
         // references to it, so `self.backend` is the last one.
         self.dev.exec.shutdown();

@@ -124,7 +124,9 @@ xaccel_ioctls! {
         0, vm::ioctl::vm_bind),
     (DRM_IOCTL_XACCEL_VM_UNBIND, uapi::drm_xaccel_vm_unbind,
         0, vm::ioctl::vm_unbind),
-    // 0x14 - 0x2f: further common ioctls; vendor extensions from DRM_XACCEL_VENDOR_BASE.
+    (DRM_IOCTL_XACCEL_BO_CREATE_USERPTR, uapi::drm_xaccel_bo_create_userptr,
+        0, gem::userptr::bo_create_userptr),
+    // 0x15 - 0x2f: further common ioctls; vendor extensions from DRM_XACCEL_VENDOR_BASE.
     (DRM_IOCTL_XACCEL_VENDOR_QUERY, uapi::drm_xaccel_query,
         0, query::vendor_query),
 }
@@ -150,8 +152,9 @@ mod tests {
     #[test]
     fn the_vm_ioctls_sit_at_their_numbers_after_a_hole() {
         assert_eq!(TABLE.len(), 0x31);
+        assert_eq!(TABLE[0x14].cmd, uapi::DRM_IOCTL_XACCEL_BO_CREATE_USERPTR);
         assert_eq!(TABLE[0x30].cmd, uapi::DRM_IOCTL_XACCEL_VENDOR_QUERY);
-        assert!(TABLE[0x14].func.is_none() && TABLE[0x2f].func.is_none());
+        assert!(TABLE[0x15].func.is_none() && TABLE[0x2f].func.is_none());
         assert_eq!(TABLE[0x05].cmd, uapi::DRM_IOCTL_XACCEL_SUBMIT);
         assert_eq!(TABLE[0x12].cmd, uapi::DRM_IOCTL_XACCEL_VM_BIND);
         assert!(TABLE[0x06].func.is_none() && TABLE[0x0f].func.is_none());

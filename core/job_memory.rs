@@ -10,8 +10,9 @@
 //!
 //! - system objects: the shmem helper's vmap (`drm_gem_vmap()`, which pins the pages), made by
 //!   the first job that uses the object and kept until it is freed ([`KernelMapping`]);
-//! - device-memory objects: `vmap()` of the region's pages behind the object's blocks, kept the
-//!   same way;
+//! - device-memory and userptr objects: `vmap()` of the object's pages (its device-memory
+//!   blocks, the system pages it migrated to, or its pinned user pages), kept the same way; the
+//!   memory no longer migrates once mapped (`PagesState::kernel_mapped`);
 //! - imported objects: the exporter's `dma_buf_vmap()` for each job; I/O memory is refused
 //!   (`EOPNOTSUPP`).
 //!
@@ -79,8 +80,9 @@ extern "C" {
     fn xaccel_job_vunmap_pages(vaddr: *mut c_void);
 }
 
-/// Maps all of a system or device-memory object for the kernel: the shmem helper's vmap (which
-/// pins its pages) or `vmap()` of its device-memory pages. May sleep.
+/// Maps all of a system, device-memory or userptr object for the kernel: the shmem helper's
+/// vmap (which pins its pages) or `vmap()` of its pages. May sleep (takes the object's
+/// reservation lock); `ENODEV` once the device memory was revoked.
 fn map_whole(bo: &Bo) -> Result<NonNull<u8>> {
     let vaddr = match bo.placement() {
         Placement::System => {
@@ -89,16 +91,22 @@ fn map_whole(bo: &Bo) -> Result<NonNull<u8>> {
             // pointer.
             from_err_ptr(unsafe { xaccel_job_vmap_gem(bo.gem(), false, &mut size) })?
         }
-        Placement::Device => {
-            let mut pages =
-                KVVec::with_capacity(usize::try_from(bo.size())? / PAGE_SIZE, GFP_KERNEL)?;
-            bo.for_each_device_page(|page| {
-                pages.push(page.as_ptr(), GFP_KERNEL)?;
-                Ok(())
-            })?;
+        Placement::Device | Placement::Userptr => {
+            let mut guard = bo.lock_state();
+            let state = guard.state();
+            if state.revoked {
+                return Err(ENODEV);
+            }
+            let mut pages = state.pages(bo.device_memory())?;
             // SAFETY: `pages` holds valid pages, which the object owns until it is freed (the
-            // caller holds it); `vmap()` does not keep the array.
-            unsafe { xaccel_job_vmap_pages(pages.as_mut_ptr(), u32::try_from(pages.len())?) }
+            // caller holds it) and which cannot move once `kernel_mapped` is set below, under
+            // the same lock; `vmap()` does not keep the array.
+            let vaddr =
+                unsafe { xaccel_job_vmap_pages(pages.as_mut_ptr(), u32::try_from(pages.len())?) };
+            if !vaddr.is_null() {
+                state.kernel_mapped = true;
+            }
+            vaddr
         }
         Placement::Imported => return Err(EINVAL),
     };

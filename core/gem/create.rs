@@ -121,6 +121,7 @@ mod tests {
                 size: SYSTEM_SIZE,
                 flags: 0,
                 memory: None,
+                fallback: crate::backend::ExportFallback::Refuse,
             },
             Region {
                 name: Name::new(c"local"),
@@ -129,6 +130,7 @@ mod tests {
                 size: 48 << 20,
                 flags: 0,
                 memory: None,
+                fallback: crate::backend::ExportFallback::Refuse,
             },
         ]
     }

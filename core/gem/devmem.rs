@@ -10,8 +10,10 @@
 //!
 //! With [`RegionBacking::CorePages`] the region is host pages the core allocated itself: block
 //! offset `o` is the page `o / PAGE_SIZE` of [`DeviceMemory`]'s page array. CPU mappings insert
-//! those pages (`vm_insert_page()`), cached as all RAM is, since no device snoops or writes
+//! those pages on fault (`pages`), cached as all RAM is, since no device snoops or writes
 //! them behind the CPU's back; a BAR-backed region will map its pages write-combined instead.
+//! [`DeviceMemory::reach`] tells the dma-buf exporter (`export_pages`) which importers reach
+//! the region directly.
 //!
 //! Locking: the buddy allocator has its own mutex (inside `GpuBuddy`), taken by allocation, by
 //! [`DeviceMemory::avail`] and when [`DeviceBlocks`] are dropped. Nothing else here is mutable.
@@ -20,9 +22,6 @@
 //! [`RegionBacking::CorePages`]: crate::backend::RegionBacking::CorePages
 
 use kernel::{
-    bindings,
-    error::to_result,
-    ffi::c_int,
     gpu::buddy::{
         AllocatedBlocks, GpuBuddy, GpuBuddyAllocFlags, GpuBuddyAllocMode, GpuBuddyParams,
     },
@@ -30,20 +29,6 @@ use kernel::{
     prelude::*,
     ptr::Alignment,
 };
-
-// The C structs behind these pointers contain zero-sized members; they are only passed along.
-#[allow(improper_ctypes)]
-extern "C" {
-    /// The VM operations of device-memory mappings (`devmem_c.c`): the GEM reference only.
-    pub(crate) static xaccel_devmem_vm_ops: bindings::vm_operations_struct;
-    /// Refuses private mappings, sets `VM_DONTEXPAND | VM_DONTDUMP` and gives the bounds of
-    /// `vma` (`devmem_c.c`).
-    fn xaccel_devmem_vma_prepare(
-        vma: *mut bindings::vm_area_struct,
-        start: *mut usize,
-        end: *mut usize,
-    ) -> c_int;
-}
 
 /// The allocator and host pages of one core-backed device-memory region.
 ///
@@ -55,14 +40,17 @@ pub(crate) struct DeviceMemory {
     buddy: GpuBuddy,
     pages: KVVec<Page>,
     cpu_visible: bool,
+    /// Importers reach the pages peer-to-peer only (the region is declared `p2p`).
+    p2p_only: bool,
 }
 
 impl DeviceMemory {
     /// Allocates `size` bytes of host pages (a nonzero multiple of the page size) and an
-    /// allocator over them; `cpu_visible` says whether buffer objects may be mapped.
+    /// allocator over them; `cpu_visible` says whether buffer objects may be mapped, `p2p_only`
+    /// that dma-buf importers reach them peer-to-peer only ([`DeviceMemory::reach`]).
     ///
     /// Errors: `EINVAL` for a bad size, `ENOMEM`.
-    pub(crate) fn new(size: u64, cpu_visible: bool) -> Result<Self> {
+    pub(crate) fn new(size: u64, cpu_visible: bool, p2p_only: bool) -> Result<Self> {
         let page = PAGE_SIZE as u64;
         if size == 0 || size % page != 0 {
             return Err(EINVAL);
@@ -82,7 +70,30 @@ impl DeviceMemory {
             buddy,
             pages,
             cpu_visible,
+            p2p_only,
         })
+    }
+
+    /// Whether the CPU may map the region.
+    pub(crate) fn cpu_visible(&self) -> bool {
+        self.cpu_visible
+    }
+
+    /// Whether an importer reaches the region's memory directly: `peer2peer` says whether its
+    /// attachment takes peer-to-peer addresses. Core-allocated pages are host memory that any
+    /// device reaches, unless the region is declared `p2p` (then the core treats them as a BAR
+    /// would be, reachable peer-to-peer only, so that backends without hardware test both
+    /// paths). `EREMOTEIO` if the importer cannot reach it: the region's
+    /// [`ExportFallback`](crate::backend::ExportFallback) decides then.
+    ///
+    /// A PCI BAR backing will answer here from `pci_p2pdma_distance()` between its device and
+    /// the importer's, and give the importer bus addresses where `export_pages` maps pages.
+    pub(crate) fn reach(&self, peer2peer: bool) -> Result {
+        if !self.p2p_only || peer2peer {
+            Ok(())
+        } else {
+            Err(EREMOTEIO)
+        }
     }
 
     /// Bytes the allocator has free now (fragmented or not).
@@ -155,42 +166,18 @@ impl DeviceBlocks {
         Ok(())
     }
 
-    /// Maps the pages into `vma`, from its start, as far as it reaches; `memory` must be the
-    /// region the blocks come from.
-    ///
-    /// Errors: `ENODEV` if the region is not CPU-visible, `EINVAL` for a private mapping,
-    /// `ENOMEM`. A partly filled `vma` is torn down by the caller (`mmap()` fails).
-    ///
-    /// # Safety
-    ///
-    /// `vma` must be a mapping being set up by `mmap()` (its `mmap_lock` held for writing), no
-    /// larger than the blocks, whose `vm_ops` hold a reference to the buffer object that owns
-    /// `self` for as long as it exists.
-    pub(crate) unsafe fn map_into(
-        &self,
-        memory: &DeviceMemory,
-        vma: *mut bindings::vm_area_struct,
-    ) -> Result {
-        if !memory.cpu_visible {
-            return Err(ENODEV);
-        }
-        let (mut addr, mut end) = (0, 0);
-        // SAFETY: `vma` is a mapping being set up (safety requirements); the bounds are written
-        // to valid locals.
-        to_result(unsafe { xaccel_devmem_vma_prepare(vma, &mut addr, &mut end) })?;
-        self.for_each_page(memory, |page| {
-            if addr >= end {
-                return Ok(());
+    /// The page at `index` of the blocks, in the order of the buffer object's bytes; `memory`
+    /// must be the region the blocks come from.
+    pub(crate) fn page<'a>(&self, memory: &'a DeviceMemory, index: usize) -> Option<&'a Page> {
+        let mut first = index.checked_mul(PAGE_SIZE)? as u64;
+        for block in self.blocks.iter() {
+            if first < block.size() {
+                let page = (block.offset() + first) / PAGE_SIZE as u64;
+                return memory.pages.get(usize::try_from(page).ok()?);
             }
-            // SAFETY: `vma` is being set up with its lock held and `addr` is a page inside it.
-            // The page is a normal, referenced host page; the mapping takes its own page
-            // reference, and the buffer object holding the blocks outlives the mapping (safety
-            // requirements), so the page is never reallocated while mapped. Its protection is
-            // the VMA's default, cached: this is RAM.
-            to_result(unsafe { bindings::vm_insert_page(vma, addr, page.as_ptr()) })?;
-            addr += PAGE_SIZE;
-            Ok(())
-        })
+            first -= block.size();
+        }
+        None
     }
 
     /// The offsets in the region of the blocks, for tests.
@@ -209,12 +196,14 @@ mod tests {
     const REGION: u64 = 1 << 20;
 
     fn region() -> Result<DeviceMemory> {
-        DeviceMemory::new(REGION, true)
+        DeviceMemory::new(REGION, true, false)
     }
 
     #[test]
     fn regions_need_the_backing_of_their_kind() -> Result {
-        use crate::backend::{Capabilities, DeviceLayout, RegionBacking, RegionDesc, RegionKind};
+        use crate::backend::{
+            Capabilities, DeviceLayout, ExportFallback, RegionBacking, RegionDesc, RegionKind,
+        };
         let layout = |kind, backing, size| -> Result<DeviceLayout> {
             let mut desc = crate::gem::kunit_device::desc(Capabilities::default(), 0..0)?;
             desc.regions.push(
@@ -225,6 +214,7 @@ mod tests {
                     cpu_visible: true,
                     p2p: false,
                     backing,
+                    fallback: ExportFallback::Refuse,
                 },
                 GFP_KERNEL,
             )?;
@@ -248,9 +238,36 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_found_by_index_across_blocks() -> Result {
+        let mem = region()?;
+        // Misaligned free space makes the next allocation take more than one block.
+        let _one = mem.alloc(PAGE, 0)?;
+        let blocks = mem.alloc(8 * PAGE, 0)?;
+        let mut index = 0;
+        blocks.for_each_page(&mem, |page| {
+            assert!(core::ptr::eq(blocks.page(&mem, index).unwrap(), page));
+            index += 1;
+            Ok(())
+        })?;
+        assert_eq!(index, 8);
+        assert!(blocks.page(&mem, 8).is_none());
+        assert!(blocks.page(&mem, usize::MAX).is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn host_pages_reach_every_importer_unless_declared_p2p() -> Result {
+        assert_eq!(region()?.reach(false), Ok(()));
+        let p2p = DeviceMemory::new(REGION, true, true)?;
+        assert_eq!(p2p.reach(true), Ok(()));
+        assert_eq!(p2p.reach(false), Err(EREMOTEIO));
+        Ok(())
+    }
+
+    #[test]
     fn sizes_must_be_whole_pages() {
-        assert!(DeviceMemory::new(0, true).is_err());
-        assert!(DeviceMemory::new(PAGE + 1, true).is_err());
+        assert!(DeviceMemory::new(0, true, false).is_err());
+        assert!(DeviceMemory::new(PAGE + 1, true, false).is_err());
     }
 
     #[test]

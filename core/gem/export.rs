@@ -16,10 +16,11 @@
 //!   them and maps it for the importing device, `mmap()` of the dma-buf maps the pages as the
 //!   device file does.
 //!
-//! Device-memory objects will get a second table with `pin`/`unpin`, which makes the dma-buf
-//! *dynamic*: their `attach` decides peer-to-peer (`pci_p2pdma_distance()` against the
-//! importer, only if the attachment allows it) or migration to system memory, and moving or
-//! revoking the memory calls `dma_buf_invalidate_mappings()`. Nothing here changes for that:
+//! - Device-memory and userptr objects have tables of their own (`export_pages`): device
+//!   memory is a *dynamic* exporter whose `attach` applies the region's rules (direct,
+//!   migration to system memory, refusal) and whose exports are revoked at unplug; userptr
+//!   pages are pinned for the object's life, a static exporter.
+//!
 //! [`export`] picks the table by placement, and [`own_object`] recognises every table.
 //!
 //! # Locking
@@ -29,10 +30,11 @@
 //! reservation lock held (the dma-buf shares it), which is what the shmem helper's `_locked`
 //! functions expect.
 
-use crate::gem::{Bo, Placement};
+use crate::gem::{export_pages, Bo, Placement};
 use core::ptr;
 use kernel::{
     bindings,
+    error::from_err_ptr,
     ffi::{c_char, c_int},
     prelude::*,
 };
@@ -71,9 +73,10 @@ const EXPORTER_NAME: &CStr = c"xaccel";
 fn exporter_ops(placement: Placement) -> Option<&'static bindings::dma_buf_ops> {
     match placement {
         Placement::System => Some(&SYSTEM_DMABUF_OPS.0),
+        Placement::Device => Some(&export_pages::DEVICE_DMABUF_OPS.0),
+        Placement::Userptr => Some(&export_pages::USERPTR_DMABUF_OPS.0),
         // DRM re-exports an imported object's original dma-buf and never asks us for one.
-        // Device memory is not exported yet (`export` refuses it).
-        Placement::Imported | Placement::Device => None,
+        Placement::Imported => None,
     }
 }
 
@@ -86,12 +89,10 @@ pub(super) extern "C" fn export(
 ) -> *mut bindings::dma_buf {
     // SAFETY: DRM calls `export` for an object with one of our funcs tables (a `Bo`), holding a
     // reference to it for the call.
-    let bo = unsafe { Bo::from_gem(obj) };
-    // Device memory needs a dynamic exporter (pin/unpin, P2P bus addresses): not yet.
-    if bo.is_some_and(|bo| bo.placement() == Placement::Device) {
-        return EOPNOTSUPP.to_ptr();
-    }
-    let Some(ops) = bo.and_then(|bo| exporter_ops(bo.placement())) else {
+    let Some(bo) = (unsafe { Bo::from_gem(obj) }) else {
+        return EINVAL.to_ptr();
+    };
+    let Some(ops) = exporter_ops(bo.placement()) else {
         return EINVAL.to_ptr();
     };
     // SAFETY: `obj` is live; its device, the device's `drm_driver` and that driver's `fops`
@@ -113,7 +114,19 @@ pub(super) extern "C" fn export(
     };
     // SAFETY: `info` describes a live object of `dev`; on success the dma-buf holds a reference
     // to both, dropped by `drm_gem_dmabuf_release()`, the table's `release`.
-    unsafe { bindings::drm_gem_dmabuf_export(dev, &mut info) }
+    let dma_buf = unsafe { bindings::drm_gem_dmabuf_export(dev, &mut info) };
+    if bo.placement() == Placement::System || from_err_ptr(dma_buf).is_err() {
+        return dma_buf;
+    }
+    // SAFETY: `dma_buf` was just made for `bo`, and we hold its only reference.
+    match unsafe { export_pages::exported(bo, dma_buf) } {
+        Ok(()) => dma_buf,
+        Err(e) => {
+            // SAFETY: Our reference; its release undoes what `exported` did.
+            unsafe { bindings::dma_buf_put(dma_buf) };
+            e.to_ptr()
+        }
+    }
 }
 
 /// The object behind `dma_buf` if it is an export of one of `drm`'s buffer objects.
@@ -135,7 +148,10 @@ pub(super) unsafe fn own_object(
             (*dma_buf).priv_.cast::<bindings::drm_gem_object>(),
         )
     };
-    if !ptr::eq(ops, &SYSTEM_DMABUF_OPS.0) {
+    if !ptr::eq(ops, &SYSTEM_DMABUF_OPS.0)
+        && !ptr::eq(ops, &export_pages::DEVICE_DMABUF_OPS.0)
+        && !ptr::eq(ops, &export_pages::USERPTR_DMABUF_OPS.0)
+    {
         return None;
     }
     // SAFETY: Our exports' `priv` is the exported GEM object, which the dma-buf holds a

@@ -5,8 +5,8 @@
 
 use crate::{
     backend::{
-        Capabilities, DeviceDesc, DeviceLayout, EngineClass, EngineDesc, RegionBacking, RegionDesc,
-        RegionKind,
+        Capabilities, DeviceDesc, DeviceLayout, EngineClass, EngineDesc, ExportFallback,
+        RegionBacking, RegionDesc, RegionKind,
     },
     device::AccelDevice,
     gem::prepare_dma_device,
@@ -35,6 +35,7 @@ pub(crate) fn desc(capabilities: Capabilities, va_range: Range<u64>) -> Result<D
             cpu_visible: true,
             p2p: false,
             backing: RegionBacking::Shmem,
+            fallback: ExportFallback::Refuse,
         },
         GFP_KERNEL,
     )?;

@@ -32,10 +32,11 @@ use crate::{
     device::AccelDevice,
     file::DrmFile,
     gem::{
-        devmem::{self, DeviceBlocks},
         export, import,
         import::ImportMapping,
+        pages::{self, Memory, PagesState, StateCell, UserPages},
         usage::Charge,
+        DeviceMemory,
     },
     job_memory::KernelMapping,
 };
@@ -60,8 +61,11 @@ pub enum Placement {
     /// Another exporter's dma-buf, attached to the device: CPU-mappable if the exporter is.
     Imported,
     /// Blocks of a device-memory region, allocated and zeroed at creation: CPU-mappable if the
-    /// region is CPU-visible (`devmem`).
+    /// region is CPU-visible (`devmem`). An export to an importer that cannot reach the region
+    /// may move them to system pages (`export_pages`).
     Device,
+    /// Pages of a process's memory, pinned (`FOLL_LONGTERM`) from creation to free (`userptr`).
+    Userptr,
 }
 
 /// A `drm_gem_object_funcs` table that can live in a `static`.
@@ -142,26 +146,36 @@ extern "C" {
     ) -> kernel::ffi::c_int;
 }
 
-/// The GEM callbacks of device-memory buffer objects: the core's, with CPU mappings of the
-/// region's pages (`devmem`). Exporting them is refused for now (`export`).
-static DEVICE_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
-    free: Some(free),
-    open: Some(open_handle),
-    close: Some(close_handle),
-    print_info: None,
-    export: Some(export::export),
-    pin: None,
-    unpin: None,
-    get_sg_table: None,
-    vmap: None,
-    vunmap: None,
-    mmap: Some(mmap_device),
-    evict: None,
-    status: None,
-    rss: None,
-    // Taking the address of an extern static reads nothing.
-    vm_ops: &raw const devmem::xaccel_devmem_vm_ops,
-});
+/// The GEM callbacks of page-backed buffer objects (device memory, userptr): the core's, with
+/// CPU mappings filled on fault from the object's current pages (`pages`) and the page
+/// exporter (`export_pages`).
+const fn page_funcs() -> bindings::drm_gem_object_funcs {
+    bindings::drm_gem_object_funcs {
+        free: Some(free),
+        open: Some(open_handle),
+        close: Some(close_handle),
+        print_info: None,
+        export: Some(export::export),
+        pin: None,
+        unpin: None,
+        get_sg_table: None,
+        vmap: None,
+        vunmap: None,
+        mmap: Some(pages::mmap_pages),
+        evict: None,
+        status: None,
+        rss: None,
+        // Taking the address of an extern static reads nothing.
+        vm_ops: &raw const pages::xaccel_pages_vm_ops,
+    }
+}
+
+/// The GEM callbacks of device-memory buffer objects.
+static DEVICE_FUNCS: GemFuncs = GemFuncs(page_funcs());
+
+/// The GEM callbacks of userptr buffer objects: the same code, a table of their own, so that
+/// the table names the placement.
+static USERPTR_FUNCS: GemFuncs = GemFuncs(page_funcs());
 
 /// A buffer object.
 ///
@@ -171,9 +185,11 @@ static DEVICE_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
 ///   zero, and `base.funcs` says how it was initialised: `SYSTEM_FUNCS` for
 ///   [`Placement::System`], by `drm_gem_shmem_init()`; `IMPORT_FUNCS` for
 ///   [`Placement::Imported`], by `drm_gem_private_object_init()` (the rest of `shmem` zero);
-///   `DEVICE_FUNCS` for [`Placement::Device`], likewise.
-/// - `blocks` is set exactly for [`Placement::Device`]: `base.size` bytes of blocks of the
-///   device-memory region `charge` is in.
+///   `DEVICE_FUNCS` for [`Placement::Device`] and `USERPTR_FUNCS` for [`Placement::Userptr`],
+///   likewise.
+/// - `state` holds [`Memory::None`] for system and imported objects; for device objects,
+///   `base.size` bytes of blocks of the device-memory region `charge` is in, or as many
+///   migrated system pages; for userptr objects, `base.size / PAGE_SIZE` pinned user pages.
 /// - `charge` holds `base.size` bytes of the object's region on `base.dev`, or none for an
 ///   imported object (its memory is the exporter's).
 /// - `import` is unmapped unless the object is imported.
@@ -186,8 +202,8 @@ pub struct Bo {
     placement: Placement,
     flags: u32,
     alignment: u64,
-    /// Before `charge`: the blocks go back to the allocator before the device reference goes.
-    blocks: Option<DeviceBlocks>,
+    /// Before `charge`: the memory goes back before the device reference goes.
+    state: StateCell,
     charge: Charge,
     import: ImportMapping,
     /// The kernel mapping jobs use (`job_memory`), made on first use, unmapped in `free`.
@@ -195,7 +211,8 @@ pub struct Bo {
 }
 
 // SAFETY: GEM objects are built for concurrent use: the reference count is atomic, the C state
-// has its own locks (the reservation lock), and the Rust fields are immutable after creation.
+// has its own locks (the reservation lock), and the Rust fields are immutable after creation
+// except `state`, which only changes under the reservation lock.
 unsafe impl Send for Bo {}
 // SAFETY: As above.
 unsafe impl Sync for Bo {}
@@ -225,7 +242,7 @@ impl Bo {
                 placement: Placement::System,
                 flags,
                 alignment,
-                blocks: None,
+                state: StateCell::new(PagesState::new(Memory::None)),
                 charge,
                 import: ImportMapping::none(),
                 kernel_map: KernelMapping::new(),
@@ -284,7 +301,7 @@ impl Bo {
                 placement: Placement::Device,
                 flags,
                 alignment,
-                blocks: Some(blocks),
+                state: StateCell::new(PagesState::new(Memory::Blocks(blocks))),
                 charge,
                 import: ImportMapping::none(),
                 kernel_map: KernelMapping::new(),
@@ -311,7 +328,41 @@ impl Bo {
                 placement: Placement::Imported,
                 flags: 0,
                 alignment: 0,
-                blocks: None,
+                state: StateCell::new(PagesState::new(Memory::None)),
+                charge,
+                import: ImportMapping::none(),
+                kernel_map: KernelMapping::new(),
+            }),
+        )
+    }
+
+    /// Creates a userptr buffer object of `pages` pinned user pages, charged to the system
+    /// `region`; `flags` are `DRM_XACCEL_BO_USERPTR` and, for read-only pages,
+    /// `DRM_XACCEL_BO_READ_ONLY`.
+    ///
+    /// Returns `ENOSPC` if the region's budget cannot take them, `ENOMEM`.
+    pub(crate) fn new_userptr(
+        dev: &AccelDevice,
+        region: u32,
+        pages: UserPages,
+        flags: u32,
+    ) -> Result<ARef<Self>> {
+        let len = pages.len().checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
+        if len == 0 {
+            return Err(EINVAL);
+        }
+        let charge = Charge::reserve(dev, region, len as u64)?;
+        // INVARIANT: `charge` holds the bytes of the `len / PAGE_SIZE` pinned pages.
+        Self::new_private(
+            dev,
+            len,
+            &USERPTR_FUNCS,
+            try_init!(Self {
+                shmem <- Opaque::init_zeroed(),
+                placement: Placement::Userptr,
+                flags,
+                alignment: 0,
+                state: StateCell::new(PagesState::new(Memory::User(pages))),
                 charge,
                 import: ImportMapping::none(),
                 kernel_map: KernelMapping::new(),
@@ -374,11 +425,12 @@ impl Bo {
         if !ptr::eq(funcs, &SYSTEM_FUNCS.0)
             && !ptr::eq(funcs, &IMPORT_FUNCS.0)
             && !ptr::eq(funcs, &DEVICE_FUNCS.0)
+            && !ptr::eq(funcs, &USERPTR_FUNCS.0)
         {
             return None;
         }
-        // SAFETY: Only `new_system`, `new_imported` and `new_device` install these tables, on the `base` of
-        // the shmem object embedded in a `Bo`, which lives as long as `obj` does.
+        // SAFETY: Only the constructors above install these tables, on the `base` of the shmem
+        // object embedded in a `Bo`, which lives as long as `obj` does.
         Some(unsafe { Self::from_gem_unchecked(obj) })
     }
 
@@ -433,16 +485,6 @@ impl Bo {
         })
     }
 
-    /// Calls `f` for each page of a device-memory object, in the order of its bytes, until it
-    /// fails. `EINVAL` for objects of other placements. The pages are the object's until it is
-    /// freed.
-    pub(crate) fn for_each_device_page(&self, f: impl FnMut(&Page) -> Result) -> Result {
-        let (Some(blocks), Some(memory)) = (&self.blocks, self.charge.device_memory()) else {
-            return Err(EINVAL);
-        };
-        blocks.for_each_page(memory, f)
-    }
-
     /// Size in bytes, a multiple of the page size.
     pub fn size(&self) -> u64 {
         // SAFETY: `size` is set at initialisation and never changes (type invariants).
@@ -462,6 +504,21 @@ impl Bo {
     /// The kernel mapping jobs use; see `job_memory`.
     pub(crate) fn kernel_map(&self) -> &KernelMapping {
         &self.kernel_map
+    }
+
+    /// The cell of the object's [`PagesState`], for `pages`.
+    pub(super) fn state_cell(&self) -> &StateCell {
+        &self.state
+    }
+
+    /// The allocator and backing of the object's region, if it is device memory.
+    pub(crate) fn device_memory(&self) -> Option<&DeviceMemory> {
+        self.charge.device_memory()
+    }
+
+    /// The object's region, as its device declared it.
+    pub(crate) fn region_desc(&self) -> Option<&crate::backend::Region> {
+        self.charge.region_desc()
     }
 
     /// The attachment mapping of an imported object.
@@ -506,13 +563,15 @@ impl Bo {
     /// The object's pages as an sg table mapped for DMA by the device's parent (the backend's
     /// `struct device`), allocating and pinning them on first use.
     ///
-    /// The pages stay pinned, and the table valid, until the object is freed. Sleeps (takes the
-    /// object's reservation lock). Errors: `ENOMEM` and the DMA layer's mapping errors.
-    ///
-    /// Device-memory objects have no such table yet: `EOPNOTSUPP`.
-    pub(crate) fn dma_sg_table(&self) -> Result<&SGTable> {
-        if self.placement == Placement::Device {
-            return Err(EOPNOTSUPP);
+    /// The pages stay pinned, and the table valid, until the object is freed: device memory no
+    /// longer moves (`export_pages`). Sleeps (takes the object's reservation lock). Errors:
+    /// `ENODEV` for revoked device memory, `EOPNOTSUPP` for imported objects, `ENOMEM` and the
+    /// DMA layer's mapping errors.
+    pub(crate) fn dma_sg_table(&self, dev: &AccelDevice) -> Result<&SGTable> {
+        match self.placement {
+            Placement::Device | Placement::Userptr => return self.backend_pages(dev),
+            Placement::Imported => return Err(EOPNOTSUPP),
+            Placement::System => {}
         }
         // SAFETY: `shmem` is an initialised shmem object (type invariants); the helper
         // serialises itself with the reservation lock and caches the table in the object.
@@ -529,7 +588,7 @@ impl Bo {
     /// (holding the object's contents) until the object is freed or they are swapped out.
     pub(crate) fn resident_bytes(&self) -> u64 {
         // An imported object counts whole: its exporter holds the memory while it is attached;
-        // a device object's blocks are allocated at creation.
+        // a device object's blocks are allocated at creation, userptr pages pinned then.
         if self.placement != Placement::System {
             return self.size();
         }
@@ -547,6 +606,19 @@ impl Bo {
         (pages as u64)
             .saturating_mul(PAGE_SIZE as u64)
             .min(self.size())
+    }
+
+    /// Whether a system object's pages are pinned (by dma-buf importers or VM binds), for
+    /// statistics.
+    pub(crate) fn shmem_pinned(&self) -> bool {
+        if self.placement != Placement::System {
+            return false;
+        }
+        // SAFETY: A system object's shmem state lives as long as it; a lone racy read of the
+        // counter is what statistics need.
+        unsafe {
+            ptr::read_volatile(&raw const (*self.shmem.get()).pages_pin_count.refs.counter) > 0
+        }
     }
 
     /// Whether more than one file holds a handle to the object (or it was exported), as
@@ -579,8 +651,7 @@ unsafe impl AlwaysRefCounted for Bo {
 /// `free`: the last reference to a buffer object is gone.
 extern "C" fn free(obj: *mut bindings::drm_gem_object) {
     // SAFETY: DRM calls `free` once per object, after its last reference is gone, and only for
-    // objects with our funcs tables: the base of a `Bo` made by `Bo::new_system` or
-    // `Bo::new_imported`.
+    // objects with our funcs tables: the base of a `Bo` made by one of its constructors.
     let bo = unsafe { Bo::raw_from_gem(obj) };
     // SAFETY: Nobody else uses the object any more, so nothing uses its kernel mapping either;
     // it goes first, since the shmem helper refuses to release a mapped object.
@@ -594,13 +665,17 @@ extern "C" fn free(obj: *mut bindings::drm_gem_object) {
                 import::release_import(obj);
                 bindings::drm_gem_object_release(obj);
             }
-            Placement::Device => bindings::drm_gem_object_release(obj),
+            Placement::Device | Placement::Userptr => {
+                // The sg table mapped for the backend's device goes before the memory.
+                (*bo).state.get().backend_dma = None;
+                bindings::drm_gem_object_release(obj)
+            }
             Placement::System => bindings::drm_gem_shmem_release((*bo).shmem.get()),
         }
     }
     // SAFETY: The `Bo` was allocated by `KBox` in its constructor and this is the only place it
-    // is reclaimed. Dropping it returns device-memory blocks, the charge and the device
-    // reference, in that order.
+    // is reclaimed. Dropping it returns device-memory blocks (or unpins user pages), the charge
+    // and the device reference, in that order.
     drop(unsafe { KBox::from_raw(bo) });
 }
 
@@ -621,23 +696,4 @@ extern "C" fn close_handle(obj: *mut bindings::drm_gem_object, file: *mut bindin
     // SAFETY: As in `open_handle`: DRM still holds the handle's reference during the call.
     let (bo, file) = unsafe { (Bo::from_gem_unchecked(obj), DrmFile::from_raw(file)) };
     file.state().handle_bytes().sub(bo.region(), bo.size());
-}
-
-/// `mmap`: maps a device-memory object's pages (DRM checked the size and took the mapping's
-/// object reference, which `vm_ops` keeps).
-extern "C" fn mmap_device(
-    obj: *mut bindings::drm_gem_object,
-    vma: *mut bindings::vm_area_struct,
-) -> c_int {
-    // SAFETY: DRM calls `mmap` for an object with `DEVICE_FUNCS`, alive for the call.
-    let bo = unsafe { Bo::from_gem_unchecked(obj) };
-    let (Some(blocks), Some(memory)) = (&bo.blocks, bo.charge.device_memory()) else {
-        return ENODEV.to_errno();
-    };
-    // SAFETY: `vma` is being set up by `drm_gem_mmap_obj()` under the `mmap_lock`, no larger
-    // than the object (DRM checked), with `vm_ops` holding the object, which holds `blocks`.
-    match unsafe { blocks.map_into(memory, vma) } {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
 }

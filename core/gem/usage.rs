@@ -7,7 +7,7 @@
 //! and gives them back when the object is freed. A file counts the bytes of the objects it holds
 //! handles to. Both are [`RegionCounters`]: atomics, no locks.
 
-use crate::{device::AccelDevice, gem::DeviceMemory};
+use crate::{backend::Region, device::AccelDevice, gem::DeviceMemory};
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{prelude::*, sync::aref::ARef};
 
@@ -101,12 +101,15 @@ impl Charge {
 
     /// The allocator and backing of the region, if it is device memory.
     pub(crate) fn device_memory(&self) -> Option<&DeviceMemory> {
+        self.region_desc()?.memory.as_ref()
+    }
+
+    /// The region the bytes are reserved in, as the device declared it.
+    pub(crate) fn region_desc(&self) -> Option<&Region> {
         self.dev
             .layout
             .regions
-            .get(usize::try_from(self.region).ok()?)?
-            .memory
-            .as_ref()
+            .get(usize::try_from(self.region).ok()?)
     }
 
     /// The region the bytes are reserved in.

@@ -97,10 +97,12 @@ impl Vm {
     /// Maps `[va, va + size)` to bytes `[offset, offset + size)` of `bo`, with `access` rights.
     ///
     /// The caller has checked alignment, the device's VA window and the object range. On a device
-    /// with an MMU the backend programs its page tables first. Errors: `ENOENT` if the VM was
-    /// destroyed, `EEXIST` if any address of the range is mapped, `EOPNOTSUPP` for a
-    /// device-memory object (not bindable yet), the backend's and the DMA layer's errors,
-    /// `ENOMEM`. On error the VM is unchanged.
+    /// with an MMU the backend programs its page tables first, with the DMA addresses of the
+    /// object's pages (shmem pages, device-memory blocks, pinned user pages; the memory then
+    /// never moves). Errors: `ENOENT` if the VM was destroyed, `EEXIST` if any address of the
+    /// range is mapped, `EACCES` for a read-write mapping of a read-only object, `EOPNOTSUPP`
+    /// for an imported object on an MMU device, `ENODEV` for revoked device memory, the
+    /// backend's and the DMA layer's errors, `ENOMEM`. On error the VM is unchanged.
     pub(crate) fn bind(
         &self,
         plugged: &Plugged<'_>,
@@ -110,15 +112,17 @@ impl Vm {
         size: u64,
         access: Access,
     ) -> Result {
-        // Device memory has no DMA addresses for the backend yet, nor a way for engines to
-        // reach it through `resolve`.
-        if bo.placement() == crate::gem::Placement::Device {
-            return Err(EOPNOTSUPP);
+        if access.writable() && bo.flags() & crate::uapi::DRM_XACCEL_BO_READ_ONLY != 0 {
+            return Err(EACCES);
         }
         let mmu = plugged.mmu();
         // Outside the VM's lock: this takes the object's reservation lock.
         let pages = match mmu {
-            Some(_) => Some(dma::dma_ranges(bo.dma_sg_table()?, offset, size)?),
+            Some(_) => Some(dma::dma_ranges(
+                bo.dma_sg_table(plugged.dev)?,
+                offset,
+                size,
+            )?),
             None => None,
         };
         let mut state = self.state.lock();

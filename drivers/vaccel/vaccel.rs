@@ -12,6 +12,10 @@
 //! instead, a software page table that checks every call the core makes (`mmu`), to test the
 //! core's MMU path. With `local_hidden=1` the local region is declared not CPU-visible, to test
 //! that the core refuses to map its buffer objects; `packet_latency_us` slows every packet down.
+//! With `local_p2p=1` the local region is declared peer-to-peer (the core then hands its pages only
+//! to importers that take peer-to-peer memory, as it would a BAR's) and the devices declare the
+//! P2P capability; `local_fallback` says what exports do for the other importers (0: move the
+//! buffer object to system memory, 1: refuse), to test both rules without hardware.
 //!
 //! Try it:
 //!
@@ -38,6 +42,7 @@ use mmu::PageTable;
 use xaccel::{
     sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
     RegionBacking, RegionDesc, RegionKind, Submission, VmId,
+    ExportFallback, RegionBacking, RegionDesc, RegionKind, VmId,
 };
 
 module! {
@@ -70,6 +75,14 @@ module! {
         packet_latency_us: u32 {
             default: 0,
             description: "Artificial latency before each packet, in microseconds (0-100000)",
+        },
+        local_p2p: u32 {
+            default: 0,
+            description: "1: the local region is reachable peer-to-peer only (as a BAR); devices declare P2P",
+        },
+        local_fallback: u32 {
+            default: 0,
+            description: "Exports of local BOs to importers that cannot reach them: 0 migrate, 1 refuse",
         },
     },
 }
@@ -186,6 +199,8 @@ struct Params {
     engines: u32,
     local_bytes: u64,
     local_cpu_visible: bool,
+    local_p2p: bool,
+    local_fallback: ExportFallback,
     mmu: bool,
     packet_latency: Delta,
 }
@@ -198,16 +213,20 @@ impl Params {
         let mmu = module_parameters::mmu.value();
         let local_hidden = module_parameters::local_hidden.value();
         let latency_us = module_parameters::packet_latency_us.value();
+        let local_p2p = module_parameters::local_p2p.value();
+        let local_fallback = module_parameters::local_fallback.value();
         if !(1..=8).contains(&devices)
             || !(1..=16).contains(&engines)
             || !(1..=4096).contains(&local_mib)
             || mmu > 1
             || local_hidden > 1
             || latency_us > MAX_PACKET_LATENCY_US
+            || local_p2p > 1
+            || local_fallback > 1
         {
             pr_err!(
                 "vaccel: parameters out of range (devices 1-8, engines 1-16, local_mib 1-4096, \
-                 mmu 0-1, local_hidden 0-1, packet_latency_us 0-100000)\n"
+                 mmu, local_hidden, local_p2p, local_fallback 0-1, packet_latency_us 0-100000)\n"
             );
             return Err(EINVAL);
         }
@@ -216,6 +235,12 @@ impl Params {
             engines,
             local_bytes: u64::from(local_mib) << 20,
             local_cpu_visible: local_hidden == 0,
+            local_p2p: local_p2p == 1,
+            local_fallback: if local_fallback == 1 {
+                ExportFallback::Refuse
+            } else {
+                ExportFallback::Migrate
+            },
             mmu: mmu == 1,
             packet_latency: Delta::from_micros(i64::from(latency_us)),
         })
@@ -242,6 +267,7 @@ impl Params {
                 cpu_visible: true,
                 p2p: false,
                 backing: RegionBacking::Shmem,
+                fallback: ExportFallback::Refuse,
             },
             GFP_KERNEL,
         )?;
@@ -251,9 +277,10 @@ impl Params {
                 kind: RegionKind::Device,
                 size: self.local_bytes,
                 cpu_visible: self.local_cpu_visible,
-                p2p: false,
+                p2p: self.local_p2p,
                 // A software device: the core allocates the region as host pages.
                 backing: RegionBacking::CorePages,
+                fallback: self.local_fallback,
             },
             GFP_KERNEL,
         )?;
@@ -262,7 +289,7 @@ impl Params {
             regions,
             capabilities: Capabilities {
                 mmu: self.mmu,
-                ..Capabilities::default()
+                p2p: self.local_p2p,
             },
             va_range: VA_RANGE,
         })

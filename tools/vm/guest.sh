@@ -195,6 +195,30 @@ assert client["fdinfo"]["driver"] == report["backend"], client
 '
 }
 
+# `xaccel --json bo` lists a BO another process holds (from the core's debugfs file), with its
+# size, region, placement and export state, and the device's regions.
+cli_bo_json() {
+	/usr/bin/python3 - <<'PY'
+import fcntl, json, os, struct, subprocess
+BO_CREATE, PRIME_HANDLE_TO_FD = 0xC0306441, 0xC00C642D
+fd = os.open("/dev/accel/accel0", os.O_RDWR)
+create = bytearray(struct.pack("=QIIQII2Q", 3 << 20, 0, 0, 0, 0, 0, 0, 0))
+fcntl.ioctl(fd, BO_CREATE, create)
+handle = struct.unpack_from("=I", create, 24)[0]
+prime = bytearray(struct.pack("=IIi", handle, 0x80002, -1))
+fcntl.ioctl(fd, PRIME_HANDLE_TO_FD, prime)
+out = subprocess.run(["xaccel", "--json", "bo", "--device", "/dev/accel/accel0"],
+                     check=True, capture_output=True, text=True).stdout
+[report] = json.loads(out)
+assert report["regions"] and report["regions"][0]["name"] == "system", report
+mine = [b for b in report["bos"] if b["handle"] == handle and b["size"] == 3 << 20]
+assert len(mine) == 1, report["bos"]
+b = mine[0]
+assert (b["region"], b["placement"], b["exported"], b["imported"]) == \
+    ("system", "system", True, False), b
+PY
+}
+
 cli_run_json() {
 	xaccel --json run --device /dev/accel/accel0 --delay-us 1000 --count 3 | /usr/bin/python3 -c '
 import json, sys
@@ -254,6 +278,25 @@ cli_run_every_op() {
 	for op in fill add mul xor max sum timestamp; do
 		xaccel run --device /dev/accel/accel0 --op $op --size 4099 || return 1
 	done
+# vaccel local_p2p=1 declares its local region reachable peer-to-peer only (both devices
+# declare P2P, so they reach each other's; vgem does not); local_fallback says what exports
+# do for vgem: 0 move the BO to system memory, 1 refuse.
+devmem_rule_reload() {
+	unload vaccel && load vaccel devices=2 local_p2p=1 local_fallback="$1" &&
+		[ "$(accel_count)" = 2 ] &&
+		xaccel info --device /dev/accel/accel0 | grep -q 'capabilities.*p2p'
+}
+devmem_rule_setup() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel local_p2p=1 local_fallback=$1: two P2P devices" devmem_rule_reload "$1"
+	echo "1..$tap_n"
+}
+devmem_rule_teardown() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "vaccel reloads with its defaults" eval 'unload vaccel && load vaccel'
+	echo "1..$tap_n"
 }
 
 cli_tests() {
@@ -261,6 +304,8 @@ cli_tests() {
 	echo "TAP version 13"
 	tap "xaccel mem prints every device" xaccel mem
 	tap "xaccel mem --json: regions and this process's fdinfo" cli_mem_json
+	tap "xaccel bo --json: another process's exported BO, its region and placement" cli_bo_json
+	tap "xaccel bo prints every device" xaccel bo
 	tap "xaccel run: a NOP job" xaccel run --device /dev/accel/accel0
 	tap "xaccel run --json: three DELAY jobs, in order, at least their delay" cli_run_json
 	tap "xaccel run --op copy --json: 25 local-memory COPYs verified" cli_run_copy_json
@@ -380,6 +425,7 @@ check)
 		run_tap "selftest-exec:${dev##*/}" "$bin/xaccel-selftest-exec" "$dev"
 		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
 		run_tap "selftest-devmem:${dev##*/}" "$bin/xaccel-selftest-devmem" "$dev"
+		run_tap "selftest-userptr:${dev##*/}" "$bin/xaccel-selftest-userptr" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap selftest-vaccel "$bin/xaccel-selftest-vaccel" /dev/accel/accel0 /dev/accel/accel1
@@ -405,6 +451,13 @@ check)
 		run_tap "selftest-hlx:${node##*/}" "$bin/xaccel-selftest-hlx" "$node"
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
+	run_tap devmem-refuse-setup devmem_rule_setup 1
+	run_tap selftest-dmabuf-devmem-refuse "$bin/xaccel-selftest-dmabuf" --devmem-rule refuse \
+		/dev/accel/accel0 /dev/accel/accel1
+	run_tap devmem-migrate-setup devmem_rule_setup 0
+	run_tap selftest-dmabuf-devmem-migrate "$bin/xaccel-selftest-dmabuf" --devmem-rule migrate \
+		/dev/accel/accel0 /dev/accel/accel1
+	run_tap devmem-rule-teardown devmem_rule_teardown
 	echo "### xaccel-dmesg: begin"
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"

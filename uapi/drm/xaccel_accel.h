@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		6
+#define DRM_XACCEL_UAPI_MINOR		7
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -38,7 +38,8 @@ extern "C" {
 #define DRM_XACCEL_VM_DESTROY		0x11
 #define DRM_XACCEL_VM_BIND		0x12
 #define DRM_XACCEL_VM_UNBIND		0x13
-/* 0x14 - 0x2f are reserved for further common ioctls. */
+#define DRM_XACCEL_BO_CREATE_USERPTR	0x14
+/* 0x15 - 0x2f are reserved for further common ioctls. */
 #define DRM_XACCEL_VENDOR_BASE		0x30
 #define DRM_XACCEL_VENDOR_QUERY		0x30
 
@@ -62,6 +63,8 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_BIND, struct drm_xaccel_vm_bind)
 #define DRM_IOCTL_XACCEL_VM_UNBIND \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_UNBIND, struct drm_xaccel_vm_unbind)
+#define DRM_IOCTL_XACCEL_BO_CREATE_USERPTR \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_BO_CREATE_USERPTR, struct drm_xaccel_bo_create_userptr)
 /*
  * DRM_IOCTL_XACCEL_VENDOR_QUERY: the backend's own query types (its uAPI header,
  * e.g. hlx_accel.h), with &struct drm_xaccel_query validated exactly as
@@ -262,6 +265,53 @@ struct drm_xaccel_bo_create {
 	__u64 reserved[2];
 };
 
+/* Flags in &drm_xaccel_bo_info.flags, and (READ_ONLY) in &drm_xaccel_bo_create_userptr.flags. */
+/* The device only reads the object; its CPU mappings are read-only. */
+#define DRM_XACCEL_BO_READ_ONLY		(1U << 0)
+/* The object is user memory (DRM_IOCTL_XACCEL_BO_CREATE_USERPTR). */
+#define DRM_XACCEL_BO_USERPTR		(1U << 1)
+
+/**
+ * struct drm_xaccel_bo_create_userptr - Argument of
+ * DRM_IOCTL_XACCEL_BO_CREATE_USERPTR.
+ *
+ * Makes a buffer object of a page-aligned range of the caller's memory and
+ * returns a GEM handle to it, valid in this open file only. The pages are
+ * pinned (FOLL_LONGTERM) until the object is freed, so munmap() of the range
+ * afterwards is safe: the object keeps the pages, and the data the process
+ * wrote. The CPU sees the same memory through the range and through mmap()
+ * of the object (BO_INFO's offset); the object can be bound in VMs, listed in
+ * SUBMIT and exported as a dma-buf. Unless DRM_XACCEL_BO_READ_ONLY is set,
+ * the device may write the memory: every page of the range must then be
+ * writable and anonymous (not file-backed: the file's pages could be written
+ * back or truncated under the pin). A read-only object takes any readable
+ * memory; its VM mappings must be read-only and its CPU mappings are.
+ * The size counts against the device's first system region
+ * (&drm_xaccel_region_info.used) and in fdinfo. BO_INFO reports that region
+ * and DRM_XACCEL_BO_USERPTR in @flags (with DRM_XACCEL_BO_READ_ONLY).
+ *
+ * Errors: -EINVAL for unknown @flags, nonzero @reserved, a zero @size, a
+ * @userptr or @size that is not a multiple of the page size, or a range that
+ * wraps around; -E2BIG for a size beyond the system region's size; -EFAULT
+ * if part of the range is not mapped (or is I/O memory); -EACCES if part of
+ * it is not readable, or not writable for a writable object; -EOPNOTSUPP if
+ * part of it is file-backed and the object writable; -ENOSPC when the
+ * region's live buffer objects leave less than the size; -ENOMEM. On error
+ * nothing is created or pinned and the struct is left as it was.
+ */
+struct drm_xaccel_bo_create_userptr {
+	/** @userptr: In: first address of the range, page-aligned. */
+	__u64 userptr;
+	/** @size: In: size in bytes, a nonzero multiple of the page size. */
+	__u64 size;
+	/** @flags: In: 0 or DRM_XACCEL_BO_READ_ONLY. */
+	__u32 flags;
+	/** @handle: Out: the GEM handle. Ignored on input. */
+	__u32 handle;
+	/** @reserved: Must be zero. */
+	__u64 reserved[2];
+};
+
 /**
  * struct drm_xaccel_bo_info - Argument of DRM_IOCTL_XACCEL_BO_INFO.
  *
@@ -288,7 +338,10 @@ struct drm_xaccel_bo_info {
 	__u64 size;
 	/** @region: Out: id of the region the object was created in. */
 	__u32 region;
-	/** @flags: Out: the DRM_XACCEL_BO_* flags it was created with. */
+	/**
+	 * @flags: Out: DRM_XACCEL_BO_* flags: DRM_XACCEL_BO_USERPTR for user
+	 * memory, DRM_XACCEL_BO_READ_ONLY for read-only objects.
+	 */
 	__u32 flags;
 	/** @mmap_offset: Out: the offset to pass to mmap() on this file. */
 	__u64 mmap_offset;

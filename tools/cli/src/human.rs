@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Text output of `xaccel list`, `xaccel info` and `xaccel mem`: compact,
+//! Text output of `xaccel list`, `xaccel info`, `xaccel mem` and `xaccel bo`: compact,
 //! aligned columns, byte counts in binary units. Pure functions of the
 //! reports, unit-tested below.
 
 use std::fmt::Write;
 
+use crate::bo::BoReport;
 use crate::mem::MemReport;
 use crate::report::Report;
 
@@ -192,6 +193,53 @@ fn mem_block(r: &MemReport) -> String {
             ]));
         }
     }
+    if rows.len() > 1 {
+        out += &table(&rows, "    ");
+    }
+    out
+}
+
+/// `xaccel bo`: per device, the regions' use and a table of every handle.
+pub fn bos(reports: &[BoReport]) -> String {
+    reports.iter().map(bo_block).collect::<Vec<_>>().join("\n")
+}
+
+fn bo_block(r: &BoReport) -> String {
+    let mut out = format!("{}: {}\n", r.path.display(), r.backend);
+    for g in &r.regions {
+        let _ = writeln!(
+            out,
+            "  region {} ({}): {} / {}",
+            g.id,
+            g.name,
+            bytes(g.used),
+            bytes(g.size)
+        );
+    }
+    let _ = writeln!(out, "  buffer objects ({})", r.bos.len());
+    let mut rows = vec![cells([
+        "client",
+        "handle",
+        "size",
+        "region",
+        "placement",
+        "exported",
+        "imported",
+        "pinned",
+    ])];
+    let yes = |b: bool| if b { "yes" } else { "no" };
+    rows.extend(r.bos.iter().map(|b| {
+        cells([
+            &b.client.to_string(),
+            &b.handle.to_string(),
+            &bytes(b.size),
+            &b.region,
+            &b.placement,
+            yes(b.exported),
+            yes(b.imported),
+            yes(b.pinned),
+        ])
+    }));
     if rows.len() > 1 {
         out += &table(&rows, "    ");
     }

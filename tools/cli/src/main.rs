@@ -7,19 +7,22 @@
 //! xaccel mem [--device PATH] [--pid PID]
 //!                                 regions used / size, and a process's memory per open
 //!                                 file of the device (this process by default)
+//! xaccel bo [--device PATH]       every buffer object of the device (all open files; from
+//!                                 the core's debugfs file, so as root) and the regions
 //! xaccel run [--device PATH] [--engine N] [--op OP] [--size BYTES] [--placement system|local]
 //!            [--delay-us US] [--count N]
 //!                                 runs vaccel jobs (NOP, DELAY, COPY, FILL, ADD, MUL, XOR, MAX,
 //!                                 SUM, WRITE_TIMESTAMP), checks the result against the CPU and
 //!                                 times them; a progress bar for many jobs
 //! xaccel hlx --device PATH         runs an HLX DMA + compute program, shows queues and HBM
-//! xaccel --json list|info|mem|run  the same as JSON (an array of device reports for the first three)
+//! xaccel --json list|info|mem|bo|run  the same as JSON (an array of device reports, but run)
 //! ```
 //!
 //! Exits 1, with a message on stderr, when there is no device or one of them
 //! cannot be read; clap's usage errors exit 2. Build and run from the workspace:
 //! `cargo run -p xaccel-cli -- list`.
 
+mod bo;
 mod hlx;
 mod human;
 mod mem;
@@ -31,6 +34,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::bo::BoReport;
 use crate::mem::MemReport;
 use crate::report::Report;
 
@@ -63,6 +67,12 @@ enum Command {
         /// Show this process's open files of the device (default: xaccel's own).
         #[arg(long, value_name = "PID")]
         pid: Option<u32>,
+    },
+    /// Every buffer object of a device, per open file, and its regions (root: reads debugfs).
+    Bo {
+        /// Only this device node (default: every node in /dev/accel).
+        #[arg(long, short, value_name = "PATH")]
+        device: Option<PathBuf>,
     },
     /// Run vaccel jobs through SUBMIT and a syncobj, check their result against the CPU, and
     /// time them.
@@ -167,15 +177,17 @@ fn main() -> ExitCode {
     let paths = match &cli.command {
         Command::Run { .. } | Command::Hlx { .. } => unreachable!("handled above"),
         Command::Info { device: Some(path) }
+        | Command::Bo { device: Some(path) }
         | Command::Mem {
             device: Some(path), ..
         } => vec![path.clone()],
-        Command::List | Command::Info { device: None } | Command::Mem { device: None, .. } => {
-            match xaccel::Device::enumerate() {
-                Ok(paths) => paths,
-                Err(err) => return fail(&err),
-            }
-        }
+        Command::List
+        | Command::Info { device: None }
+        | Command::Bo { device: None }
+        | Command::Mem { device: None, .. } => match xaccel::Device::enumerate() {
+            Ok(paths) => paths,
+            Err(err) => return fail(&err),
+        },
     };
     if paths.is_empty() {
         eprintln!("xaccel: no xaccel device found in {}", xaccel::ACCEL_DIR);
@@ -190,6 +202,7 @@ fn main() -> ExitCode {
             cli.json,
             human::mem,
         ),
+        Command::Bo { .. } => output(&paths, BoReport::gather, cli.json, human::bos),
         Command::List => output(&paths, Report::gather, cli.json, human::list),
         Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
         Command::Run { .. } | Command::Hlx { .. } => unreachable!("handled above"),

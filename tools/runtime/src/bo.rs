@@ -14,7 +14,9 @@ use std::os::fd::{FromRawFd, OwnedFd};
 
 use rustix::io::Errno;
 use serde::Serialize;
-use xaccel_uapi::{drm_xaccel_bo_create, drm_xaccel_bo_info};
+use xaccel_uapi::{
+    drm_xaccel_bo_create, drm_xaccel_bo_create_userptr, drm_xaccel_bo_info, DRM_XACCEL_BO_READ_ONLY,
+};
 
 use crate::device::{drm_prime_handle, Device, PRIME_FLAGS};
 use crate::error::{Error, Result};
@@ -74,6 +76,36 @@ impl<'d> Bo<'d> {
             errno,
         })?;
         // From here on the handle is ours: dropping the `Bo` closes it.
+        Self::from_handle(dev, args.handle)
+    }
+
+    /// Makes a buffer object of `len` bytes of this process's memory at
+    /// `addr` (both page-aligned; `DRM_IOCTL_XACCEL_BO_CREATE_USERPTR`). The
+    /// kernel pins the pages until the object is freed, so the range may be
+    /// unmapped afterwards; `read_only` objects take read-only memory and the
+    /// device only reads them. The pages are shared: writes through either
+    /// side are seen by the other.
+    pub fn from_user_memory(
+        dev: &'d Device,
+        addr: *const u8,
+        len: u64,
+        read_only: bool,
+    ) -> Result<Self> {
+        let mut args = drm_xaccel_bo_create_userptr {
+            userptr: addr as u64,
+            size: len,
+            flags: if read_only {
+                DRM_XACCEL_BO_READ_ONLY
+            } else {
+                0
+            },
+            ..Default::default()
+        };
+        dev.bo_create_userptr_raw(&mut args)
+            .map_err(|errno| Error::Ioctl {
+                ioctl: "BO_CREATE_USERPTR",
+                errno,
+            })?;
         Self::from_handle(dev, args.handle)
     }
 

@@ -18,11 +18,12 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
 use xaccel_uapi::{
-    drm_xaccel_bo_create, drm_xaccel_bo_info, drm_xaccel_device_info, drm_xaccel_engine_info,
-    drm_xaccel_query, drm_xaccel_region_info, drm_xaccel_vm_bind, drm_xaccel_vm_create,
-    drm_xaccel_vm_destroy, drm_xaccel_vm_unbind, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
-    DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY, DRM_XACCEL_VENDOR_QUERY,
-    DRM_XACCEL_VM_BIND, DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
+    drm_xaccel_bo_create, drm_xaccel_bo_create_userptr, drm_xaccel_bo_info, drm_xaccel_device_info,
+    drm_xaccel_engine_info, drm_xaccel_query, drm_xaccel_region_info, drm_xaccel_vm_bind,
+    drm_xaccel_vm_create, drm_xaccel_vm_destroy, drm_xaccel_vm_unbind, DRM_COMMAND_BASE,
+    DRM_IOCTL_BASE, DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_CREATE_USERPTR, DRM_XACCEL_BO_INFO,
+    DRM_XACCEL_QUERY, DRM_XACCEL_VENDOR_QUERY, DRM_XACCEL_VM_BIND, DRM_XACCEL_VM_CREATE,
+    DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
 };
 
 use crate::bo::{Bo, BoInfo};
@@ -75,6 +76,12 @@ const VM_DESTROY: Opcode = opcode::read_write::<drm_xaccel_vm_destroy>(
 const VM_BIND: Opcode = opcode::read_write::<drm_xaccel_vm_bind>(
     DRM_IOCTL_BASE as u8,
     (DRM_COMMAND_BASE + DRM_XACCEL_VM_BIND) as u8,
+);
+
+/// `DRM_IOCTL_XACCEL_BO_CREATE_USERPTR`.
+const BO_CREATE_USERPTR: Opcode = opcode::read_write::<drm_xaccel_bo_create_userptr>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_BO_CREATE_USERPTR) as u8,
 );
 
 /// `DRM_IOCTL_XACCEL_VM_UNBIND`.
@@ -260,6 +267,17 @@ impl Device {
     pub fn bo_create_raw(&self, args: &mut drm_xaccel_bo_create) -> Result<(), Errno> {
         // SAFETY: BO_CREATE takes a drm_xaccel_bo_create, which holds no pointers.
         unsafe { ioctl(&self.fd, Updater::<BO_CREATE, _>::new(args)) }
+    }
+
+    /// Issues `DRM_IOCTL_XACCEL_BO_CREATE_USERPTR` with `args` as is. The
+    /// kernel pins the pages it names; nothing here dereferences `userptr`.
+    pub fn bo_create_userptr_raw(
+        &self,
+        args: &mut drm_xaccel_bo_create_userptr,
+    ) -> Result<(), Errno> {
+        // SAFETY: The struct holds a user address the kernel validates itself
+        // (it pins the pages, or fails); no memory of ours is written.
+        unsafe { ioctl(&self.fd, Updater::<BO_CREATE_USERPTR, _>::new(args)) }
     }
 
     /// Issues `DRM_IOCTL_XACCEL_BO_INFO` with `args` as is.

@@ -48,6 +48,7 @@
 //! `cargo test -p xaccel-runtime`.
 
 mod bo;
+pub mod bolist;
 mod device;
 mod error;
 mod exec;

@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 6;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 7;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -37,6 +37,8 @@ pub const DRM_XACCEL_VM_DESTROY: u32 = 0x11;
 pub const DRM_XACCEL_VM_BIND: u32 = 0x12;
 /// Ioctl number offset of VM_UNBIND.
 pub const DRM_XACCEL_VM_UNBIND: u32 = 0x13;
+/// Ioctl number offset of BO_CREATE_USERPTR.
+pub const DRM_XACCEL_BO_CREATE_USERPTR: u32 = 0x14;
 /// First ioctl number offset of the vendor extensions.
 pub const DRM_XACCEL_VENDOR_BASE: u32 = 0x30;
 /// `DRM_XACCEL_VENDOR_QUERY`: the backend's own query types.
@@ -80,6 +82,9 @@ pub const DRM_IOCTL_XACCEL_VM_DESTROY: u32 =
 pub const DRM_IOCTL_XACCEL_VM_BIND: u32 = drm_iowr::<drm_xaccel_vm_bind>(DRM_XACCEL_VM_BIND);
 /// `DRM_IOCTL_XACCEL_VM_UNBIND`.
 pub const DRM_IOCTL_XACCEL_VM_UNBIND: u32 = drm_iowr::<drm_xaccel_vm_unbind>(DRM_XACCEL_VM_UNBIND);
+/// `DRM_IOCTL_XACCEL_BO_CREATE_USERPTR`.
+pub const DRM_IOCTL_XACCEL_BO_CREATE_USERPTR: u32 =
+    drm_iowr::<drm_xaccel_bo_create_userptr>(DRM_XACCEL_BO_CREATE_USERPTR);
 /// `DRM_IOCTL_XACCEL_VENDOR_QUERY`.
 pub const DRM_IOCTL_XACCEL_VENDOR_QUERY: u32 =
     drm_iowr::<drm_xaccel_query>(DRM_XACCEL_VENDOR_QUERY);
@@ -211,6 +216,27 @@ pub struct drm_xaccel_bo_create {
     pub reserved: [u64; 2],
 }
 
+/// `DRM_XACCEL_BO_READ_ONLY`: the device only reads the object; CPU mappings are read-only.
+pub const DRM_XACCEL_BO_READ_ONLY: u32 = 1 << 0;
+/// `DRM_XACCEL_BO_USERPTR`: the object is user memory (BO_INFO `flags`).
+pub const DRM_XACCEL_BO_USERPTR: u32 = 1 << 1;
+
+/// `struct drm_xaccel_bo_create_userptr`: a buffer object of the caller's pinned memory.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_bo_create_userptr {
+    /// In: first address of the range, page-aligned.
+    pub userptr: u64,
+    /// In: size in bytes, a nonzero multiple of the page size.
+    pub size: u64,
+    /// In: 0 or `DRM_XACCEL_BO_READ_ONLY`.
+    pub flags: u32,
+    /// Out: the GEM handle.
+    pub handle: u32,
+    /// Must be zero.
+    pub reserved: [u64; 2],
+}
+
 /// `struct drm_xaccel_bo_info`: describes the buffer object behind a handle.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -223,7 +249,7 @@ pub struct drm_xaccel_bo_info {
     pub size: u64,
     /// Out: id of the region the object was created in.
     pub region: u32,
-    /// Out: the `DRM_XACCEL_BO_*` flags it was created with.
+    /// Out: `DRM_XACCEL_BO_*` flags: `USERPTR` for user memory, `READ_ONLY`.
     pub flags: u32,
     /// Out: the offset to pass to `mmap()` on the same file.
     pub mmap_offset: u64,

@@ -263,6 +263,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "size" => size, "region" => region, "flags" => flags, "alignment" => alignment,
         "handle" => handle, "pad" => pad, "reserved" => reserved,
     });
+    layout!(f, drm_xaccel_bo_create_userptr {
+        "userptr" => userptr, "size" => size, "flags" => flags, "handle" => handle,
+        "reserved" => reserved,
+    });
     layout!(f, drm_xaccel_bo_info {
         "handle" => handle, "pad" => pad, "size" => size, "region" => region,
         "flags" => flags, "mmap_offset" => mmap_offset, "reserved" => reserved,
@@ -349,6 +353,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_MAX_TIMEOUT_NS,
         DRM_XACCEL_VM_BIND_READ_ONLY,
         DRM_XACCEL_VM_BIND_READ_WRITE,
+        DRM_XACCEL_BO_CREATE_USERPTR,
+        DRM_IOCTL_XACCEL_BO_CREATE_USERPTR,
+        DRM_XACCEL_BO_READ_ONLY,
+        DRM_XACCEL_BO_USERPTR,
     );
     f
 }
@@ -578,6 +586,7 @@ fn parser_sees_everything() {
             "drm_xaccel_engine_info",
             "drm_xaccel_region_info",
             "drm_xaccel_bo_create",
+            "drm_xaccel_bo_create_userptr",
             "drm_xaccel_bo_info",
             "drm_xaccel_vm_create",
             "drm_xaccel_vm_destroy",

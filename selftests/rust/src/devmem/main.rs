@@ -3,7 +3,8 @@
 //! region of kind DEVICE, allocated by the core's buddy allocator), in TAP
 //! version 13: create, mmap, write, read, close; zeroing of reused memory;
 //! the E2BIG and ENOSPC limits (fragmentation included); alignment; QUERY
-//! `used` and fdinfo; bad inputs, each with its errno.
+//! `used` and fdinfo; dma-buf export and VM_BIND of device BOs; bad inputs,
+//! each with its errno.
 //!
 //! Usage: `xaccel-selftest-devmem [DEVICE]` (default `/dev/accel/accel0`);
 //! fails on a device without a DEVICE region; on a region that is not
@@ -407,42 +408,90 @@ fn hidden_refuses_mmap(ctx: &Ctx) -> TestResult {
     pass()
 }
 
-/// Exporting a device BO as a dma-buf is refused with EOPNOTSUPP.
-fn export_refused(ctx: &Ctx) -> TestResult {
-    let bo = ctx.create(ctx.page)?;
-    match bo.export() {
-        Ok(_) => fail!("a device-memory BO was exported"),
-        Err(e) => ensure!(
-            e.errno() == Some(Errno::OPNOTSUPP),
-            "export failed with {e}, expected EOPNOTSUPP"
-        ),
+/// A device BO exports as a dma-buf: re-importing it gives the same handle,
+/// and (in a CPU-visible region) mmap() of the dma-buf shows what the BO's
+/// mapping wrote, and the other way round. Closing the handle leaves the
+/// memory with the dma-buf until it is closed.
+fn export_maps_the_memory(ctx: &Ctx) -> TestResult {
+    let before = ctx.used()?;
+    let bo = ctx.create(4 * ctx.page)?;
+    let fd = bo.export()?;
+    let again = ctx
+        .dev
+        .prime_fd_to_handle_raw(std::os::fd::AsFd::as_fd(&fd))?;
+    ensure!(
+        again == bo.handle(),
+        "re-import gave {again}, not {}",
+        bo.handle()
+    );
+    if ctx.visible {
+        let map = bo.map()?;
+        map.write(3 * ctx.page as usize + 5, b"device");
+        let len = 4 * ctx.page as usize;
+        // SAFETY: A new shared mapping of the dma-buf at an address the kernel picks.
+        let addr = unsafe {
+            mmap(
+                std::ptr::null_mut(),
+                len,
+                ProtFlags::READ | ProtFlags::WRITE,
+                MapFlags::SHARED,
+                &fd,
+                0,
+            )
+        }?;
+        // SAFETY: The mapping is `len` bytes long; byte 3 pages + 5 is inside it.
+        let theirs = unsafe { std::slice::from_raw_parts_mut(addr.cast::<u8>(), len) };
+        let seen = theirs[3 * ctx.page as usize + 5..][..6] == *b"device";
+        theirs[7] = 0x42;
+        let mut back = [0u8; 1];
+        map.read(7, &mut back);
+        // SAFETY: The mapping made above; `theirs` is not used afterwards.
+        unsafe { munmap(addr, len) }?;
+        ensure!(seen, "the dma-buf mapping does not show the BO's data");
+        ensure!(
+            back == [0x42],
+            "the BO does not see the dma-buf mapping's write"
+        );
     }
     bo.close()?;
+    ctx.expect_used(
+        before + 4 * ctx.page,
+        "with only the dma-buf holding the BO",
+    )?;
+    drop(fd);
+    ctx.expect_used(before, "after closing the dma-buf")?;
     ctx.usable()?;
     pass()
 }
 
-/// VM_BIND of a device BO is refused with EOPNOTSUPP; the VM still binds a
-/// system BO afterwards.
-fn vm_bind_refused(ctx: &Ctx) -> TestResult {
+/// VM_BIND of a device BO maps it (through the backend's MMU on MMU devices,
+/// with the DMA addresses of its blocks); overlapping binds get EEXIST, the
+/// unbind works, and the mapping holds the BO after its handle is closed.
+fn vm_bind_device_bo(ctx: &Ctx) -> TestResult {
     let va = ctx.dev.device_info()?.va_start;
+    let before = ctx.used()?;
     let vm = Vm::create(&ctx.dev)?;
-    let bo = ctx.create(ctx.page)?;
-    match vm.bind(&bo, 0, ctx.page, va, Access::ReadWrite) {
-        Ok(_) => fail!("a device-memory BO was bound"),
-        Err(e) => ensure!(
-            e.errno() == Some(Errno::OPNOTSUPP),
-            "VM_BIND failed with {e}, expected EOPNOTSUPP"
-        ),
-    }
-    let Some(system) = ctx.dev.system_region()? else {
-        fail!("the device has no system region");
-    };
-    let sys = Bo::create(&ctx.dev, ctx.page, system.id)?;
-    let binding = vm.bind(&sys, 0, ctx.page, va, Access::ReadWrite)?;
-    binding.unbind()?;
-    drop(sys);
+    let bo = ctx.create(8 * ctx.page)?;
+    let whole = vm.bind(&bo, 0, 8 * ctx.page, va, Access::ReadWrite)?;
+    let again = vm
+        .bind(&bo, 0, ctx.page, va + 7 * ctx.page, Access::ReadOnly)
+        .map(|b| b.forget());
+    ensure!(
+        again.as_ref().err().and_then(|e| e.errno()) == Some(Errno::EXIST),
+        "an overlapping bind: {again:?}"
+    );
+    let part = vm.bind(
+        &bo,
+        2 * ctx.page,
+        2 * ctx.page,
+        va + 8 * ctx.page,
+        Access::ReadOnly,
+    )?;
     bo.close()?;
+    ctx.expect_used(before + 8 * ctx.page, "with the BO only bound")?;
+    whole.unbind()?;
+    part.unbind()?;
+    ctx.expect_used(before, "after unbinding")?;
     vm.destroy()?;
     ctx.usable()?;
     pass()
@@ -478,8 +527,8 @@ const TESTS: &[Test<Ctx>] = &[
     ("fdinfo drm-total/resident of the region count device BOs",    fdinfo_counts),
     ("MAP_PRIVATE and oversized mappings -> EINVAL",                bad_mappings),
     ("a region that is not CPU-visible: mmap -> ENODEV",            hidden_refuses_mmap),
-    ("dma-buf export of a device BO -> EOPNOTSUPP",                 export_refused),
-    ("VM_BIND of a device BO -> EOPNOTSUPP, the VM stays usable",    vm_bind_refused),
+    ("device BO exported: re-import, dma-buf mmap both ways, lifetime", export_maps_the_memory),
+    ("VM_BIND of a device BO: bind, EEXIST, unbind, holds the BO",  vm_bind_device_bo),
     ("bad sizes, alignments, flags, reserved -> EINVAL",            bad_inputs),
 ];
 

@@ -121,15 +121,18 @@ pub struct Ctx {
     pub b: Option<Accel>,
     /// vgem, if loaded.
     pub vgem: Option<Vgem>,
+    /// What device-memory exports do for vgem.
+    pub devmem_rule: crate::devmem::Rule,
 }
 
 impl Ctx {
     /// Opens the devices; vgem and the second device are optional.
-    pub fn new(a: &Path, b: &Path) -> Check<Self> {
+    pub fn new(a: &Path, b: &Path, devmem_rule: crate::devmem::Rule) -> Check<Self> {
         Ok(Self {
             a: Accel::open(a)?,
             b: Accel::open(b).ok(),
             vgem: Vgem::open().ok(),
+            devmem_rule,
         })
     }
 }

@@ -3,8 +3,9 @@
 //! and import) between xaccel devices, vgem and udmabuf, in TAP version 13.
 //!
 //! Usage:
-//! - `xaccel-selftest-dmabuf [DEVICE [SECOND]]` (defaults `/dev/accel/accel0`,
-//!   `/dev/accel/accel1`): the interop and rules tests. vgem must be loaded
+//! - `xaccel-selftest-dmabuf [--devmem-rule RULE] [DEVICE [SECOND]]`
+//!   (defaults `/dev/accel/accel0`, `/dev/accel/accel1`): the interop and
+//!   rules tests, and device-memory exports under RULE (see `devmem`). vgem must be loaded
 //!   and `/dev/udmabuf` present; tests needing a missing peer are skipped.
 //! - `xaccel-selftest-dmabuf --unplug COMMAND [DEVICE]`: holds an export of
 //!   DEVICE in vgem, a mapping, the fd and a child process while `sh -c
@@ -15,6 +16,7 @@
 //! expect exact numbers.
 
 mod ctx;
+mod devmem;
 mod interop;
 mod peers;
 mod rules;
@@ -43,6 +45,14 @@ struct Args {
     /// Run the unplug sequence, with this shell command unloading the backend.
     #[arg(long, value_name = "COMMAND")]
     unplug: Option<String>,
+    /// What exports of device memory do for vgem, which cannot reach a
+    /// peer-to-peer-only region (vaccel `local_p2p=1`, `local_fallback`).
+    #[arg(long, value_enum, default_value = "direct")]
+    devmem_rule: devmem::Rule,
+    /// Internal: map a device BO of DEVICE, say so, and touch it again once
+    /// stdin has a line (the device is gone by then: SIGBUS is expected).
+    #[arg(long, hide = true)]
+    touch_device_bo: bool,
     /// Internal: check that stdin is a dma-buf holding the pattern SEED.
     #[arg(long, value_name = "SEED", hide = true)]
     check_stdin: Option<u64>,
@@ -65,6 +75,9 @@ const TESTS: &[Test<Ctx>] = &[
     ("export flags other than DRM_CLOEXEC|DRM_RDWR -> EINVAL",        rules::export_flags),
     ("import of a memfd, the device fd -> EINVAL; bad fds -> EBADF",  rules::import_bad_fds),
     ("imported BO: MAP_PRIVATE -> EINVAL; re-export maps the memory", rules::imported_bo_rules),
+    ("device BO exported to vgem: read back, or refused, as declared", devmem::to_vgem),
+    ("device BO imported by the other xaccel device, both ways",      devmem::to_second_device),
+    ("device BO: one dma-buf, re-import gives the same handle",       devmem::same_dma_buf),
 ];
 
 /// The unplug sequence, in order.
@@ -72,6 +85,8 @@ const TESTS: &[Test<Ctx>] = &[
 const UNPLUG_TESTS: &[Test<Unplug>] = &[
     ("export a BO, import it into vgem, close the BO's handle",       unplug::hold),
     ("unload the backend while the export is held",                   unplug::unload),
+    ("device memory revoked: dma-buf mmap and new imports -> ENODEV", unplug::device_memory_revoked),
+    ("device memory revoked: a mapping made before the unload SIGBUSes", unplug::device_mapping_revoked),
     ("the exporter's mapping and vgem's dma-buf still read the data",  unplug::mappings_survive),
     ("mmap of the held dma-buf fd reads the data",                    unplug::dma_buf_mmap),
     ("a child process given the dma-buf reads the data",              unplug::child_process),
@@ -82,6 +97,15 @@ const UNPLUG_TESTS: &[Test<Unplug>] = &[
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if args.touch_device_bo {
+        return match unplug::touch_device_bo(&args.device) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("# child: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Some(seed) = args.check_stdin {
         return match unplug::check_stdin(seed) {
             Ok(()) => ExitCode::SUCCESS,
@@ -99,7 +123,7 @@ fn main() -> ExitCode {
         };
         tap::run(&u, UNPLUG_TESTS)
     } else {
-        let ctx = match Ctx::new(&args.device, &args.second) {
+        let ctx = match Ctx::new(&args.device, &args.second, args.devmem_rule) {
             Ok(ctx) => ctx,
             Err(err) => {
                 tap::header();

@@ -33,6 +33,12 @@ pub struct Held {
     vgem: Vgem,
     /// The import's handle there.
     vgem_handle: u32,
+    /// A device-memory BO's dma-buf, imported into vgem too, if the device
+    /// has a CPU-visible DEVICE region.
+    device_dma_buf: Option<OwnedFd>,
+    /// A child process holding a mapping of a device BO, waiting on stdin
+    /// to touch it again (see [`touch_device_bo`]).
+    toucher: Option<std::process::Child>,
 }
 
 /// The unplug sequence: the command that unloads the backend, and the state.
@@ -62,14 +68,127 @@ pub fn hold(u: &Unplug) -> TestResult {
     bo.close()?;
     let vgem = Vgem::open()?;
     let vgem_handle = peers::import_raw(vgem.as_fd(), dma_buf.as_raw_fd())?;
+    let local = a.dev.regions()?.into_iter().find(|r| {
+        r.kind == xaccel::RegionKind::Device && r.flags.contains(xaccel::RegionFlags::CPU_VISIBLE)
+    });
+    let device_dma_buf = match local {
+        Some(local) => {
+            let bo = xaccel::Bo::create(&a.dev, LEN as u64, local.id)?;
+            Accel::map(&a.dev, bo.handle())?.fill(SEED);
+            let fd = bo.export()?;
+            // vgem keeps its import (and attachment) across the unload.
+            peers::import_raw(vgem.as_fd(), fd.as_raw_fd())?;
+            bo.close()?;
+            Some(fd)
+        }
+        None => None,
+    };
+    let toucher = match device_dma_buf {
+        Some(_) => Some(start_toucher(&u.path)?),
+        None => None,
+    };
     *u.held.borrow_mut() = Some(Held {
         dev: a.dev,
         ours,
         dma_buf,
         vgem,
         vgem_handle,
+        device_dma_buf,
+        toucher,
     });
     pass()
+}
+
+/// Starts a child that maps a device BO and waits (see [`touch_device_bo`]);
+/// returns once it says the mapping is made.
+fn start_toucher(path: &std::path::Path) -> Result<std::process::Child, String> {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .arg("--touch-device-bo")
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("spawning the child: {e}"))?;
+    let mut line = String::new();
+    let out = child.stdout.take().ok_or("no child stdout")?;
+    std::io::BufReader::new(out)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    if line.trim() != "mapped" {
+        let _ = child.kill();
+        return Err(format!("the child said {line:?}"));
+    }
+    Ok(child)
+}
+
+/// The child's side: maps a device BO of `path` (written), prints
+/// `mapped`, waits for a line on stdin, then reads the mapping again. The
+/// device is unplugged by then, so the read must kill it with SIGBUS.
+pub fn touch_device_bo(path: &std::path::Path) -> Result<(), String> {
+    let a = Accel::open(path).map_err(|e| e.0)?;
+    let regions = a.dev.regions().map_err(|e| e.to_string())?;
+    let Some(local) = regions
+        .into_iter()
+        .find(|r| r.kind == xaccel::RegionKind::Device)
+    else {
+        return Err("no DEVICE region".into());
+    };
+    let bo = xaccel::Bo::create(&a.dev, LEN as u64, local.id).map_err(|e| e.to_string())?;
+    let map = Accel::map(&a.dev, bo.handle()).map_err(|e| e.0)?;
+    map.fill(SEED);
+    println!("mapped");
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    map.check(SEED)?;
+    Err("the mapping of revoked device memory still reads".into())
+}
+
+/// The child's mapping of a device BO, made before the unload, gets SIGBUS
+/// on its next access: the memory was revoked with the device.
+pub fn device_mapping_revoked(u: &Unplug) -> TestResult {
+    use std::io::Write;
+    use std::os::unix::process::ExitStatusExt;
+    let mut held = u.held.borrow_mut();
+    let Some(child) = held.as_mut().and_then(|h| h.toucher.as_mut()) else {
+        return xaccel_selftests::tap::skip("no CPU-visible DEVICE region");
+    };
+    if let Some(stdin) = child.stdin.as_mut() {
+        writeln!(stdin, "go")?;
+    }
+    let status = child.wait()?;
+    ensure!(
+        status.signal() == Some(7),
+        "the child's access: {status}, expected SIGBUS (7)"
+    );
+    pass()
+}
+
+/// Exports of device memory are revoked with the device: mmap() of the
+/// dma-buf and a new import (another vgem file) fail with ENODEV.
+pub fn device_memory_revoked(u: &Unplug) -> TestResult {
+    with_held(u, |h| {
+        let Some(fd) = &h.device_dma_buf else {
+            return xaccel_selftests::tap::skip("no CPU-visible DEVICE region");
+        };
+        let map = SharedMap::new(fd.as_fd(), LEN, 0).map(|_| ());
+        ensure!(
+            map == Err(Errno::NODEV),
+            "mmap of a revoked dma-buf: {}",
+            result_name(&map)
+        );
+        let vgem = Vgem::open()?;
+        let import = peers::import_raw(vgem.as_fd(), fd.as_raw_fd()).map(|_| ());
+        ensure!(
+            import == Err(Errno::NODEV),
+            "a new import of a revoked dma-buf: {}",
+            result_name(&import)
+        );
+        pass()
+    })
 }
 
 /// Runs the unload command.
