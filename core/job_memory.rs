@@ -451,6 +451,7 @@ mod tests {
                 cpu_visible: false,
                 p2p: false,
                 backing: RegionBacking::CorePages,
+                fallback: crate::ExportFallback::Refuse,
             },
             GFP_KERNEL,
         )?;

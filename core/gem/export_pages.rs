@@ -376,6 +376,7 @@ mod tests {
             DeviceLayout::new(&desc)?,
             exec,
             None,
+            None,
         )
     }
 

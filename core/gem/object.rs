@@ -45,7 +45,7 @@ use kernel::{
     bindings,
     error::{from_err_ptr, to_result},
     ffi::{c_int, c_uint},
-    page::{Page, PAGE_SIZE},
+    page::PAGE_SIZE,
     prelude::*,
     scatterlist::SGTable,
     sync::aref::{ARef, AlwaysRefCounted},

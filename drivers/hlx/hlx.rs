@@ -39,7 +39,7 @@ use regs::*;
 use xaccel::{
     pci::{Caching, IoMem, Msix, MsixHandler},
     sched::JobHandle,
-    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
+    Access, Capabilities, ExportFallback, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
     RegionKind, Submission, VendorItems, VmId,
 };
 
@@ -208,6 +208,7 @@ fn describe() -> Result<DeviceDesc> {
             cpu_visible: true,
             p2p: false,
             backing: RegionBacking::Shmem,
+            fallback: ExportFallback::Refuse,
         },
         GFP_KERNEL,
     )?;

@@ -42,7 +42,7 @@ use mmu::PageTable;
 use xaccel::{
     sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
     RegionBacking, RegionDesc, RegionKind, Submission, VmId,
-    ExportFallback, RegionBacking, RegionDesc, RegionKind, VmId,
+    ExportFallback,
 };
 
 module! {
