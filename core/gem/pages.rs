@@ -57,18 +57,29 @@ extern "C" {
         count: c_ulong,
         write: bool,
         pages: *mut *mut bindings::page,
+        owner: *mut *mut bindings::mm_struct,
     ) -> core::ffi::c_long;
-    fn xaccel_userptr_unpin(pages: *mut *mut bindings::page, count: c_ulong, dirty: bool);
+    fn xaccel_userptr_unpin(
+        pages: *mut *mut bindings::page,
+        count: c_ulong,
+        dirty: bool,
+        owner: *mut bindings::mm_struct,
+    );
 }
 
 /// User pages pinned for a userptr object (`FOLL_LONGTERM`), unpinned when dropped.
 ///
+/// The pins are charged to the process's `pinned_vm` (`VmPin` in `/proc/<pid>/status`) against
+/// its `RLIMIT_MEMLOCK`, as RDMA charges its long-term pins, until they are unpinned.
+///
 /// # Invariants
 ///
-/// Every entry of `pages` is pinned by `pin_user_pages()` (once), for writing if `writable`.
+/// Every entry of `pages` is pinned by `pin_user_pages()` (once), for writing if `writable`,
+/// and charged to the `pinned_vm` of `owner`, an `mm_struct` grabbed (`mmgrab()`) for `self`.
 pub(crate) struct UserPages {
     pages: KVVec<*mut bindings::page>,
     writable: bool,
+    owner: *mut bindings::mm_struct,
 }
 
 impl UserPages {
@@ -77,19 +88,26 @@ impl UserPages {
     ///
     /// Errors: `EFAULT` if part of the range is not mapped (or is I/O memory), `EACCES` if it is
     /// not readable, or not writable when `writable`, `EOPNOTSUPP` if it is file-backed and
-    /// `writable`, `ENOMEM`.
+    /// `writable`, `ENOMEM` (also beyond `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`).
     pub(crate) fn pin(start: u64, count: usize, writable: bool) -> Result<Self> {
         let mut pages = KVVec::from_elem(ptr::null_mut(), count, GFP_KERNEL)?;
         let start = c_ulong::try_from(start).map_err(|_| EFAULT)?;
         let n = c_ulong::try_from(count)?;
-        // SAFETY: `pages` has room for `count` pointers; the helper checks and pins under the
-        // calling process's mmap lock, and leaves nothing pinned on error.
-        let pinned = unsafe { xaccel_userptr_pin(start, n, writable, pages.as_mut_ptr()) };
+        let mut owner = ptr::null_mut();
+        // SAFETY: `pages` has room for `count` pointers; the helper charges, checks and pins
+        // under the calling process's mmap lock, and leaves nothing pinned or charged on error.
+        let pinned =
+            unsafe { xaccel_userptr_pin(start, n, writable, pages.as_mut_ptr(), &mut owner) };
         if pinned < 0 {
             return Err(Error::from_errno(pinned as i32));
         }
-        // INVARIANT: The helper pinned all `count` pages on success.
-        Ok(Self { pages, writable })
+        // INVARIANT: The helper pinned and charged all `count` pages and grabbed `owner` on
+        // success.
+        Ok(Self {
+            pages,
+            writable,
+            owner,
+        })
     }
 
     /// Number of pages.
@@ -101,9 +119,10 @@ impl UserPages {
 impl Drop for UserPages {
     fn drop(&mut self) {
         let n = self.pages.len() as c_ulong;
-        // SAFETY: The pages were pinned by `pin` (type invariants) and are unpinned once, here;
-        // pages the device may have written are marked dirty.
-        unsafe { xaccel_userptr_unpin(self.pages.as_mut_ptr(), n, self.writable) };
+        // SAFETY: The pages were pinned and charged to `owner` by `pin` (type invariants) and
+        // are unpinned and uncharged once, here, dropping the grab of `owner`; pages the device
+        // may have written are marked dirty.
+        unsafe { xaccel_userptr_unpin(self.pages.as_mut_ptr(), n, self.writable, self.owner) };
     }
 }
 

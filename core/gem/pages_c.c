@@ -15,6 +15,8 @@
 #include <linux/dma-mapping.h>
 #include <linux/fs.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -31,8 +33,9 @@ void xaccel_pages_unmap(struct device *dev, struct sg_table *sgt);
 void xaccel_pages_zap(struct drm_gem_object *obj, struct dma_buf *dma_buf);
 void xaccel_pages_zap_device(struct drm_device *dev);
 long xaccel_userptr_pin(unsigned long start, unsigned long count, bool write,
-			struct page **pages);
-void xaccel_userptr_unpin(struct page **pages, unsigned long count, bool dirty);
+			struct page **pages, struct mm_struct **owner);
+void xaccel_userptr_unpin(struct page **pages, unsigned long count, bool dirty,
+			  struct mm_struct *owner);
 
 /* Faults are served from the object's current pages (pages.rs). */
 const struct vm_operations_struct xaccel_pages_vm_ops = {
@@ -114,21 +117,30 @@ void xaccel_pages_zap_device(struct drm_device *dev)
 
 /*
  * Pins @count pages of the calling process from @start, for a long time
- * (FOLL_LONGTERM) and for writing if @write. Under one mmap lock, every VMA
- * of the range is checked first: -EFAULT for a hole, I/O or PFN memory;
- * -EACCES for one that is not readable, or not writable when @write;
- * -EOPNOTSUPP for a file-backed one when @write. Returns @count or an errno;
- * on error nothing stays pinned.
+ * (FOLL_LONGTERM) and for writing if @write, charged to its pinned_vm
+ * against RLIMIT_MEMLOCK (as RDMA does): -ENOMEM beyond the limit, unless
+ * the caller has CAP_IPC_LOCK. Under one mmap lock, every VMA of the range is
+ * checked first: -EFAULT for a hole, I/O or PFN memory; -EACCES for one that
+ * is not readable, or not writable when @write; -EOPNOTSUPP for a
+ * file-backed one when @write. Returns @count, with the process's mm grabbed
+ * in *@owner for xaccel_userptr_unpin(), or an errno; on error nothing stays
+ * pinned or charged.
  */
 long xaccel_userptr_pin(unsigned long start, unsigned long count, bool write,
-			struct page **pages)
+			struct page **pages, struct mm_struct **owner)
 {
 	struct mm_struct *mm = current->mm;
 	unsigned long end = start + (count << PAGE_SHIFT);
 	unsigned long addr = start;
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
 	unsigned int flags = FOLL_LONGTERM | (write ? FOLL_WRITE : 0);
 	long pinned = 0, ret = 0;
 
+	if (atomic64_add_return(count, &mm->pinned_vm) > limit &&
+	    !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(count, &mm->pinned_vm);
+		return -ENOMEM;
+	}
 	mmap_read_lock(mm);
 	while (addr < end) {
 		struct vm_area_struct *vma = vma_lookup(mm, addr);
@@ -160,12 +172,22 @@ long xaccel_userptr_pin(unsigned long start, unsigned long count, bool write,
 	ret = pinned;
 out:
 	mmap_read_unlock(mm);
-	if (ret < 0 && pinned)
-		unpin_user_pages(pages, pinned);
+	if (ret < 0) {
+		if (pinned)
+			unpin_user_pages(pages, pinned);
+		atomic64_sub(count, &mm->pinned_vm);
+		return ret;
+	}
+	mmgrab(mm);
+	*owner = mm;
 	return ret;
 }
 
-void xaccel_userptr_unpin(struct page **pages, unsigned long count, bool dirty)
+/* Unpins what xaccel_userptr_pin() pinned and uncharges @owner's pinned_vm. */
+void xaccel_userptr_unpin(struct page **pages, unsigned long count, bool dirty,
+			  struct mm_struct *owner)
 {
 	unpin_user_pages_dirty_lock(pages, count, dirty);
+	atomic64_sub(count, &owner->pinned_vm);
+	mmdrop(owner);
 }

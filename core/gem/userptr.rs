@@ -9,7 +9,8 @@
 //! back and truncated behind a long-term pin). The object then behaves as any other: handles,
 //! `mmap()` through the device file (the same pages, read-only for read-only objects), VM
 //! binds, BO lists, dma-buf export; `munmap()` of the original range leaves the pages with
-//! the object. They are charged to the device's first system region.
+//! the object. They are charged to the device's first system region, and to the process's
+//! pinned memory against `RLIMIT_MEMLOCK` (`UserPages`).
 //!
 //! [`UserptrRequest::new`] holds the argument checks, a pure function tested by KUnit below.
 
@@ -74,7 +75,7 @@ impl UserptrRequest {
 /// Beyond [`UserptrRequest::new`]'s errors: `EFAULT` if part of the range is not mapped (or is
 /// I/O memory), `EACCES` if part of it is not readable, or not writable for a writable object,
 /// `EOPNOTSUPP` if part of it is file-backed and the object writable, `ENOSPC` when the region's
-/// budget is used up, `ENOMEM`.
+/// budget is used up, `ENOMEM` (also beyond `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`).
 pub(crate) fn bo_create_userptr(
     plugged: &Plugged<'_>,
     file: &DrmFile,

@@ -296,7 +296,9 @@ struct drm_xaccel_bo_create {
  * if part of the range is not mapped (or is I/O memory); -EACCES if part of
  * it is not readable, or not writable for a writable object; -EOPNOTSUPP if
  * part of it is file-backed and the object writable; -ENOSPC when the
- * region's live buffer objects leave less than the size; -ENOMEM. On error
+ * region's live buffer objects leave less than the size; -ENOMEM, also when
+ * the pages would take the process's pinned memory (VmPin, charged until the
+ * object is freed) beyond RLIMIT_MEMLOCK without CAP_IPC_LOCK. On error
  * nothing is created or pinned and the struct is left as it was.
  */
 struct drm_xaccel_bo_create_userptr {

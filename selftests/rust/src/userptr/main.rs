@@ -2,7 +2,8 @@
 //! `xaccel-selftest-userptr`: selftest of userptr buffer objects
 //! (`DRM_IOCTL_XACCEL_BO_CREATE_USERPTR`), in TAP version 13: the process's
 //! memory and the BO share their pages both ways, munmap() after creation
-//! keeps them, read-only and file-backed memory rules, accounting, VM_BIND,
+//! keeps them, read-only and file-backed memory rules, accounting (region,
+//! fdinfo, VmPin and RLIMIT_MEMLOCK), VM_BIND,
 //! SUBMIT BO lists, dma-buf export, and bad ranges, each with its errno.
 //!
 //! Usage: `xaccel-selftest-userptr [DEVICE]` (default `/dev/accel/accel0`).
@@ -447,6 +448,69 @@ fn accounting(ctx: &Ctx) -> TestResult {
     pass()
 }
 
+/// `VmPin` of /proc/self/status, in bytes.
+fn pinned_bytes() -> Check<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    for line in status.lines() {
+        if let Some(rest) = line.strip_prefix("VmPin:") {
+            let kib = rest.trim().trim_end_matches("kB").trim();
+            return Ok(kib.parse::<u64>()? * 1024);
+        }
+    }
+    fail!("/proc/self/status has no VmPin")
+}
+
+/// The pins are charged to the process's pinned memory (VmPin) until the
+/// BO is freed, and limited by RLIMIT_MEMLOCK for a process without
+/// CAP_IPC_LOCK (ENOMEM, nothing pinned).
+fn pins_are_charged_and_limited(ctx: &Ctx) -> TestResult {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    use rustix::thread::{capabilities, set_capabilities, CapabilitySet};
+    let before = pinned_bytes()?;
+    let mem = Memory::anonymous(PAGES, ctx.page, ProtFlags::READ | ProtFlags::WRITE)?;
+    let bo = ctx.bo(&mem, false)?;
+    let with = pinned_bytes()?;
+    ensure!(
+        with == before + mem.len as u64,
+        "VmPin {with} with the BO, {before} before"
+    );
+    bo.close()?;
+    ensure!(pinned_bytes()? == before, "VmPin not back after close");
+    // Without CAP_IPC_LOCK, at most one page may be pinned.
+    let caps = capabilities(None)?;
+    let limit = getrlimit(Resource::Memlock);
+    let mut lowered = caps;
+    lowered.effective.remove(CapabilitySet::IPC_LOCK);
+    set_capabilities(None, lowered)?;
+    let low = Rlimit {
+        current: Some(before + ctx.page as u64),
+        maximum: limit.maximum,
+    };
+    let result = setrlimit(Resource::Memlock, low).map(|()| {
+        let mut args = drm_xaccel_bo_create_userptr {
+            userptr: mem.addr() as u64,
+            size: mem.len as u64,
+            ..Default::default()
+        };
+        let refused = ctx.dev.bo_create_userptr_raw(&mut args);
+        if refused.is_ok() {
+            let _ = ctx.dev.gem_close_raw(args.handle);
+        }
+        refused
+    });
+    setrlimit(Resource::Memlock, limit)?;
+    set_capabilities(None, caps)?;
+    let refused = result?;
+    ensure!(
+        refused == Err(Errno::NOMEM),
+        "over RLIMIT_MEMLOCK without CAP_IPC_LOCK: {}",
+        result_name(&refused)
+    );
+    ensure!(pinned_bytes()? == before, "a refused pin stayed charged");
+    ctx.usable()?;
+    pass()
+}
+
 /// VM_BIND of a userptr BO, and its dma-buf: mmap() of the fd shows the
 /// process's data, re-import gives the same handle.
 fn vm_bind_and_export(ctx: &Ctx) -> TestResult {
@@ -519,6 +583,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("file-backed memory: writable -> EOPNOTSUPP, read-only works",  file_backed_memory),
     ("unaligned, empty, wrapping, holes, huge, flags -> errnos",     bad_ranges),
     ("QUERY used and fdinfo drm-total count a userptr BO",          accounting),
+    ("pins charged to VmPin, limited by RLIMIT_MEMLOCK -> ENOMEM",   pins_are_charged_and_limited),
     ("VM_BIND and dma-buf export of a userptr BO",                   vm_bind_and_export),
     ("a userptr BO in a SUBMIT BO list",                             in_a_submit_bo_list),
 ];
