@@ -410,6 +410,11 @@ impl Hw {
             }
             drop(st);
             let _ = self.write(CQ_CI, ci);
+            if status != 0 {
+                // The device wrote the job's events before its CQ entry: count them before
+                // the job's fence tells anyone it failed.
+                self.eq_interrupt();
+            }
             if let Some(job) = done {
                 job.complete(if status == 0 { Ok(()) } else { Err(EIO) });
             }
