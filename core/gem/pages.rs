@@ -422,8 +422,7 @@ fn fault_locked(bo: &Bo, vmf: *mut bindings::vm_fault, index: c_ulong) -> c_uint
     if state.revoked {
         return SIGBUS;
     }
-    // `pgoff_t` is an `unsigned long`, the size of `usize`.
-    let index = index as usize;
+    // `pgoff_t` is an `unsigned long`, which the kernel's `ffi` makes a `usize`.
     match state.page(bo.device_memory(), index) {
         // SAFETY: `vmf` is the fault being handled; the page belongs to the object's memory,
         // which cannot change while the reservation lock is held, and a change zaps the

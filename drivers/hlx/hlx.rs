@@ -39,8 +39,8 @@ use regs::*;
 use xaccel::{
     pci::{Caching, IoMem, Msix, MsixHandler},
     sched::JobHandle,
-    Access, Capabilities, ExportFallback, DeviceDesc, DmaRange, EngineClass, EngineDesc, RegionBacking, RegionDesc,
-    RegionKind, Submission, VendorItems, VmId,
+    Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, ExportFallback,
+    RegionBacking, RegionDesc, RegionKind, Submission, VendorItems, VmId,
 };
 
 kernel::module_pci_driver! {

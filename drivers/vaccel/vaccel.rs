@@ -41,8 +41,7 @@ use kernel::{
 use mmu::PageTable;
 use xaccel::{
     sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
-    RegionBacking, RegionDesc, RegionKind, Submission, VmId,
-    ExportFallback,
+    ExportFallback, RegionBacking, RegionDesc, RegionKind, Submission, VmId,
 };
 
 module! {

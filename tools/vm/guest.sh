@@ -278,6 +278,8 @@ cli_run_every_op() {
 	for op in fill add mul xor max sum timestamp; do
 		xaccel run --device /dev/accel/accel0 --op $op --size 4099 || return 1
 	done
+}
+
 # vaccel local_p2p=1 declares its local region reachable peer-to-peer only (both devices
 # declare P2P, so they reach each other's; vgem does not); local_fallback says what exports
 # do for vgem: 0 move the BO to system memory, 1 refuse.
