@@ -1,0 +1,346 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Jobs without a VM (physical HBM), the parser's refusals, hang recovery and the vendor
+//! queries.
+
+use std::time::Duration;
+
+use xaccel::hlx::{self, MsgTarget, Packet, VecOp};
+use xaccel::{Bo, Context, Errno, Priority, Submit};
+use xaccel_selftests::ensure;
+use xaccel_selftests::tap::{self, TestResult};
+
+use crate::ctx::*;
+
+pub fn engines(c: &Ctx) -> TestResult {
+    let names: Vec<String> = c.dev.engines()?.into_iter().map(|e| e.name).collect();
+    ensure!(
+        names == ["dma0", "dma1", "cmp0", "cmp1"],
+        "engines {names:?}"
+    );
+    tap::pass()
+}
+
+pub fn nop_on_every_queue(c: &Ctx) -> TestResult {
+    let done = c.counter("jobs_done")?;
+    for engine in 0..4 {
+        let got = c.run(engine, &[Packet::Nop, Packet::Nop], None)?;
+        ensure!(got == Ok(()), "engine {engine}: {got:?}");
+    }
+    ensure!(
+        c.counter("jobs_done")? == done + 4,
+        "jobs_done did not grow by 4"
+    );
+    ensure!(c.counter("irq_cq")? > 0, "no CQ interrupt counted");
+    tap::pass()
+}
+
+pub fn hbm_dma_and_compute(c: &Ctx) -> TestResult {
+    let (a, b, d) = (HBM_USER, HBM_USER + 0x1000, HBM_USER + 0x2000);
+    let dma = [
+        Packet::Memset {
+            dst: a,
+            len: 0x1000,
+            pattern: 3,
+        },
+        Packet::Copy {
+            src: a,
+            dst: b,
+            len: 0x1000,
+        },
+        Packet::MsgLong {
+            target: MsgTarget::Sob { add: false },
+            addr: 10,
+            value: 1,
+        },
+    ];
+    ensure!(
+        c.run(hlx::ENGINE_DMA0, &dma, None)? == Ok(()),
+        "DMA job failed"
+    );
+    let vec = [
+        Packet::Fence { sob: 10, target: 1 },
+        Packet::Vec {
+            op: VecOp::Add,
+            count: 1024,
+            dst: d,
+            a,
+            b,
+            cols: 0,
+        },
+        Packet::Vec {
+            op: VecOp::Gemv,
+            count: 16,
+            dst: d,
+            a,
+            b,
+            cols: 64,
+        },
+    ];
+    ensure!(
+        c.run(hlx::ENGINE_CMP0, &vec, None)? == Ok(()),
+        "compute job failed"
+    );
+    tap::pass()
+}
+
+pub fn privileged_packets_refused(c: &Ctx) -> TestResult {
+    let cases: [(&str, u32, Vec<Packet>, Errno); 10] = [
+        (
+            "WREG32",
+            0,
+            vec![Packet::Wreg32 {
+                offset: 0x110,
+                value: 1,
+            }],
+            Errno::PERM,
+        ),
+        ("STOP", 0, vec![Packet::Nop, Packet::Stop], Errno::PERM),
+        (
+            "PTE_WRITE",
+            2,
+            vec![Packet::PteWrite { pa: 0, value: 1 }],
+            Errno::PERM,
+        ),
+        (
+            "MSG_LONG to the CQ",
+            1,
+            vec![Packet::MsgLong {
+                target: MsgTarget::Cq,
+                addr: 0,
+                value: 1,
+            }],
+            Errno::PERM,
+        ),
+        (
+            "LIN_DMA from host memory",
+            0,
+            vec![Packet::Copy {
+                src: 1 << 63,
+                dst: HBM_USER,
+                len: 64,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "LIN_DMA into driver HBM",
+            0,
+            vec![Packet::Memset {
+                dst: 0,
+                len: 64,
+                pattern: 0,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "VEC past the end of HBM",
+            2,
+            vec![Packet::Vec {
+                op: VecOp::Add,
+                count: 1 << 24,
+                dst: HBM_USER,
+                a: HBM_USER,
+                b: HBM_USER,
+                cols: 0,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "VEC on a DMA queue",
+            0,
+            vec![Packet::Vec {
+                op: VecOp::Add,
+                count: 1,
+                dst: HBM_USER,
+                a: HBM_USER,
+                b: HBM_USER,
+                cols: 0,
+            }],
+            Errno::INVAL,
+        ),
+        (
+            "FENCE on sync object 256",
+            3,
+            vec![Packet::Fence {
+                sob: 256,
+                target: 1,
+            }],
+            Errno::INVAL,
+        ),
+        (
+            "a command buffer over 4 KiB",
+            0,
+            vec![Packet::Nop; 513],
+            Errno::TOOBIG,
+        ),
+    ];
+    for (what, engine, packets, want) in cases {
+        let got = c.refusal(engine, &packets)?;
+        ensure!(got == Some(want), "{what}: got {got:?}, want {want:?}");
+    }
+    // A truncated packet.
+    let ctx = Context::create(&c.dev, 0, Priority::Normal)?;
+    let bo = Bo::create(&c.dev, 4096, c.system)?;
+    bo.map()?.write(
+        0,
+        &hlx::encode(&[Packet::Copy {
+            src: HBM_USER,
+            dst: HBM_USER,
+            len: 8,
+        }])[..16],
+    );
+    let got = ctx
+        .submit(&Submit::new(&bo, 0, 16))
+        .err()
+        .and_then(|e| e.errno());
+    ensure!(got == Some(Errno::INVAL), "truncated LIN_DMA: {got:?}");
+    tap::pass()
+}
+
+/// A wedged engine times the job out; the queue is reset (soft for mode 1, the soft reset
+/// fails and the device is hard-reset for mode 2) and new jobs, on that queue and another,
+/// complete.
+pub fn hang(c: &Ctx, mode: u32, counter: &str) -> TestResult {
+    let before = c.counter(counter)?;
+    let queue = hlx::ENGINE_CMP1;
+    c.wedge(queue, mode)?;
+    let guilty = Context::create(&c.dev, queue, Priority::Normal)?;
+    let innocent = Context::create(&c.dev, hlx::ENGINE_DMA1, Priority::Normal)?;
+    let stuck = c.submit(&guilty, &[Packet::Nop], Some(Duration::from_millis(300)))?;
+    let other = c.submit(&innocent, &[Packet::Nop], None)?;
+    ensure!(
+        outcome(&stuck)? == Err(Errno::TIME),
+        "wedged job did not time out"
+    );
+    ensure!(outcome(&other)? == Ok(()), "innocent job failed");
+    ensure!(c.counter(counter)? == before + 1, "{counter} did not grow");
+    ensure!(
+        c.run(queue, &[Packet::Nop], None)? == Ok(()),
+        "queue dead after the reset"
+    );
+    let again = c.submit(&innocent, &[Packet::Nop], None)?;
+    ensure!(
+        outcome(&again)? == Ok(()),
+        "innocent context dead after the reset"
+    );
+    tap::pass()
+}
+
+pub fn soft_hang(c: &Ctx) -> TestResult {
+    hang(c, 1, "soft_resets")
+}
+
+pub fn hard_hang(c: &Ctx) -> TestResult {
+    hang(c, 2, "hard_resets")
+}
+
+pub fn vendor_queries(c: &Ctx) -> TestResult {
+    let info = hlx::hw_info(&c.dev)?;
+    ensure!(
+        info.id == 0x3158_4c48 && info.version >> 16 == 1,
+        "identity {info:?}"
+    );
+    ensure!(
+        info.hbm_size > HBM_USER && info.hbm_user_base == HBM_USER,
+        "HBM {info:?}"
+    );
+    ensure!(
+        info.num_queues == 4 && info.page_table_bytes > 0 && info.asids_used > 0,
+        "{info:?}"
+    );
+    let counters = hlx::counters(&c.dev)?;
+    ensure!(
+        counters.jobs_done == c.counter("jobs_done")?,
+        "jobs_done differs from debugfs"
+    );
+    ensure!(
+        counters.soft_resets == c.counter("soft_resets")?,
+        "soft_resets differs"
+    );
+    ensure!(
+        u64::from(counters.irq_cq) == c.counter("irq_cq")? && counters.irq_cq > 0,
+        "irq_cq"
+    );
+    let queues = hlx::queues(&c.dev)?;
+    ensure!(queues.len() == 4, "{} queues", queues.len());
+    for (i, q) in queues.iter().enumerate() {
+        // Every queue is enabled and idle between tests.
+        ensure!(
+            q.queue == i as u32 && q.status & 0xf == 1,
+            "queue {i}: {q:?}"
+        );
+    }
+    tap::pass()
+}
+
+/// VENDOR_QUERY with bad input: each errno, as for QUERY, and the struct is not changed.
+pub fn vendor_query_validation(c: &Ctx) -> TestResult {
+    use xaccel::uapi::drm_xaccel_query;
+    let size = std::mem::size_of::<hlx::hlx_counters>() as u32;
+    let mut room = vec![0u8; 4 * size as usize];
+    let good = drm_xaccel_query {
+        type_: hlx::HLX_QUERY_COUNTERS,
+        item_size: size,
+        count: 1,
+        items: room.as_mut_ptr() as u64,
+        ..Default::default()
+    };
+    let cases: [(&str, drm_xaccel_query, Errno); 7] = [
+        (
+            "unknown type",
+            drm_xaccel_query { type_: 99, ..good },
+            Errno::INVAL,
+        ),
+        ("flags", drm_xaccel_query { flags: 1, ..good }, Errno::INVAL),
+        (
+            "reserved",
+            drm_xaccel_query {
+                reserved: 1,
+                ..good
+            },
+            Errno::INVAL,
+        ),
+        (
+            "item size below the item",
+            drm_xaccel_query {
+                item_size: size - 8,
+                ..good
+            },
+            Errno::INVAL,
+        ),
+        (
+            "items without count",
+            drm_xaccel_query { count: 0, ..good },
+            Errno::INVAL,
+        ),
+        (
+            "count overflowing 32 bits",
+            drm_xaccel_query {
+                count: u32::MAX,
+                item_size: 4096,
+                ..good
+            },
+            Errno::OVERFLOW,
+        ),
+        (
+            "unmapped items",
+            drm_xaccel_query { items: 8, ..good },
+            Errno::FAULT,
+        ),
+    ];
+    for (what, q, want) in cases {
+        let mut arg = q;
+        // SAFETY: `items` is `room` (large enough for `count` = 1 item, and for the refused
+        // requests nothing is written) or an address that is never mapped.
+        let got = unsafe { c.dev.vendor_query_raw(&mut arg) };
+        ensure!(got == Err(want), "{what}: {got:?}, want {want:?}");
+        ensure!(arg == q, "{what}: the struct changed");
+    }
+    let mut probe = drm_xaccel_query {
+        type_: hlx::HLX_QUERY_QUEUES,
+        ..Default::default()
+    };
+    // SAFETY: No items pointer.
+    unsafe { c.dev.vendor_query_raw(&mut probe) }?;
+    ensure!(probe.count == 4 && probe.item_size == 16, "probe {probe:?}");
+    tap::pass()
+}
