@@ -7,14 +7,16 @@
 //!
 //! 1. the argument's flags, padding, reserved fields, counts and timeout;
 //! 2. the context, the command buffer's buffer object and its bounds;
-//! 3. the command buffer is copied out of the object and validated by the backend, which
-//!    returns the kernel-owned copy the engine will run;
+//! 3. the command buffer is copied out of the object (from its pages, no mapping; small ones
+//!    to the stack) and validated by the backend, which returns the kernel-owned copy the
+//!    engine will run;
 //! 4. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
 //! 5. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
 //! 6. the BO list is locked (one fence slot reserved in each reservation) and the implicit
 //!    fences of its objects join the dependencies (see `resv.rs`);
 //! 7. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
-//!    memory; its finished fence is added to the BO list's reservations (then unlocked) and
+//!    memory (the push hands it to the backend at once if it can run: see `sched::ring`); its
+//!    finished fence is added to the BO list's reservations (then unlocked) and
 //!    installed in the out-syncobj.
 
 use crate::{
@@ -33,6 +35,9 @@ use kernel::{
     time::Delta,
     uaccess::{UserPtr, UserSlice},
 };
+
+/// Command buffers up to this size are copied to the stack, not to a heap allocation.
+const SMALL_COMMANDS: usize = 256;
 
 /// Reads and resolves the in-syncobjs of `arg` into fences.
 fn in_fences(
@@ -90,11 +95,19 @@ pub(crate) fn submit(
 
     // The command buffer: copied out of its object, then validated by the backend.
     let bo = Bo::lookup(file, arg.cmd_handle)?;
-    let mut commands = KVec::from_elem(0u8, usize::try_from(arg.cmd_size)?, GFP_KERNEL)?;
-    bo.read(arg.cmd_offset, &mut commands)?;
+    let size = usize::try_from(arg.cmd_size)?;
+    let mut small = [0u8; SMALL_COMMANDS];
+    let mut large = KVec::new();
+    let commands = if size <= SMALL_COMMANDS {
+        &mut small[..size]
+    } else {
+        large = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+        &mut large[..]
+    };
+    bo.read(arg.cmd_offset, commands)?;
     drop(bo);
-    let payload = plugged.dev.exec.ops()?.validate(engine, &commands)?;
-    drop(commands);
+    let payload = plugged.dev.exec.ops()?.validate(engine, commands)?;
+    drop(large);
 
     let mut dependencies = in_fences(file, arg)?;
     let out = match arg.out_syncobj {

@@ -30,8 +30,8 @@ use engine::Engine;
 use kernel::{device, faux, new_mutex, prelude::*, str::CString, sync::Arc, sync::Mutex};
 use mmu::PageTable;
 use xaccel::{
-    sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
-    RegionBacking, RegionDesc, RegionKind, VmId,
+    fence::Timestamp, sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass,
+    EngineDesc, RegionBacking, RegionDesc, RegionKind, VmId,
 };
 
 module! {
@@ -120,6 +120,11 @@ impl xaccel::Backend for Vaccel {
 
     fn reset_engine(dev: &VaccelDevice, engine: u32) -> Result {
         dev.engine(engine).ok_or(EINVAL)?.reset();
+        Ok(())
+    }
+
+    fn set_deadline(dev: &VaccelDevice, engine: u32, deadline: Timestamp) -> Result {
+        dev.engine(engine).ok_or(EINVAL)?.set_deadline(deadline);
         Ok(())
     }
 

@@ -9,7 +9,10 @@
 //!                                 file of the device (this process by default)
 //! xaccel run [--device PATH] [--engine N] [--delay-us US] [--count N]
 //!                                 runs vaccel NOP (or DELAY) jobs and times them
-//! xaccel --json list|info|mem|run  the same as JSON (an array of device reports for the first three)
+//! xaccel top [--device PATH] [--interval-ms MS]
+//!                                 every client's busy time (and utilisation over the
+//!                                 interval) per engine, from /proc/*/fdinfo
+//! xaccel --json list|info|mem|top|run  the same as JSON (an array of device reports but for run)
 //! ```
 //!
 //! Exits 1, with a message on stderr, when there is no device or one of them
@@ -20,6 +23,7 @@ mod human;
 mod mem;
 mod report;
 mod run;
+mod top;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,6 +32,7 @@ use clap::{Parser, Subcommand};
 
 use crate::mem::MemReport;
 use crate::report::Report;
+use crate::top::TopReport;
 
 /// Inspect xaccel accelerator devices.
 #[derive(Debug, Parser)]
@@ -58,6 +63,15 @@ enum Command {
         /// Show this process's open files of the device (default: xaccel's own).
         #[arg(long, value_name = "PID")]
         pid: Option<u32>,
+    },
+    /// Each client's busy time per engine (fdinfo), and its utilisation over an interval.
+    Top {
+        /// Only this device node (default: every node in /dev/accel).
+        #[arg(long, short, value_name = "PATH")]
+        device: Option<PathBuf>,
+        /// Sample twice this far apart and show utilisation (0: one sample).
+        #[arg(long, default_value_t = 0)]
+        interval_ms: u64,
     },
     /// Run vaccel NOP (or DELAY) jobs through SUBMIT and a syncobj, and time them.
     Run {
@@ -105,13 +119,17 @@ fn main() -> ExitCode {
         Command::Info { device: Some(path) }
         | Command::Mem {
             device: Some(path), ..
-        } => vec![path.clone()],
-        Command::List | Command::Info { device: None } | Command::Mem { device: None, .. } => {
-            match xaccel::Device::enumerate() {
-                Ok(paths) => paths,
-                Err(err) => return fail(&err),
-            }
         }
+        | Command::Top {
+            device: Some(path), ..
+        } => vec![path.clone()],
+        Command::List
+        | Command::Info { device: None }
+        | Command::Mem { device: None, .. }
+        | Command::Top { device: None, .. } => match xaccel::Device::enumerate() {
+            Ok(paths) => paths,
+            Err(err) => return fail(&err),
+        },
     };
     if paths.is_empty() {
         eprintln!("xaccel: no xaccel device found in {}", xaccel::ACCEL_DIR);
@@ -126,6 +144,15 @@ fn main() -> ExitCode {
             cli.json,
             human::mem,
         ),
+        Command::Top { interval_ms, .. } => {
+            let interval = (interval_ms > 0).then(|| std::time::Duration::from_millis(interval_ms));
+            output(
+                &paths,
+                |path| TopReport::gather(path, interval),
+                cli.json,
+                human::top,
+            )
+        }
         Command::List => output(&paths, Report::gather, cli.json, human::list),
         Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
         Command::Run { .. } => unreachable!("handled above"),

@@ -273,6 +273,9 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "bo_count" => bo_count, "out_syncobj" => out_syncobj, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
         "reserved" => reserved,
     });
+    layout!(f, drm_xaccel_bo_wait {
+        "handle" => handle, "flags" => flags, "timeout_ns" => timeout_ns, "pad" => pad,
+    });
     layout!(f, drm_xaccel_vm_create {
         "flags" => flags, "vm_id" => vm_id, "reserved" => reserved,
     });
@@ -326,6 +329,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_IOCTL_XACCEL_CONTEXT_CREATE,
         DRM_IOCTL_XACCEL_CONTEXT_DESTROY,
         DRM_IOCTL_XACCEL_SUBMIT,
+        DRM_XACCEL_BO_WAIT,
+        DRM_IOCTL_XACCEL_BO_WAIT,
+        DRM_XACCEL_BO_WAIT_READ,
+        DRM_XACCEL_BO_WAIT_WRITE,
         DRM_XACCEL_PRIORITY_LOW,
         DRM_XACCEL_PRIORITY_NORMAL,
         DRM_XACCEL_PRIORITY_HIGH,
@@ -496,8 +503,8 @@ fn check_catches_reordered_field() {
 fn check_catches_changed_constant_and_new_field() {
     let dir = broken_header("changed", |text| {
         text.replacen(
-            "DRM_XACCEL_UAPI_MINOR\t\t4",
             "DRM_XACCEL_UAPI_MINOR\t\t5",
+            "DRM_XACCEL_UAPI_MINOR\t\t6",
             1,
         )
         .replacen("\t__u64 used;\n", "\t__u64 used;\n\t__u64 peak;\n", 1)
@@ -538,7 +545,8 @@ fn parser_sees_everything() {
             "drm_xaccel_context_destroy",
             "drm_xaccel_syncobj_ref",
             "drm_xaccel_submit_bo",
-            "drm_xaccel_submit"
+            "drm_xaccel_submit",
+            "drm_xaccel_bo_wait"
         ]
     );
     assert_eq!(
