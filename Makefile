@@ -16,7 +16,7 @@ CONFIG_XACCEL_HLX ?= m
 obj-$(CONFIG_XACCEL) += xaccel.o
 xaccel-y := core/xaccel.o core/xaccel_c.o core/gem/shmem_c.o core/gem/dmabuf_c.o core/gem/pages_c.o \
 	core/gem/debugfs_c.o core/xaccel_exports.o core/fence/fence_helpers.o core/sched/sched_helpers.o \
-	core/exec_c.o core/job_memory_c.o
+	core/exec_c.o core/job_memory_c.o core/stats_c.o
 
 # Backends: one module each, built from drivers/<name>/<name>.rs.
 # A new backend adds one line here and a Kconfig entry.
@@ -24,6 +24,12 @@ xaccel-backends-$(CONFIG_XACCEL_VACCEL) += vaccel
 xaccel-backends-$(CONFIG_XACCEL_HLX) += hlx
 
 obj-m += $(addsuffix .o,$(xaccel-backends-m))
+
+# `make bench`'s drm_sched anchor (tools/bench/sched_anchor/): a bench tool, built out of tree
+# only, when the kernel has drm_sched.
+ifneq ($(KBUILD_EXTMOD),)
+obj-$(if $(CONFIG_DRM_SCHED),m) += tools/bench/sched_anchor/xaccel_sched_anchor.o
+endif
 obj-y += $(addsuffix .o,$(xaccel-backends-y))
 $(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),$(eval $(b)-y := drivers/$(b)/$(b).o))
 

@@ -11,6 +11,7 @@
 //! job execution (with the job's memory mapped by the core) and reset (all optional, with
 //! defaults that refuse). Nothing here is `unsafe`: a backend never touches `bindings`.
 
+use crate::fence::Timestamp;
 use crate::gem::DeviceMemory;
 use crate::name::Name;
 use crate::sched::JobHandle;
@@ -73,8 +74,11 @@ pub trait Backend: Send + Sync + 'static {
     /// Jobs given to one engine complete in the order they were given. The handle's payload
     /// is what [`Backend::validate`] returned.
     ///
-    /// Called with the ring's lock held inside a fence signalling section: no `GFP_KERNEL`
-    /// allocation, no sleeping on locks that fence waiters may hold.
+    /// Called with the ring's spinlock held (interrupts off) inside a fence signalling section,
+    /// from whatever context runs the ring's pass: the submitter's (SUBMIT), a job completion's
+    /// (an interrupt handler, if the backend completes from one), or the core's work item. So:
+    /// no sleeping, no allocation but `GFP_ATOMIC`, interrupt-safe locks only. Completing the
+    /// job inside `run` (a job that takes no time) is allowed.
     ///
     /// [`JobHandle::complete`]: crate::sched::JobHandle::complete
     fn run(dev: &Self::Device, engine: u32, job: JobHandle) {
@@ -95,6 +99,18 @@ pub trait Backend: Send + Sync + 'static {
     /// Resets the whole device when an engine reset is unsupported or failed. Same rules.
     fn reset_device(dev: &Self::Device) -> Result {
         let _ = dev;
+        Err(EOPNOTSUPP)
+    }
+
+    /// Someone would like the work queued on `engine` finished by `deadline` (a
+    /// `CLOCK_MONOTONIC` time, maybe already past: "as soon as possible"): a hint from
+    /// `dma_fence_set_deadline()` on a job's finished fence (a compositor, a syncobj wait with a
+    /// deadline, `SYNC_IOC_SET_DEADLINE` on an exported sync_file). The backend may raise clocks
+    /// or favour the engine; it returns `Ok` if it took the hint into account (debugfs counts
+    /// those). The core delivers the earliest pending hint from its ring's work item, never in
+    /// the waiter's context. Same context rules as [`Backend::run`]. The default ignores hints.
+    fn set_deadline(dev: &Self::Device, engine: u32, deadline: Timestamp) -> Result {
+        let _ = (dev, engine, deadline);
         Err(EOPNOTSUPP)
     }
 

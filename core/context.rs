@@ -109,7 +109,11 @@ pub(crate) fn context_create(
     }
     let priority = priority(arg.priority)?;
     let ring = plugged.dev.exec.ring(arg.engine).ok_or(EINVAL)?;
-    let entity = Arc::new(Entity::new(ring, priority, c"context")?, GFP_KERNEL)?;
+    let busy = file.state().engine_busy(arg.engine).cloned();
+    let entity = Arc::new(
+        Entity::with_busy_clock(ring, priority, c"context", busy)?,
+        GFP_KERNEL,
+    )?;
     let id = file.state().contexts().lock().insert(entity)?;
     arg.context_id = id;
     Ok(0)

@@ -312,6 +312,7 @@ impl<B: Backend> Registration<B> {
             }
         };
         gem::register_debugfs(&dev);
+        crate::debugfs::register(&dev);
         // SAFETY: `dev` is a fully initialised, never registered DRM device.
         if let Err(e) = to_result(unsafe { bindings::drm_dev_register(dev.as_raw(), 0) }) {
             // The rings drop the backend here, while its module is surely loaded.

@@ -10,7 +10,7 @@
 //! dma-buf import) are
 //! non-generic core functions, so they stay valid after a backend module is gone.
 
-use crate::{device::AccelDevice, file, gem, ioctl, uapi};
+use crate::{device::AccelDevice, engine_fdinfo, file, gem, ioctl, uapi};
 use kernel::{bindings, ffi::c_char};
 
 // `file_operations` has zero-sized members; the static is only ever address-taken, never read.
@@ -37,7 +37,7 @@ pub(crate) fn vtable(
         release: if with_release { Some(release) } else { None },
         open: Some(file::open),
         postclose: Some(file::postclose),
-        show_fdinfo: Some(gem::show_fdinfo),
+        show_fdinfo: Some(engine_fdinfo::show_fdinfo),
         gem_prime_import: Some(gem::gem_prime_import),
         major: uapi::DRM_XACCEL_UAPI_MAJOR as i32,
         minor: uapi::DRM_XACCEL_UAPI_MINOR as i32,

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * C wrappers for SUBMIT (core/submit.rs, core/syncobj.rs, core/resv.rs):
+ * C wrappers for SUBMIT (core/submit.rs, core/syncobj.rs, core/resv.rs) and
+ * BO_WAIT (core/bo_wait.rs):
  * the syncobj helpers that are inline or whose header bindgen does not
  * include, the copy of a command buffer out of a shmem buffer object (its
- * reservation lock around a vmap), and the BO list's reservations (drm_exec's
+ * shmem file's pages), and the BO list's reservations (drm_exec's
  * locking loop is a macro). Each is a few calls; the Rust side carries the
  * safety arguments.
  */
@@ -11,10 +12,12 @@
 #include <drm/drm_exec.h>
 #include <drm/drm_gem_shmem_helper.h>
 #include <drm/drm_syncobj.h>
+#include <drm/drm_utils.h>
 #include <linux/capability.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-resv.h>
-#include <linux/iosys-map.h>
+#include <linux/highmem.h>
+#include <linux/shmem_fs.h>
 #include <linux/slab.h>
 
 /* Declared for the Rust side, which has no header to include. */
@@ -32,22 +35,32 @@ int xaccel_resv_fences(struct drm_gem_object *obj, bool write, struct dma_fence 
 void xaccel_resv_add_fence(struct drm_gem_object *obj, struct dma_fence *fence, bool write);
 void xaccel_resv_unlock(struct drm_exec *exec);
 void xaccel_kfree(const void *ptr);
+int xaccel_bo_wait_idle(struct drm_gem_object *obj, bool write, s64 timeout_ns);
 
+/*
+ * Copies @len bytes at @offset of @shmem to @dst, page by page out of the
+ * object's shmem file (the page cache its CPU mappings share). No vmap: a
+ * vmap/vunmap pair per SUBMIT flushes TLBs on every CPU. No reservation lock
+ * either: the copy is the kernel's snapshot (validated afterwards), and a
+ * concurrent CPU write races with it exactly as with the user's own mapping.
+ */
 int xaccel_bo_read(struct drm_gem_shmem_object *shmem, u64 offset, void *dst, size_t len)
 {
-	struct iosys_map map;
-	int ret;
+	struct address_space *mapping = shmem->base.filp->f_mapping;
 
-	ret = dma_resv_lock_interruptible(shmem->base.resv, NULL);
-	if (ret)
-		return ret;
-	ret = drm_gem_shmem_vmap_locked(shmem, &map);
-	if (!ret) {
-		iosys_map_memcpy_from(dst, &map, offset, len);
-		drm_gem_shmem_vunmap_locked(shmem, &map);
+	while (len) {
+		size_t chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(offset));
+		struct folio *folio = shmem_read_folio(mapping, offset >> PAGE_SHIFT);
+
+		if (IS_ERR(folio))
+			return PTR_ERR(folio);
+		memcpy_from_folio(dst, folio, offset_in_folio(folio, offset), chunk);
+		folio_put(folio);
+		dst += chunk;
+		offset += chunk;
+		len -= chunk;
 	}
-	dma_resv_unlock(shmem->base.resv);
-	return ret;
+	return 0;
 }
 
 struct drm_syncobj *xaccel_syncobj_find(struct drm_file *file, u32 handle)
@@ -140,4 +153,24 @@ void xaccel_resv_unlock(struct drm_exec *exec)
 void xaccel_kfree(const void *ptr)
 {
 	kfree(ptr);
+}
+
+/*
+ * BO_WAIT: waits until @obj's reservation holds no unsignalled fence of the
+ * jobs writing it, or of every job using it if @write, until the absolute
+ * CLOCK_MONOTONIC @timeout_ns; 0 or a time already past only checks.
+ * Returns 0 when idle, -EBUSY (only checked), -ETIMEDOUT or -ERESTARTSYS.
+ */
+int xaccel_bo_wait_idle(struct drm_gem_object *obj, bool write, s64 timeout_ns)
+{
+	enum dma_resv_usage usage = write ? DMA_RESV_USAGE_READ : DMA_RESV_USAGE_WRITE;
+	long timeout = timeout_ns > 0 ? drm_timeout_abs_to_jiffies(timeout_ns) : 0;
+	long ret;
+
+	if (timeout <= 0)
+		return dma_resv_test_signaled(obj->resv, usage) ? 0 : -EBUSY;
+	ret = dma_resv_wait_timeout(obj->resv, usage, true, timeout);
+	if (ret < 0)
+		return ret;
+	return ret ? 0 : -ETIMEDOUT;
 }

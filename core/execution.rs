@@ -24,7 +24,8 @@
 
 use crate::{
     backend::{Backend, DeviceLayout},
-    sched::{EngineOps, JobHandle, Ring, RingConfig},
+    fence::Timestamp,
+    sched::{EngineOps, JobHandle, ResetDomain, Ring, RingConfig},
     submission::Submission,
     uapi,
 };
@@ -60,6 +61,10 @@ impl<B: Backend> EngineOps for Adapter<B> {
 
     fn reset_device(&self) -> Result {
         B::reset_device(&self.data)
+    }
+
+    fn set_deadline(&self, engine: u32, deadline: Timestamp) -> Result {
+        B::set_deadline(&self.data, engine, deadline)
     }
 }
 
@@ -106,13 +111,20 @@ impl Execution {
             };
             rings.push(Ring::new(config, engine_ops.clone())?, GFP_KERNEL)?;
         }
-        Arc::pin_init(
+        let execution = Arc::pin_init(
             pin_init!(Self {
                 rings,
                 ops <- new_spinlock!(ops, "xaccel_execution_ops"),
             }),
             GFP_KERNEL,
-        )
+        )?;
+        // A device reset affects every engine: it re-runs the innocent jobs of all rings. The
+        // rings and their domain hold each other until `Execution::shutdown`.
+        if let Err(e) = ResetDomain::join(&execution.rings) {
+            execution.shutdown();
+            return Err(e);
+        }
+        Ok(execution)
     }
 
     /// No rings and no backend: for devices made without a [`Registration`] (KUnit).

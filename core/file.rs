@@ -14,9 +14,10 @@ use crate::{
     context::{new_contexts, Contexts},
     device::AccelDevice,
     gem::RegionCounters,
+    sched::BusyClock,
     vm::VmTable,
 };
-use kernel::{bindings, ffi::c_int, prelude::*, types::Opaque};
+use kernel::{bindings, ffi::c_int, prelude::*, sync::Arc, types::Opaque};
 
 /// The core's state for one open file (`drm_file.driver_priv`).
 pub(crate) struct File {
@@ -30,6 +31,8 @@ pub(crate) struct File {
     contexts: Pin<KBox<Contexts>>,
     /// The file's device VMs.
     vms: VmTable,
+    /// Per engine, how long the file's jobs kept it busy (fdinfo `drm-engine-<name>`).
+    engine_busy: KVec<Arc<BusyClock>>,
 }
 
 impl File {
@@ -38,7 +41,19 @@ impl File {
             handle_bytes: RegionCounters::new(dev.layout.regions.len())?,
             contexts: KBox::pin_init(new_contexts(), GFP_KERNEL)?,
             vms: VmTable::new()?,
+            engine_busy: {
+                let mut clocks = KVec::with_capacity(dev.layout.engines.len(), GFP_KERNEL)?;
+                for _ in dev.layout.engines.iter() {
+                    clocks.push(BusyClock::new()?, GFP_KERNEL)?;
+                }
+                clocks
+            },
         })
+    }
+
+    /// The busy clock of `engine` for this file's contexts.
+    pub(crate) fn engine_busy(&self, engine: u32) -> Option<&Arc<BusyClock>> {
+        self.engine_busy.get(usize::try_from(engine).ok()?)
     }
 
     /// The file's contexts.

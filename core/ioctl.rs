@@ -10,7 +10,7 @@
 //! ioctls): their slots have no function, which `drm_ioctl()` answers with `EINVAL`.
 //! `drm_ioctl()` copies arguments in and out and zero-extends older, shorter structs.
 
-use crate::{context, device::Plugged, file::DrmFile, gem, query, submit, uapi, vm};
+use crate::{bo_wait, context, device::Plugged, file::DrmFile, gem, query, submit, uapi, vm};
 use kernel::{bindings, ioctl::_IOC_NR, ioctl::_IOC_SIZE};
 
 /// A handler of one ioctl: gets the registered device, the calling file and the kernel copy of
@@ -115,7 +115,9 @@ xaccel_ioctls! {
         0, context::context_destroy),
     (DRM_IOCTL_XACCEL_SUBMIT, uapi::drm_xaccel_submit,
         0, submit::submit),
-    // 0x06 - 0x0f: further scheduling ioctls.
+    (DRM_IOCTL_XACCEL_BO_WAIT, uapi::drm_xaccel_bo_wait,
+        0, bo_wait::bo_wait),
+    // 0x07 - 0x0f: further scheduling ioctls.
     (DRM_IOCTL_XACCEL_VM_CREATE, uapi::drm_xaccel_vm_create,
         0, vm::ioctl::vm_create),
     (DRM_IOCTL_XACCEL_VM_DESTROY, uapi::drm_xaccel_vm_destroy,
@@ -156,7 +158,8 @@ mod tests {
         assert_eq!(TABLE[0x30].cmd, uapi::DRM_IOCTL_XACCEL_VENDOR_QUERY);
         assert!(TABLE[0x15].func.is_none() && TABLE[0x2f].func.is_none());
         assert_eq!(TABLE[0x05].cmd, uapi::DRM_IOCTL_XACCEL_SUBMIT);
+        assert_eq!(TABLE[0x06].cmd, uapi::DRM_IOCTL_XACCEL_BO_WAIT);
         assert_eq!(TABLE[0x12].cmd, uapi::DRM_IOCTL_XACCEL_VM_BIND);
-        assert!(TABLE[0x06].func.is_none() && TABLE[0x0f].func.is_none());
+        assert!(TABLE[0x07].func.is_none() && TABLE[0x0f].func.is_none());
     }
 }

@@ -7,8 +7,8 @@
 //!
 //! 1. the argument's flags, padding, reserved fields, counts and timeout;
 //! 2. the context, the VM (if any), the command buffer's buffer object and its bounds;
-//! 3. the command buffer is copied out of the object and the BO list is read (its objects looked
-//!    up, not locked yet);
+//! 3. the command buffer is copied out of the object (from its pages, no mapping; small ones
+//!    to the stack) and the BO list is read (its objects looked up, not locked yet);
 //! 4. the backend validates the [`Submission`] (command buffer, BO list, VA resolver) and
 //!    returns the kernel-owned copy the engine will run;
 //! 5. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
@@ -18,8 +18,9 @@
 //! 8. the BO list is locked (one fence slot reserved in each reservation) and the implicit
 //!    fences of its objects join the dependencies (see `resv.rs`);
 //! 9. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
-//!    memory; its finished fence is added to the BO list's reservations (then unlocked),
-//!    becomes the VM's busy fence and is installed in the out-syncobj.
+//!    memory (the push hands it to the backend at once if it can run: see `sched::ring`); its
+//!    finished fence is added to the BO list's reservations (then unlocked), becomes the VM's
+//!    busy fence and is installed in the out-syncobj.
 
 use crate::{
     backend::Access,
@@ -40,6 +41,9 @@ use kernel::{
     time::Delta,
     uaccess::{UserPtr, UserSlice},
 };
+
+/// Command buffers up to this size are copied to the stack, not to a heap allocation.
+const SMALL_COMMANDS: usize = 256;
 
 /// Reads and resolves the in-syncobjs of `arg` into fences.
 fn in_fences(
@@ -101,8 +105,16 @@ pub(crate) fn submit(
 
     // The command buffer, copied out of its object, and the BO list, validated by the backend.
     let bo = Bo::lookup(file, arg.cmd_handle)?;
-    let mut commands = KVec::from_elem(0u8, usize::try_from(arg.cmd_size)?, GFP_KERNEL)?;
-    bo.read(arg.cmd_offset, &mut commands)?;
+    let size = usize::try_from(arg.cmd_size)?;
+    let mut small = [0u8; SMALL_COMMANDS];
+    let mut large = KVec::new();
+    let commands = if size <= SMALL_COMMANDS {
+        &mut small[..size]
+    } else {
+        large = KVec::from_elem(0u8, size, GFP_KERNEL)?;
+        &mut large[..]
+    };
+    bo.read(arg.cmd_offset, commands)?;
     drop(bo);
     let mut bos = BoList::read(file, arg.bos, arg.bo_count)?;
     let mut descs = KVec::with_capacity(arg.bo_count as usize, GFP_KERNEL)?;
@@ -121,10 +133,10 @@ pub(crate) fn submit(
             GFP_KERNEL,
         )?;
     }
-    let mut submission = Submission::new(engine, &commands, &descs, vm.as_deref());
+    let mut submission = Submission::new(engine, commands, &descs, vm.as_deref());
     let payload = plugged.dev.exec.ops()?.validate(&mut submission)?;
     let resolved = submission.into_resolved();
-    drop(commands);
+    drop(large);
 
     let mut dependencies = in_fences(file, arg)?;
     let out = match arg.out_syncobj {

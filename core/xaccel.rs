@@ -10,7 +10,10 @@
 //! # Layout
 //!
 //! - [`backend`]: the trait a backend implements and the device description it hands over.
+//! - `bo_wait`: `BO_WAIT`, waiting until a buffer object is idle.
+//! - `debugfs`: the per-device `engines` file (scheduler counters).
 //! - [`device`]: the accel device, its registration and unplug.
+//! - `engine_fdinfo`: `drm-engine-<name>` busy times in fdinfo, after the memory keys.
 //! - `driver`: the per-device `struct drm_driver` and its C callbacks.
 //! - [`fence`]: `dma_fence` for every backend: contexts, fences, callbacks, foreign fences,
 //!   chains; its documentation holds the rules that let fences outlive backends and the core.
@@ -57,9 +60,12 @@ macro_rules! ensure {
 }
 
 pub mod backend;
+mod bo_wait;
 mod context;
+mod debugfs;
 pub mod device;
 mod driver;
+mod engine_fdinfo;
 mod execution;
 pub mod fence;
 mod file;

@@ -136,7 +136,7 @@ static IMPORT_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
 // `drm_gem_shmem_object` contains zero-sized members; it is only passed along by pointer.
 #[allow(improper_ctypes)]
 extern "C" {
-    /// Copies `len` bytes at `offset` of `shmem` to `dst` under its reservation lock (in
+    /// Copies `len` bytes at `offset` of `shmem` to `dst` from its shmem file's pages (in
     /// `core/exec_c.c`).
     fn xaccel_bo_read(
         shmem: *mut bindings::drm_gem_shmem_object,

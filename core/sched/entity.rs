@@ -14,15 +14,17 @@
 //! in FIFO order, and finally drops its fence timeline.
 
 use super::{
+    deadline::EntityDeadlines,
     job::{Job, JobDesc},
     ring::Ring,
+    stats::BusyClock,
 };
 use crate::fence::{DrainCounter, Fence, FenceAllocation, FenceContext};
 use kernel::{
     list::{List, ListArc},
-    new_spinlock,
+    new_spinlock_irq,
     prelude::*,
-    sync::{aref::ARef, Arc, SpinLock},
+    sync::{aref::ARef, Arc, SpinLockIrq},
 };
 
 /// An entity's priority; higher priorities are dispatched first (see the ring's arbitration).
@@ -83,19 +85,28 @@ pub(crate) struct EntityQueue {
 pub(crate) struct EntityCore {
     pub(crate) ring: Arc<Ring>,
     pub(crate) priority: Priority,
+    /// Irq-safe: ring passes read it from any context.
     #[pin]
-    pub(crate) queue: SpinLock<EntityQueue>,
+    pub(crate) queue: SpinLockIrq<EntityQueue>,
     running: DrainCounter,
+    /// The owner's busy clock on this engine, if it keeps one (fdinfo).
+    busy: Option<Arc<BusyClock>>,
 }
 
 impl EntityCore {
     /// One of the entity's jobs was handed to the backend.
     pub(super) fn job_started(&self) {
+        if let Some(busy) = &self.busy {
+            busy.start();
+        }
         self.running.inc();
     }
 
     /// One of the entity's dispatched jobs is done.
     pub(super) fn job_stopped(&self) {
+        if let Some(busy) = &self.busy {
+            busy.stop();
+        }
         // SAFETY: Each dispatched job counted itself once in `job_started` and gives the count
         // back once, from `Job::finish` (the claimer only). The counter stays alive: the job
         // holds a reference on this entity.
@@ -165,12 +176,26 @@ impl Entity {
     ///
     /// Fails with `ENODEV` if the ring has lost its backend.
     pub fn new(ring: &Arc<Ring>, priority: Priority, name: &CStr) -> Result<Self> {
-        let fences = FenceContext::new(c"xaccel", name, None)?;
+        Self::with_busy_clock(ring, priority, name, None)
+    }
+
+    /// [`Entity::new`] for a client that keeps a busy clock on the ring's engine: the time its
+    /// jobs run is counted on `busy` (several entities may share one clock).
+    ///
+    /// Deadline hints on the entity's fences reach the ring's backend (see `deadline.rs`).
+    pub fn with_busy_clock(
+        ring: &Arc<Ring>,
+        priority: Priority,
+        name: &CStr,
+        busy: Option<Arc<BusyClock>>,
+    ) -> Result<Self> {
+        let hook = Arc::new(EntityDeadlines { ring: ring.clone() }, GFP_KERNEL)?;
+        let fences = FenceContext::new(c"xaccel", name, Some(hook))?;
         let core = Arc::pin_init(
             pin_init!(EntityCore {
                 ring: ring.clone(),
                 priority,
-                queue <- new_spinlock!(
+                queue <- new_spinlock_irq!(
                     EntityQueue {
                         jobs: List::new(),
                         state: EntityState::Active,
@@ -178,6 +203,7 @@ impl Entity {
                     "xaccel_entity_queue"
                 ),
                 running: DrainCounter::new(),
+                busy,
             }),
             GFP_KERNEL,
         )?;
@@ -229,6 +255,10 @@ impl Entity {
 
     /// Queues a prepared job and returns its finished fence. Never allocates.
     ///
+    /// The ring runs a pass right away, in the caller's context: a job whose dependencies have
+    /// signalled and that fits in the ring's free credits is handed to the backend before this
+    /// returns (and may even be done by then).
+    ///
     /// `EIO` if the entity is guilty of a timeout, `ENODEV` if it is being destroyed or its ring
     /// lost its backend; the job is then dropped unqueued.
     pub fn push(&self, prepared: PreparedJob) -> Result<ARef<Fence>> {
@@ -241,9 +271,10 @@ impl Entity {
         }
         let fence = self.fences.arm(fence);
         job.set_fence(fence.clone());
+        self.core.ring.stats.queued();
         queue.jobs.push_back(job);
         drop(queue);
-        self.core.ring.kick();
+        self.core.ring.pump();
         Ok(fence)
     }
 

@@ -61,11 +61,23 @@ pub(crate) struct DependencyCount {
 }
 
 impl DependencyCount {
-    /// Counts one dependency as signalled; the last one wakes the ring.
-    fn signalled_one(&self) {
+    /// Counts one dependency as signalled, from its fence callback; the last one wakes the
+    /// ring's work item.
+    ///
+    /// Not a pass right here: the callback runs under the signalled fence's lock, and a pass may
+    /// signal fences of the same kind (a backend completing a job inside `run`). When the
+    /// signaller is a job of the same ring, its completion runs a pass right after signalling,
+    /// so the job starts from there without waiting for the work item.
+    fn signalled(&self) {
         if self.pending.fetch_sub(1, Full) == 1 {
-            self.ring.kick();
+            self.ring.wake();
         }
+    }
+
+    /// Counts one dependency as signalled while the job is built: it is not queued yet, so
+    /// there is nothing to wake (its push runs a pass).
+    fn signalled_early(&self) {
+        self.pending.fetch_sub(1, Full);
     }
 }
 
@@ -89,7 +101,8 @@ pub(crate) struct Job {
     state: Atomic<u64>,
     /// The dependency callbacks; they hold the dependency fences until the job is freed.
     _callbacks: KVec<FenceCallback>,
-    dependencies: Arc<DependencyCount>,
+    /// `None` for a job without dependencies.
+    dependencies: Option<Arc<DependencyCount>>,
 }
 
 impl_list_arc_safe! {
@@ -101,7 +114,8 @@ impl_list_item! {
 
 impl Job {
     /// Builds a job for `entity` whose timeout is already checked; registers its dependency
-    /// callbacks (they may fire at once: they only wake the ring).
+    /// callbacks (they may fire at once: they only wake the ring). A job without dependencies
+    /// allocates nothing but itself.
     pub(super) fn new(
         entity: Arc<EntityCore>,
         credits: u32,
@@ -110,6 +124,35 @@ impl Job {
         memory: JobMemory,
         dependencies: KVec<ARef<DmaFence>>,
     ) -> Result<kernel::list::ListArc<Self>> {
+        let (dependencies, callbacks) = if dependencies.is_empty() {
+            (None, KVec::new())
+        } else {
+            let (count, callbacks) = Self::watch(&entity, dependencies)?;
+            (Some(count), callbacks)
+        };
+        kernel::list::ListArc::pin_init(
+            try_pin_init!(Self {
+                links <- ListLinks::new(),
+                entity,
+                credits,
+                timeout,
+                payload,
+                memory,
+                fence: SetOnce::new(),
+                state: Atomic::new(0),
+                _callbacks: callbacks,
+                dependencies,
+            }),
+            GFP_KERNEL,
+        )
+    }
+
+    /// Registers a callback on each of `dependencies` that counts it down (they may fire at
+    /// once); returns the count and the callbacks.
+    fn watch(
+        entity: &EntityCore,
+        dependencies: KVec<ARef<DmaFence>>,
+    ) -> Result<(Arc<DependencyCount>, KVec<FenceCallback>)> {
         let count = Arc::new(
             DependencyCount {
                 // One extra count, dropped below once every callback is registered, so the
@@ -123,34 +166,20 @@ impl Job {
         for fence in dependencies.iter() {
             count.pending.add(1, Relaxed);
             let on_signal = count.clone();
-            match fence.add_callback(move |_| on_signal.signalled_one(), GFP_KERNEL) {
+            match fence.add_callback(move |_| on_signal.signalled(), GFP_KERNEL) {
                 Ok(callback) => callbacks.push(callback, GFP_KERNEL)?,
                 // Already signalled: nothing to wait for.
-                Err(e) if e == ENOENT => count.signalled_one(),
+                Err(e) if e == ENOENT => count.signalled_early(),
                 Err(e) => {
-                    count.signalled_one();
+                    count.signalled_early();
                     return Err(e);
                 }
             }
         }
         // The callbacks hold their own references; the fences themselves are not needed.
         drop(dependencies);
-        count.signalled_one();
-        kernel::list::ListArc::pin_init(
-            try_pin_init!(Self {
-                links <- ListLinks::new(),
-                entity,
-                credits,
-                timeout,
-                payload,
-                memory,
-                fence: SetOnce::new(),
-                state: Atomic::new(0),
-                _callbacks: callbacks,
-                dependencies: count,
-            }),
-            GFP_KERNEL,
-        )
+        count.signalled_early();
+        Ok((count, callbacks))
     }
 
     /// Gives the job its finished fence; called once, when it is queued.
@@ -171,7 +200,9 @@ impl Job {
 
     /// Whether every dependency has signalled.
     pub(super) fn dependencies_met(&self) -> bool {
-        self.dependencies.pending.load(Relaxed) == 0
+        self.dependencies
+            .as_ref()
+            .is_none_or(|count| count.pending.load(Relaxed) == 0)
     }
 
     /// Whether the job is done (its fence is signalled or being signalled).
@@ -224,8 +255,10 @@ impl Job {
         // entity's running count last, because its teardown may drop the fence timeline as
         // soon as it reaches zero.
         if was_running {
+            self.entity.ring.completion_begins();
             self.entity.ring.return_credits(self.credits);
         }
+        self.entity.ring.stats.done(was_running, result);
         if let Some(fence) = self.fence() {
             // Cannot fail: only the claimer signals, and we hold the claim.
             let _ = match result {
@@ -235,6 +268,8 @@ impl Job {
         }
         if was_running {
             self.entity.job_stopped();
+            // The next job starts from here: no workqueue hop between completion and dispatch.
+            self.entity.ring.completion_ends();
         }
         true
     }

@@ -8,14 +8,14 @@
 //! ([`HANG`]: the test never releases it).
 
 use super::{EngineOps, Entity, JobDesc, JobHandle, Priority, Ring, RingConfig};
-use crate::fence::{DmaFence, Fence, WaitMode};
+use crate::fence::{DmaFence, Fence, Timestamp, WaitMode};
 use kernel::{
-    new_spinlock,
+    new_spinlock_irq,
     prelude::*,
     sync::{
         aref::ARef,
         atomic::{Atomic, Relaxed},
-        Arc, SpinLock,
+        Arc, SpinLockIrq,
     },
     time::{delay::fsleep, Delta, Instant, Monotonic},
 };
@@ -36,24 +36,38 @@ const CAPACITY: usize = 512;
 #[pin_data]
 pub(super) struct Mock {
     #[pin]
-    log: SpinLock<KVec<u8>>,
+    log: SpinLockIrq<KVec<u8>>,
     #[pin]
-    held: SpinLock<KVec<(u8, JobHandle)>>,
+    held: SpinLockIrq<KVec<(u8, JobHandle)>>,
     resets: Atomic<u32>,
     engine_reset_works: bool,
+    device_reset_works: bool,
+    deadlines: Atomic<u32>,
+    last_deadline: Atomic<i64>,
 }
 
 impl Mock {
     /// A mock whose engine reset works or fails (then the device reset fails too).
     pub(super) fn new(engine_reset_works: bool) -> Result<Arc<Self>> {
+        Self::with_resets(engine_reset_works, false)
+    }
+
+    /// A mock whose engine and device resets work or fail as given.
+    pub(super) fn with_resets(
+        engine_reset_works: bool,
+        device_reset_works: bool,
+    ) -> Result<Arc<Self>> {
         let log = KVec::with_capacity(CAPACITY, GFP_KERNEL)?;
         let held = KVec::with_capacity(CAPACITY, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
-                log <- new_spinlock!(log),
-                held <- new_spinlock!(held),
+                log <- new_spinlock_irq!(log),
+                held <- new_spinlock_irq!(held),
                 resets: Atomic::new(0),
                 engine_reset_works,
+                device_reset_works,
+                deadlines: Atomic::new(0),
+                last_deadline: Atomic::new(0),
             }),
             GFP_KERNEL,
         )
@@ -80,6 +94,14 @@ impl Mock {
     /// Resets the mock was asked for.
     pub(super) fn resets(&self) -> u32 {
         self.resets.load(Relaxed)
+    }
+
+    /// Deadline hints the mock took, and the last one (ns).
+    pub(super) fn deadlines(&self) -> (u32, i64) {
+        (
+            self.deadlines.load(Relaxed),
+            self.last_deadline.load(Relaxed),
+        )
     }
 
     /// Completes the oldest held job with `result`; `false` if none is held.
@@ -131,6 +153,22 @@ impl EngineOps for Mock {
         self.held.lock().clear();
         Ok(())
     }
+
+    fn reset_device(&self) -> Result {
+        self.resets.add(1, Relaxed);
+        if !self.device_reset_works {
+            return Err(EIO);
+        }
+        // Every engine forgets its jobs.
+        self.held.lock().clear();
+        Ok(())
+    }
+
+    fn set_deadline(&self, _engine: u32, deadline: Timestamp) -> Result {
+        self.last_deadline.store(deadline.as_nanos(), Relaxed);
+        self.deadlines.add(1, Relaxed);
+        Ok(())
+    }
 }
 
 /// A ring on a mock, shut down when dropped (declare it after the entities: it drops first).
@@ -146,9 +184,14 @@ impl Rig {
     }
 
     pub(super) fn with_mock(credits: u32, mock: Arc<Mock>) -> Result<Self> {
+        Self::engine(0, credits, mock)
+    }
+
+    /// A ring for `engine` with `credits` on `mock` (which several rigs may share).
+    pub(super) fn engine(engine: u32, credits: u32, mock: Arc<Mock>) -> Result<Self> {
         let ring = Ring::new(
             RingConfig {
-                engine: 0,
+                engine,
                 credit_limit: credits,
                 default_timeout: Delta::from_secs(10),
                 max_timeout: Delta::from_secs(20),

@@ -13,13 +13,21 @@
 //!   fence.
 //! - [`EngineOps`]: what a ring calls in the backend; [`JobHandle`]: what the backend keeps for
 //!   a running job and completes from any context.
+//! - [`ResetDomain`]: the rings of one device, which a device reset affects together
+//!   (`reset.rs`, with timeout recovery).
+//! - Deadline hints from job fences to the backend (`deadline.rs`); per-ring counters and
+//!   per-client [`BusyClock`]s for debugfs and fdinfo (`stats.rs`).
 //!
 //! # Lock order
 //!
+//! 0. a [`ResetDomain`]'s mutex (device resets, process context);
 //! 1. a fence signalling section (every ring pass, shutdown, and a backend's completion);
-//! 2. [`Ring`]'s state mutex (the backend is only ever called under it);
-//! 3. an entity's queue spinlock;
-//! 4. the fence layer's locks (a fence's own lock, then a timeline's list lock).
+//! 2. [`Ring`]'s state spinlock, irq-safe (the backend is only ever called under it). Passes
+//!    started where other locks are held (a completion inside `run`, under another ring's lock)
+//!    only try it ([`Ring::pump`]), so it is never waited for under a fence's or a ring's lock;
+//! 3. an entity's queue spinlock, irq-safe;
+//! 4. the fence layer's locks (a fence's own lock, then a timeline's list lock), and a
+//!    [`BusyClock`]'s spinlock.
 //!
 //! No `GFP_KERNEL` allocation happens under 2 or 3 (entity registration grows its vector
 //! outside the lock); jobs are allocated before they are queued.
@@ -32,8 +40,9 @@
 //! 1. **References point down.** An [`Entity`] holds its ring; a job holds its entity's core
 //!    (which holds the ring); the ring holds only the cores of the entities registered with it
 //!    and its running jobs. The cycles (core ↔ queued job, ring ↔ registered core, ring ↔ its
-//!    armed watchdog) are broken by teardown: [`Entity`]'s drop unregisters it and empties its
-//!    queue; the watchdog is dropped whenever the ring is idle and at shutdown.
+//!    armed watchdog, ring ↔ its reset domain) are broken by teardown: [`Entity`]'s drop
+//!    unregisters it and empties its queue; the watchdog is dropped when it fires on an idle
+//!    ring and at shutdown; shutdown takes the ring's domain out.
 //! 2. **The last reference may go anywhere.** A backend may complete and drop a [`JobHandle`]
 //!    in hard interrupt context. Jobs, entity cores and rings hold nothing whose drop sleeps:
 //!    the entity's fence timeline (whose drop waits) belongs to the [`Entity`], dropped by its
@@ -47,7 +56,8 @@
 //!    [`Ring::shutdown`] takes the backend out under that lock before the backend's module can
 //!    go. Handles the backend still holds afterwards are stale or complete already-done jobs:
 //!    both do nothing.
-//! 5. **The core outlives its work.** Ring passes run on the core's own workqueue; the watchdog
+//! 5. **The core outlives its work.** Ring passes run in the contexts that hold a reference on
+//!    the ring (a completing job, a pushing entity) or on the core's own workqueue; the watchdog
 //!    is an hrtimer owned by the ring, cancelled when dropped; dependency callbacks run with
 //!    interrupts off. Module exit waits until no ring exists, then destroys the workqueue
 //!    (flushing it), so no core code runs after unload.
@@ -55,13 +65,18 @@
 //! See `Documentation/execution.rst`.
 
 pub(crate) mod bench;
+mod deadline;
 mod entity;
 mod job;
+mod reset;
 mod ring;
+mod stats;
 
 pub use entity::{Entity, PreparedJob, Priority};
 pub use job::{JobDesc, JobHandle};
+pub use reset::ResetDomain;
 pub use ring::{EngineOps, Ring, RingConfig, AGING_LIMIT};
+pub use stats::{BusyClock, RingSnapshot};
 
 use crate::fence::DrainCounter;
 use kernel::{bindings, error::to_result, prelude::*, workqueue::Queue};
@@ -128,3 +143,5 @@ mod mock;
 mod tests_basic;
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
 mod tests_recovery;
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+mod tests_stats;

@@ -2,15 +2,30 @@
 
 //! Rings: one per engine. Arbitration between entities, credits, the watchdog and recovery.
 //!
-//! A [`Ring`] runs its work item on the scheduler's workqueue whenever something changes (a
-//! job queued, a dependency signalled, a job completed, the watchdog fired). One pass, under
-//! [`Ring::state`]:
+//! # Passes
+//!
+//! Whenever something changes (a job queued, a dependency signalled, a job completed), the
+//! context that changed it runs a **pass** of the ring at once, under [`Ring::state`]:
 //!
 //! 1. **retire** the completed jobs from the running list (they are freed after the lock);
-//! 2. **watchdog**: if the oldest running job has run longer than its timeout, **recover**;
-//! 3. **dispatch**: while an entity is ready and its first job fits in the free credits, hand
+//! 2. **dispatch**: while an entity is ready and its first job fits in the free credits, hand
 //!    that job to the backend ([`EngineOps::run`]);
-//! 4. re-arm the watchdog timer for the oldest running job.
+//! 3. arm the watchdog timer for the oldest running job if none is armed.
+//!
+//! So SUBMIT hands a job whose dependencies have signalled straight to the backend, and a
+//! completion (from a backend's interrupt handler, say) starts the next job itself: no
+//! workqueue hop on either path. Passes run in any context (the state is an irq-safe spinlock,
+//! and nothing in a pass sleeps or allocates), and never wait for each other: [`Ring::pump`]
+//! records the request in [`Ring::pass_wanted`] and only *tries* the lock; whoever holds it
+//! re-checks the request after unlocking. That also makes a completion from inside
+//! [`EngineOps::run`] (a backend that finishes a job at once) safe: the pass that called `run`
+//! simply goes round again. A pass that went round [`INLINE_ROUNDS`] times hands the rest to
+//! the work item, so no context dispatches for ever with interrupts off.
+//!
+//! The ring's **work item**, on the scheduler's workqueue, does the rest: when the watchdog
+//! fires it retires, checks the oldest running job against its timeout (**recover** if it is
+//! past), dispatches and re-arms the watchdog for the new oldest job (a completion never
+//! touches an armed watchdog: it fires, finds a younger head, and is re-armed).
 //!
 //! # Arbitration
 //!
@@ -30,29 +45,37 @@
 //! if that fails), the reset counter increments, the timed-out job completes with `ETIME`, its
 //! entity is marked guilty (its other running and queued jobs complete with `ECANCELED` and it
 //! refuses new jobs with `EIO`), and the other running jobs are handed to the backend again, in
-//! order. If no reset works, they complete with `EIO` instead.
+//! order. When the engine reset fails, the whole device is reset and every ring of it re-runs
+//! its running jobs (`reset.rs`). If no reset works, they complete with `EIO` instead.
 //!
 //! # Calling the backend
 //!
-//! The backend is only called with [`Ring::state`] held, inside a fence signalling section:
-//! `run` must return without waiting for the job, and nothing it or `reset_*` does may allocate
-//! with `GFP_KERNEL` or wait for a fence. [`Ring::shutdown`] takes the backend out under the same
-//! lock, so once it returns the backend is never called again.
+//! The backend is only called with [`Ring::state`] held (a spinlock, interrupts off), inside a
+//! fence signalling section, from whatever context ran the pass: the submitter's, a job
+//! completion's (a hard interrupt if the backend completes from one), a dependency's signalling
+//! or the work item. So `run` must return without waiting for the job, and nothing it or
+//! `reset_*` does may sleep, allocate with `GFP_KERNEL` or wait for a fence. [`Ring::shutdown`]
+//! takes the backend out under the same lock, so once it returns the backend is never called
+//! again.
 
 use super::{
+    deadline::PendingDeadline,
     entity::{cancel_queued, EntityCore, EntityState, PRIORITIES},
     job::{Job, JobHandle},
+    reset::ResetDomain,
+    stats::{RingSnapshot, RingStats},
     LIVE_RINGS,
 };
-use crate::fence::{DrainCounter, SignallingSection};
+use crate::fence::{DrainCounter, SignallingSection, Timestamp};
 use kernel::{
     impl_has_hr_timer,
     list::List,
-    new_mutex,
+    new_spinlock_irq,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Full, Relaxed, Release},
-        Arc, ArcBorrow, Mutex,
+        barrier::smp_mb,
+        Arc, ArcBorrow, SpinLockIrq,
     },
     time::{
         hrtimer::{
@@ -67,11 +90,15 @@ use kernel::{
 /// How many dispatches in a row may pass over a priority level that has a ready job.
 pub const AGING_LIMIT: u32 = 8;
 
+/// How many times one [`Ring::pump`] goes round before it leaves the rest to the work item.
+const INLINE_ROUNDS: u32 = 64;
+
 /// What the scheduler needs from a backend to run jobs on its engines.
 ///
 /// Implemented by the core's adapter around a [`Backend`](crate::Backend), or by a test's mock.
-/// Every method is called with the ring's lock held inside a fence signalling section (see the
-/// module documentation): no sleeping allocation, no waiting on fences.
+/// Every method is called with the ring's spinlock held (interrupts off) inside a fence
+/// signalling section, in any context (see the module documentation): no sleeping, no
+/// allocation but `GFP_ATOMIC`, no waiting on fences.
 pub trait EngineOps: Send + Sync {
     /// Starts `job` on `engine` and returns at once. The backend keeps the handle and
     /// completes it when the job finishes, from any context. Jobs given to one engine
@@ -87,6 +114,13 @@ pub trait EngineOps: Send + Sync {
 
     /// Resets the whole device, when an engine reset is unsupported or failed.
     fn reset_device(&self) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// A waiter would like the work queued on `engine` done by `deadline` (a hint; see
+    /// `deadline.rs`). `Ok` if the backend took it into account.
+    fn set_deadline(&self, engine: u32, deadline: Timestamp) -> Result {
+        let _ = (engine, deadline);
         Err(EOPNOTSUPP)
     }
 }
@@ -105,9 +139,13 @@ pub struct RingConfig {
 }
 
 /// What [`Ring::state`] protects.
-struct RingState {
+pub(super) struct RingState {
     /// `None` once the ring is shut down.
-    backend: Option<Arc<dyn EngineOps>>,
+    pub(super) backend: Option<Arc<dyn EngineOps>>,
+    /// The rings a device reset affects along with this one, until shutdown.
+    pub(super) domain: Option<Arc<ResetDomain>>,
+    /// A device reset is in progress: nothing is dispatched.
+    pub(super) frozen: bool,
     /// The entities on this ring, per priority level.
     entities: [KVec<Arc<EntityCore>>; PRIORITIES],
     /// Per level, where the round-robin resumes.
@@ -115,11 +153,13 @@ struct RingState {
     /// Per level, dispatches in a row that passed it over while it had a ready entity.
     passed_over: [u32; PRIORITIES],
     /// Dispatched jobs, oldest first, until retired.
-    running: List<Job>,
+    pub(super) running: List<Job>,
     /// When the oldest running job became the oldest.
-    head_since: Instant<Monotonic>,
-    /// The armed watchdog, if any.
+    pub(super) head_since: Instant<Monotonic>,
+    /// The armed (or fired, not yet re-armed) watchdog, if any.
     watchdog: Option<ArcHrTimerHandle<Ring>>,
+    /// When the armed watchdog fires.
+    watchdog_at: Instant<Monotonic>,
 }
 
 /// One engine's ring; see the module documentation.
@@ -131,12 +171,22 @@ struct RingState {
 /// - The ring is counted in [`LIVE_RINGS`] from creation to drop.
 #[pin_data(PinnedDrop)]
 pub struct Ring {
-    config: RingConfig,
+    pub(super) config: RingConfig,
     #[pin]
-    state: Mutex<RingState>,
+    pub(super) state: SpinLockIrq<RingState>,
+    /// Nonzero when a pass was asked for since the last one began; see [`Ring::pump`].
+    pass_wanted: Atomic<u32>,
+    /// Nonzero when the work item must check the watchdog: it fired, or must fire earlier.
+    watchdog_due: Atomic<u32>,
+    /// Completions of this ring's jobs between signalling and their pass; see [`Ring::wake`].
+    completing: Atomic<u32>,
     in_flight: Atomic<u32>,
     dead: Atomic<bool>,
-    resets: Atomic<u64>,
+    pub(super) resets: Atomic<u64>,
+    /// The earliest deadline hint not yet handed to the backend.
+    deadline: PendingDeadline,
+    /// Counters for debugfs.
+    pub(super) stats: RingStats,
     #[pin]
     work: Work<Ring>,
     #[pin]
@@ -166,21 +216,29 @@ impl Ring {
         let ring = Arc::pin_init(
             pin_init!(Self {
                 config,
-                state <- new_mutex!(
+                state <- new_spinlock_irq!(
                     RingState {
                         backend: Some(backend),
+                        domain: None,
+                        frozen: false,
                         entities: [KVec::new(), KVec::new(), KVec::new(), KVec::new()],
                         next: [0; PRIORITIES],
                         passed_over: [0; PRIORITIES],
                         running: List::new(),
                         head_since: Instant::now(),
                         watchdog: None,
+                        watchdog_at: Instant::now(),
                     },
                     "xaccel_ring"
                 ),
+                pass_wanted: Atomic::new(0),
+                watchdog_due: Atomic::new(0),
+                completing: Atomic::new(0),
                 in_flight: Atomic::new(0),
                 dead: Atomic::new(false),
                 resets: Atomic::new(0),
+                deadline: PendingDeadline::new(),
+                stats: RingStats::new(),
                 work <- new_work!("xaccel_ring::work"),
                 timer <- HrTimer::new(),
             }),
@@ -210,6 +268,30 @@ impl Ring {
         self.resets.load(Relaxed)
     }
 
+    /// The ring's job counters now.
+    pub fn snapshot(&self) -> RingSnapshot {
+        self.stats.snapshot(self.reset_count())
+    }
+
+    /// Records a deadline hint for the backend and wakes the work item to hand it over; any
+    /// context (see `deadline.rs`).
+    pub(super) fn offer_deadline(self: &Arc<Self>, deadline: Timestamp) {
+        self.deadline.offer(deadline);
+        self.wake();
+    }
+
+    /// Hands the pending deadline hint, if any, to the backend.
+    fn deliver_deadline(&self, state: &RingState) {
+        let Some(deadline) = self.deadline.take() else {
+            return;
+        };
+        if let Some(backend) = &state.backend {
+            if backend.set_deadline(self.config.engine, deadline).is_ok() {
+                self.stats.deadline_taken(deadline);
+            }
+        }
+    }
+
     /// Whether the ring lost its backend.
     pub fn is_dead(&self) -> bool {
         self.dead.load(Acquire)
@@ -227,15 +309,115 @@ impl Ring {
     }
 
     /// Schedules a pass of the ring's work item; any context.
-    pub(crate) fn kick(self: &Arc<Self>) {
+    fn kick(self: &Arc<Self>) {
         // Already queued: that pass will see whatever changed.
         let _ = super::workqueue().enqueue(self.clone());
     }
 
-    /// A dispatched job is done: its credits are free again.
-    pub(super) fn return_credits(self: &Arc<Self>, credits: u32) {
+    /// Asks for a pass from the work item; any context, including under a fence's lock (a
+    /// dependency callback), where [`Ring::pump`] must not run.
+    ///
+    /// While a job of this ring is completing (between [`Ring::completion_begins`] and
+    /// [`Ring::completion_ends`], which pumps), the request is left to that completion: it
+    /// clears `completing` after this sets `pass_wanted` (both fully ordered), then pumps and
+    /// sees the request. So a job that depends on the previous job of its own ring starts from
+    /// the completion path, with no workqueue hop.
+    pub(super) fn wake(self: &Arc<Self>) {
+        self.pass_wanted.xchg(1, Full);
+        if self.completing.load(Relaxed) == 0 {
+            self.kick();
+        }
+    }
+
+    /// A dispatched job of this ring is about to signal its fence.
+    pub(super) fn completion_begins(&self) {
+        let _ = self.completing.fetch_add(1, Full);
+    }
+
+    /// The job's completion is over: runs the pass that starts the next job.
+    pub(super) fn completion_ends(self: &Arc<Self>) {
+        let _ = self.completing.fetch_sub(1, Full);
+        self.pump();
+    }
+
+    /// Runs a pass now, in the caller's context, unless one is running: then that one goes
+    /// round again. Any context; never sleeps or waits for the lock.
+    pub(crate) fn pump(self: &Arc<Self>) {
+        self.pass_wanted.xchg(1, Full);
+        self.drain_passes();
+    }
+
+    /// Runs the passes asked for in [`Ring::pass_wanted`] while the lock can be had.
+    ///
+    /// Whoever asks for a pass sets `pass_wanted` (a full barrier) before trying the lock; whoever
+    /// holds the lock clears it before each round and looks again after unlocking (a full
+    /// barrier in between). So a request that found the lock taken is seen by its holder.
+    fn drain_passes(self: &Arc<Self>) {
+        loop {
+            let mut retired = List::new();
+            let mut rounds = 0;
+            let mut handed_off = false;
+            let rearm;
+            {
+                let _section = SignallingSection::begin();
+                let Some(mut state) = self.state.try_lock() else {
+                    return;
+                };
+                while self.pass_wanted.xchg(0, Full) != 0 {
+                    if rounds == INLINE_ROUNDS {
+                        // Enough with interrupts off: the work item goes on from here.
+                        self.pass_wanted.xchg(1, Full);
+                        handed_off = true;
+                        break;
+                    }
+                    rounds += 1;
+                    self.retire(&mut state, &mut retired);
+                    self.dispatch(&mut state);
+                }
+                self.deliver_deadline(&state);
+                rearm = self.arm_watchdog(&mut state);
+            }
+            // Completed jobs are freed outside the lock.
+            drop(retired);
+            if rearm {
+                self.watchdog_due.xchg(1, Full);
+            }
+            if rearm || handed_off {
+                self.kick();
+            }
+            if handed_off {
+                return;
+            }
+            smp_mb(Full);
+            if self.pass_wanted.load(Relaxed) == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Arms the watchdog for the oldest running job if none is armed. Returns whether the armed
+    /// one fires later than that job's deadline: the work item then re-arms it.
+    fn arm_watchdog(self: &Arc<Self>, state: &mut RingState) -> bool {
+        let Some(deadline) = Self::deadline(state) else {
+            return false;
+        };
+        if state.watchdog.is_some() {
+            return deadline - state.watchdog_at < Delta::ZERO;
+        }
+        let delay = deadline - Instant::now();
+        let delay = if delay < Delta::ZERO {
+            Delta::ZERO
+        } else {
+            delay
+        };
+        state.watchdog = Some(self.clone().start(delay));
+        state.watchdog_at = deadline;
+        false
+    }
+
+    /// A dispatched job is done: its credits are free again. The caller then pumps the ring.
+    pub(super) fn return_credits(&self, credits: u32) {
         self.in_flight.fetch_sub(credits, Full);
-        self.kick();
     }
 
     /// Adds an entity to its priority's run queue. Allocates outside the lock.
@@ -283,7 +465,7 @@ impl Ring {
     /// completes with `ENODEV`, then every queued one, and new jobs fail with `ENODEV`.
     /// Called when the backend goes away (device unplug, module unload); sleeps.
     pub fn shutdown(&self) {
-        let (backend, watchdog, retired) = {
+        let (backend, watchdog, retired, domain) = {
             let _section = SignallingSection::begin();
             let mut state = self.state.lock();
             self.dead.store(true, Release);
@@ -298,12 +480,13 @@ impl Ring {
                     cancel_queued(entity.stop(EntityState::Closed), ENODEV);
                 }
             }
-            (backend, state.watchdog.take(), retired)
+            (backend, state.watchdog.take(), retired, state.domain.take())
         };
         // Outside the lock: the timer callback only queues work, the backend's drop may sleep.
         drop(watchdog);
         drop(retired);
         drop(backend);
+        drop(domain);
     }
 
     /// The arbitration: the entity whose first job runs next, if any may run now.
@@ -341,7 +524,10 @@ impl Ring {
     }
 
     /// Dispatches jobs while the arbitration picks one.
-    fn dispatch(self: &Arc<Self>, state: &mut RingState) {
+    pub(super) fn dispatch(self: &Arc<Self>, state: &mut RingState) {
+        if state.frozen {
+            return;
+        }
         let Some(backend) = state.backend.clone() else {
             return;
         };
@@ -355,6 +541,7 @@ impl Ring {
                 continue;
             }
             self.in_flight.fetch_add(job.credits, Full);
+            self.stats.dispatched();
             entity.job_started();
             if state.running.is_empty() {
                 state.head_since = Instant::now();
@@ -368,7 +555,7 @@ impl Ring {
     }
 
     /// Takes the completed jobs off the running list, into `retired`.
-    fn retire(&self, state: &mut RingState, retired: &mut List<Job>) {
+    pub(super) fn retire(&self, state: &mut RingState, retired: &mut List<Job>) {
         let mut front_moved = false;
         let mut first = true;
         let mut cursor = state.running.cursor_front();
@@ -392,87 +579,38 @@ impl Ring {
         Some(state.head_since + head.timeout)
     }
 
-    /// Timeout recovery; see the module documentation.
-    fn recover(self: &Arc<Self>, state: &mut RingState, retired: &mut List<Job>) {
-        let Some(backend) = state.backend.clone() else {
-            return;
-        };
-        let Some(guilty) = state.running.iter().next().map(|j| j.entity.clone()) else {
-            return;
-        };
-        for job in state.running.iter() {
-            job.bump_generation();
-        }
-        let reset = backend
-            .reset_engine(self.config.engine)
-            .or_else(|_| backend.reset_device());
-        self.resets.fetch_add(1, Relaxed);
-        if let Some(head) = state.running.iter().next() {
-            pr_warn!(
-                "xaccel: engine {} job {} timed out after {} ms; reset {}\n",
-                self.config.engine,
-                head.seqno(),
-                head.timeout.as_millis(),
-                if reset.is_ok() { "done" } else { "failed" }
-            );
-            head.finish(Err(ETIME), true);
-        }
-        let queued = guilty.stop(EntityState::Guilty);
-        for job in state.running.iter() {
-            if job.is_done() {
-                continue;
-            }
-            if core::ptr::eq(&*job.entity, &*guilty) {
-                job.finish(Err(ECANCELED), true);
-            } else if reset.is_err() {
-                job.finish(Err(EIO), true);
-            }
-        }
-        cancel_queued(queued, ECANCELED);
-        self.retire(state, retired);
-        // The survivors run again, in their original order.
-        state.head_since = Instant::now();
-        let mut cursor = state.running.cursor_front();
-        while let Some(peek) = cursor.peek_next() {
-            if let Some(handle) = JobHandle::new(peek.arc().into()) {
-                backend.run(self.config.engine, handle);
-            }
-            cursor.move_next();
-        }
-    }
-
-    /// One pass of the ring; see the module documentation.
-    fn pass(self: &Arc<Self>) {
+    /// The work item's pass: [`Ring::drain_passes`]' work, plus the watchdog: recovery when the
+    /// oldest job is past its deadline, and a fresh timer for the oldest job.
+    fn watchdog_pass(self: &Arc<Self>) {
         let mut retired = List::new();
-        let watchdog;
+        let mut device_reset = None;
         {
             let _section = SignallingSection::begin();
             let mut state = self.state.lock();
+            self.pass_wanted.xchg(0, Full);
             self.retire(&mut state, &mut retired);
             if Self::deadline(&state).is_some_and(|d| d - Instant::now() <= Delta::ZERO) {
-                self.recover(&mut state, &mut retired);
+                device_reset = self.recover(&mut state, &mut retired);
             }
             self.dispatch(&mut state);
-            // Re-arm for the oldest running job; the old handle is cancelled outside the lock.
-            watchdog = state.watchdog.take();
-            if let Some(deadline) = Self::deadline(&state) {
-                let delay = deadline - Instant::now();
-                let delay = if delay < Delta::ZERO {
-                    Delta::ZERO
-                } else {
-                    delay
-                };
-                drop(watchdog);
-                state.watchdog = Some(self.clone().start(delay));
-                drop(state);
-                drop(retired);
-                return;
-            }
+            self.deliver_deadline(&state);
+            // Cancelled under the lock (its callback only queues this work item), before the
+            // timer is started again.
+            drop(state.watchdog.take());
+            self.arm_watchdog(&mut state);
         }
-        drop(watchdog);
         // Completed jobs are freed here, outside the lock: their dependency fences may call
         // other drivers' release functions.
         drop(retired);
+        // The engine reset failed: the whole device is reset, for every ring of it.
+        if let Some(domain) = device_reset {
+            domain.reset_device(self);
+        }
+        // Requests that found the lock taken during this pass.
+        smp_mb(Full);
+        if self.pass_wanted.load(Relaxed) != 0 {
+            self.drain_passes();
+        }
     }
 }
 
@@ -480,7 +618,11 @@ impl WorkItem for Ring {
     type Pointer = Arc<Ring>;
 
     fn run(this: Arc<Ring>) {
-        this.pass();
+        if this.watchdog_due.xchg(0, Full) != 0 {
+            this.watchdog_pass();
+        } else {
+            this.drain_passes();
+        }
     }
 }
 
@@ -490,6 +632,7 @@ impl HrTimerCallback for Ring {
     fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
         // Hard interrupt context: the work item does the checking.
         let ring: Arc<Self> = this.into();
+        ring.watchdog_due.xchg(1, Full);
         ring.kick();
         HrTimerRestart::NoRestart
     }

@@ -9,7 +9,7 @@
 mod tests {
     use crate::fence::{stats, FenceContext};
     use crate::sched::mock::*;
-    use crate::sched::{live_rings, Entity, Priority};
+    use crate::sched::{live_rings, Entity, Priority, ResetDomain};
     use kernel::{prelude::*, time::Delta};
 
     /// A job that hangs, with a 50 ms timeout.
@@ -17,6 +17,45 @@ mod tests {
         let mut desc = job(tag, HANG, &[])?;
         desc.timeout = Some(Delta::from_millis(50));
         Ok(desc)
+    }
+
+    #[test]
+    fn device_reset_reruns_the_innocent_jobs_of_every_ring() -> Result {
+        let before = stats();
+        {
+            // The engine reset fails, the device reset works and wipes both engines' jobs.
+            let mock = Mock::with_resets(false, true)?;
+            let hung_rig = Rig::engine(0, 2, mock.clone())?;
+            let other_rig = Rig::engine(1, 2, mock.clone())?;
+            ResetDomain::join(&[hung_rig.ring.clone(), other_rig.ring.clone()])?;
+            let guilty = hung_rig.entity(Priority::Normal)?;
+            let neighbour = hung_rig.entity(Priority::Normal)?;
+            let elsewhere = other_rig.entity(Priority::Normal)?;
+            let _stop_hung = hung_rig.stopper();
+            let _stop_other = other_rig.stopper();
+            let other_running = elsewhere.submit(job(1, HOLD, &[])?)?;
+            let hung = guilty.submit(hang(3)?)?;
+            let neighbour_running = neighbour.submit(job(2, HOLD, &[])?)?;
+            wait(&hung)?;
+            ensure!(hung.status() == Err(ETIME));
+            // Both innocent jobs were handed to their engines again after the device reset.
+            wait_until(|| mock.held() == 2)?;
+            ensure!(mock.resets() == 2);
+            ensure!(mock.log()?[..] == [1, 3, 2, 2, 1]);
+            ensure!(!other_running.is_signaled() && !neighbour_running.is_signaled());
+            ensure!(mock.release(Ok(())) && mock.release(Ok(())));
+            wait(&other_running)?;
+            wait(&neighbour_running)?;
+            ensure!(other_running.status() == Ok(true) && neighbour_running.status() == Ok(true));
+            ensure!(guilty.is_guilty() && !neighbour.is_guilty() && !elsewhere.is_guilty());
+            // Both rings keep working.
+            let after = elsewhere.submit(job(4, COMPLETE, &[])?)?;
+            wait(&after)?;
+            ensure!(after.status() == Ok(true));
+        }
+        settle();
+        ensure!(live_rings() == 0 && stats() == before);
+        Ok(())
     }
 
     #[test]

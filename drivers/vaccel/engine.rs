@@ -5,7 +5,11 @@
 //! An engine is a FIFO of job handles and one work item on the core's engine queue; the
 //! work item is never run twice at once, so jobs execute one after the other, and completion
 //! is reported from it as a hardware interrupt would. The FIFO holds at most the ring's credits
-//! (every job costs at least one), so queuing never allocates.
+//! (every job costs at least one), so queuing never allocates. A job that takes no time (only
+//! NOP and FAULT steps, no `packet_latency_us`) given to an idle engine completes at once,
+//! inside `Backend::run`, as a fast engine would: no work item, no context switch (the core
+//! allows completion from `run`). The state is an irq-safe lock: the core may call `run` from
+//! any context.
 //!
 //! Jobs run the compiled program [`compile`] made when the job was submitted (see `program`),
 //! on the memory the core mapped for the job (see `exec`), so execution needs no allocation.
@@ -17,13 +21,16 @@ use crate::{
     program::{self, Builder, Step},
 };
 use kernel::{
-    new_spinlock,
+    new_spinlock_irq,
     prelude::*,
-    sync::{Arc, SpinLock},
+    sync::{
+        atomic::{Atomic, Relaxed},
+        Arc, SpinLockIrq,
+    },
     time::Delta,
     workqueue::{impl_has_work, new_work, Work, WorkItem},
 };
-use xaccel::{sched::JobHandle, Access, MemRange, Submission};
+use xaccel::{fence::Timestamp, sched::JobHandle, Access, MemRange, Submission};
 
 /// Validates a submission and compiles it for the engine (`Backend::validate`).
 ///
@@ -113,6 +120,8 @@ fn operand(
 struct EngineState {
     queue: KVec<JobHandle>,
     hung: Option<JobHandle>,
+    /// The work item is executing a job it took off the queue.
+    busy: bool,
     stopped: bool,
 }
 
@@ -120,11 +129,14 @@ struct EngineState {
 #[pin_data]
 pub(crate) struct Engine {
     #[pin]
-    state: SpinLock<EngineState>,
+    state: SpinLockIrq<EngineState>,
     #[pin]
     work: Work<Engine>,
     /// Sleep before each step (`packet_latency_us`).
     latency: Delta,
+    /// The earliest deadline hint (`CLOCK_MONOTONIC` ns) since the engine was last idle;
+    /// `i64::MAX` for none. A software engine has no clock to raise: it only keeps it.
+    deadline: Atomic<i64>,
 }
 
 impl_has_work! {
@@ -137,24 +149,41 @@ impl Engine {
         let queue = KVec::with_capacity(credits as usize, GFP_KERNEL)?;
         Arc::pin_init(
             pin_init!(Self {
-                state <- new_spinlock!(EngineState {
+                state <- new_spinlock_irq!(EngineState {
                     queue,
                     hung: None,
+                    busy: false,
                     stopped: false,
                 }),
                 work <- new_work!("vaccel_engine"),
                 latency,
+                deadline: Atomic::new(i64::MAX),
             }),
             GFP_KERNEL,
         )
     }
 
-    /// Queues a job (`Backend::run`); never sleeps or allocates.
+    /// Queues a job (`Backend::run`), or runs it at once if it takes no time and the engine is
+    /// idle (the core serialises `run` per engine, so nothing overtakes it); never sleeps or
+    /// allocates.
     pub(crate) fn submit(self: &Arc<Self>, job: JobHandle) {
         let refused = {
             let mut state = self.state.lock();
             if state.stopped {
                 Some(job)
+            } else if state.queue.is_empty()
+                && !state.busy
+                && state.hung.is_none()
+                && self.latency == Delta::ZERO
+                && exec::is_instant(job.payload())
+            {
+                drop(state);
+                match exec::run(&job, Delta::ZERO) {
+                    Outcome::Done(result) => job.complete(result),
+                    // Not for instant programs; dropping the handle cancels the job.
+                    Outcome::Hung | Outcome::Abandoned => {}
+                }
+                return;
             } else {
                 state.queue.push_within_capacity(job).err().map(|e| e.0)
             }
@@ -164,6 +193,17 @@ impl Engine {
             Some(job) => job.complete(Err(ENOSPC)),
             None => {
                 let _ = xaccel::sched::engine_queue().enqueue(self.clone());
+            }
+        }
+    }
+
+    /// Keeps the earliest deadline hint (`Backend::set_deadline`).
+    pub(crate) fn set_deadline(&self, deadline: Timestamp) {
+        let mut current = self.deadline.load(Relaxed);
+        while deadline.as_nanos() < current {
+            match self.deadline.cmpxchg(current, deadline.as_nanos(), Relaxed) {
+                Ok(_) => break,
+                Err(seen) => current = seen,
             }
         }
     }
@@ -191,11 +231,19 @@ impl WorkItem for Engine {
         loop {
             let job = {
                 let mut state = this.state.lock();
+                state.busy = false;
+                if state.queue.is_empty() {
+                    // Idle: the hints were about work that is done.
+                    this.deadline.store(i64::MAX, Relaxed);
+                }
                 if state.stopped || state.hung.is_some() || state.queue.is_empty() {
                     return;
                 }
                 match state.queue.remove(0) {
-                    Ok(job) => job,
+                    Ok(job) => {
+                        state.busy = true;
+                        job
+                    }
                     Err(_) => return,
                 }
             };

@@ -235,6 +235,20 @@ fn memory_step(program: &Decoder<'_>, memory: &JobMemory, step: Step) -> Result 
     }
 }
 
+/// Whether a compiled program takes no time: NOP and FAULT steps only (`false` for one that
+/// does not decode, which `run` then fails).
+pub(crate) fn is_instant(payload: &[u8]) -> bool {
+    let Ok(mut program) = Decoder::new(payload) else {
+        return false;
+    };
+    while let Some(step) = program.next_step() {
+        if !matches!(step, Ok(Step::Nop | Step::Fault { .. })) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Runs a job's program, sleeping `latency` before each step (the `packet_latency_us`
 /// parameter). Between steps, a job that a reset took away is abandoned.
 pub(crate) fn run(job: &JobHandle, latency: Delta) -> Outcome {

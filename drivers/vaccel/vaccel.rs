@@ -40,8 +40,8 @@ use kernel::{
 };
 use mmu::PageTable;
 use xaccel::{
-    sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
-    ExportFallback, RegionBacking, RegionDesc, RegionKind, Submission, VmId,
+    fence::Timestamp, sched::JobHandle, Access, Capabilities, DeviceDesc, DmaRange, EngineClass,
+    EngineDesc, ExportFallback, RegionBacking, RegionDesc, RegionKind, Submission, VmId,
 };
 
 module! {
@@ -145,6 +145,11 @@ impl xaccel::Backend for Vaccel {
 
     fn reset_engine(dev: &VaccelDevice, engine: u32) -> Result {
         dev.engine(engine).ok_or(EINVAL)?.reset();
+        Ok(())
+    }
+
+    fn set_deadline(dev: &VaccelDevice, engine: u32, deadline: Timestamp) -> Result {
+        dev.engine(engine).ok_or(EINVAL)?.set_deadline(deadline);
         Ok(())
     }
 

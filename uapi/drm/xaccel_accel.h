@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		7
+#define DRM_XACCEL_UAPI_MINOR		8
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -33,7 +33,8 @@ extern "C" {
 #define DRM_XACCEL_CONTEXT_CREATE	0x03
 #define DRM_XACCEL_CONTEXT_DESTROY	0x04
 #define DRM_XACCEL_SUBMIT		0x05
-/* 0x06 - 0x0f are reserved for further scheduling ioctls. */
+#define DRM_XACCEL_BO_WAIT		0x06
+/* 0x07 - 0x0f are reserved for further scheduling ioctls. */
 #define DRM_XACCEL_VM_CREATE		0x10
 #define DRM_XACCEL_VM_DESTROY		0x11
 #define DRM_XACCEL_VM_BIND		0x12
@@ -55,6 +56,8 @@ extern "C" {
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_CONTEXT_DESTROY, struct drm_xaccel_context_destroy)
 #define DRM_IOCTL_XACCEL_SUBMIT \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_SUBMIT, struct drm_xaccel_submit)
+#define DRM_IOCTL_XACCEL_BO_WAIT \
+	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_BO_WAIT, struct drm_xaccel_bo_wait)
 #define DRM_IOCTL_XACCEL_VM_CREATE \
 	DRM_IOWR(DRM_COMMAND_BASE + DRM_XACCEL_VM_CREATE, struct drm_xaccel_vm_create)
 #define DRM_IOCTL_XACCEL_VM_DESTROY \
@@ -644,6 +647,41 @@ struct drm_xaccel_submit {
 	__u32 pad;
 	/** @reserved: Must be zero. */
 	__u64 reserved;
+};
+
+/* BO_WAIT: wait for the jobs that write the object (before the CPU reads it). */
+#define DRM_XACCEL_BO_WAIT_READ		(1U << 0)
+/* BO_WAIT: wait for every job that uses the object (before the CPU writes it). */
+#define DRM_XACCEL_BO_WAIT_WRITE	(1U << 1)
+
+/**
+ * struct drm_xaccel_bo_wait - Argument of DRM_IOCTL_XACCEL_BO_WAIT.
+ *
+ * Waits until a buffer object is idle for the CPU access @flags name, like
+ * msm's, etnaviv's and panfrost's WAIT_BO: with DRM_XACCEL_BO_WAIT_READ until
+ * every job writing it is done, with DRM_XACCEL_BO_WAIT_WRITE until every job
+ * using it (reading or writing) is done. The fences waited for are those in
+ * the object's reservation (see SUBMIT's BO list: the jobs of every device
+ * and file that listed it, and other drivers' through dma-buf). A job that
+ * completed with an error counts as done.
+ *
+ * @timeout_ns is an absolute CLOCK_MONOTONIC time, like the DRM syncobj
+ * waits; 0 (or a time already past) only checks.
+ *
+ * Errors: -EINVAL for no or unknown @flags or nonzero @pad; -ENOENT for an
+ * unknown handle; -EBUSY if the object is busy and @timeout_ns is 0 or past;
+ * -ETIMEDOUT if it is still busy at @timeout_ns; -ERESTARTSYS (seen as
+ * -EINTR) if a signal interrupts the wait. The struct is never changed.
+ */
+struct drm_xaccel_bo_wait {
+	/** @handle: In: a GEM handle of this file. */
+	__u32 handle;
+	/** @flags: In: DRM_XACCEL_BO_WAIT_READ and/or DRM_XACCEL_BO_WAIT_WRITE. */
+	__u32 flags;
+	/** @timeout_ns: In: absolute CLOCK_MONOTONIC deadline in ns; 0: do not wait. */
+	__s64 timeout_ns;
+	/** @pad: Must be zero. */
+	__u64 pad;
 };
 
 #if defined(__cplusplus)

@@ -8,6 +8,7 @@ use std::fmt::Write;
 use crate::bo::BoReport;
 use crate::mem::MemReport;
 use crate::report::Report;
+use crate::top::TopReport;
 
 /// `n` bytes as `512 B`, `4 KiB`, `1.5 GiB`.
 pub fn bytes(n: u64) -> String {
@@ -153,6 +154,43 @@ fn device_block(r: &Report) -> String {
 }
 
 /// `xaccel mem`: a block per device, separated by blank lines.
+/// `xaccel top`: per device, a row per client and engine.
+pub fn top(reports: &[TopReport]) -> String {
+    reports.iter().map(top_block).collect::<Vec<_>>().join("\n")
+}
+
+fn top_block(r: &TopReport) -> String {
+    let mut out = format!("{}: {}\n", r.path.display(), r.backend);
+    let _ = writeln!(out, "  {} client(s)", r.clients.len());
+    let mut rows = vec![cells([
+        "pid", "command", "fd", "client", "engine", "busy", "use",
+    ])];
+    for c in &r.clients {
+        let id = c
+            .client_id
+            .map_or_else(|| "?".to_string(), |id| id.to_string());
+        for e in &c.engines {
+            let busy = format!("{:.3} ms", e.busy_ns as f64 / 1e6);
+            let usage = e
+                .utilisation
+                .map_or_else(|| "-".to_string(), |u| format!("{u:.1}%"));
+            rows.push(cells([
+                &c.pid.to_string(),
+                &c.command,
+                &c.fd.to_string(),
+                &id,
+                &e.engine,
+                &busy,
+                &usage,
+            ]));
+        }
+    }
+    if rows.len() > 1 {
+        out += &table(&rows, "    ");
+    }
+    out
+}
+
 pub fn mem(reports: &[MemReport]) -> String {
     reports.iter().map(mem_block).collect::<Vec<_>>().join("\n")
 }
@@ -360,9 +398,46 @@ mod tests {
                     driver: "vaccel".into(),
                     client_id: Some(12),
                     regions: vec![region("sysmem", 3 << 20, 1 << 20), region("local", 0, 0)],
+                    engines: vec![],
                 },
             }],
         }
+    }
+
+    #[test]
+    fn top_block() {
+        use crate::top::{EngineUse, TopClient};
+        let report = TopReport {
+            path: "/dev/accel/accel0".into(),
+            backend: "vaccel".into(),
+            interval_ms: Some(100),
+            clients: vec![TopClient {
+                pid: 42,
+                command: "app".into(),
+                fd: 3,
+                client_id: Some(7),
+                engines: vec![
+                    EngineUse {
+                        engine: "compute0".into(),
+                        busy_ns: 1_500_000,
+                        utilisation: Some(12.5),
+                    },
+                    EngineUse {
+                        engine: "compute1".into(),
+                        busy_ns: 0,
+                        utilisation: None,
+                    },
+                ],
+            }],
+        };
+        let expected = "\
+/dev/accel/accel0: vaccel
+  1 client(s)
+    pid  command  fd  client  engine    busy      use
+    42   app      3   7       compute0  1.500 ms  12.5%
+    42   app      3   7       compute1  0.000 ms  -
+";
+        assert_eq!(top(&[report]), expected);
     }
 
     #[test]

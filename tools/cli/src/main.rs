@@ -14,8 +14,12 @@
 //!                                 runs vaccel jobs (NOP, DELAY, COPY, FILL, ADD, MUL, XOR, MAX,
 //!                                 SUM, WRITE_TIMESTAMP), checks the result against the CPU and
 //!                                 times them; a progress bar for many jobs
+//! xaccel top [--device PATH] [--interval-ms MS]
+//!                                 every client's busy time (and utilisation over the
+//!                                 interval) per engine, from /proc/*/fdinfo
 //! xaccel hlx --device PATH         runs an HLX DMA + compute program, shows queues and HBM
-//! xaccel --json list|info|mem|bo|run  the same as JSON (an array of device reports, but run)
+//! xaccel --json list|info|mem|bo|top|run|hlx  the same as JSON (an array of device reports
+//!                                 but for run and hlx)
 //! ```
 //!
 //! Exits 1, with a message on stderr, when there is no device or one of them
@@ -28,6 +32,7 @@ mod human;
 mod mem;
 mod report;
 mod run;
+mod top;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -37,6 +42,7 @@ use clap::{Parser, Subcommand};
 use crate::bo::BoReport;
 use crate::mem::MemReport;
 use crate::report::Report;
+use crate::top::TopReport;
 
 /// Inspect xaccel accelerator devices.
 #[derive(Debug, Parser)]
@@ -73,6 +79,15 @@ enum Command {
         /// Only this device node (default: every node in /dev/accel).
         #[arg(long, short, value_name = "PATH")]
         device: Option<PathBuf>,
+    },
+    /// Each client's busy time per engine (fdinfo), and its utilisation over an interval.
+    Top {
+        /// Only this device node (default: every node in /dev/accel).
+        #[arg(long, short, value_name = "PATH")]
+        device: Option<PathBuf>,
+        /// Sample twice this far apart and show utilisation (0: one sample).
+        #[arg(long, default_value_t = 0)]
+        interval_ms: u64,
     },
     /// Run vaccel jobs through SUBMIT and a syncobj, check their result against the CPU, and
     /// time them.
@@ -180,11 +195,15 @@ fn main() -> ExitCode {
         | Command::Bo { device: Some(path) }
         | Command::Mem {
             device: Some(path), ..
+        }
+        | Command::Top {
+            device: Some(path), ..
         } => vec![path.clone()],
         Command::List
         | Command::Info { device: None }
         | Command::Bo { device: None }
-        | Command::Mem { device: None, .. } => match xaccel::Device::enumerate() {
+        | Command::Mem { device: None, .. }
+        | Command::Top { device: None, .. } => match xaccel::Device::enumerate() {
             Ok(paths) => paths,
             Err(err) => return fail(&err),
         },
@@ -203,6 +222,15 @@ fn main() -> ExitCode {
             human::mem,
         ),
         Command::Bo { .. } => output(&paths, BoReport::gather, cli.json, human::bos),
+        Command::Top { interval_ms, .. } => {
+            let interval = (interval_ms > 0).then(|| std::time::Duration::from_millis(interval_ms));
+            output(
+                &paths,
+                |path| TopReport::gather(path, interval),
+                cli.json,
+                human::top,
+            )
+        }
         Command::List => output(&paths, Report::gather, cli.json, human::list),
         Command::Info { .. } => output(&paths, Report::gather, cli.json, human::info),
         Command::Run { .. } | Command::Hlx { .. } => unreachable!("handled above"),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Running jobs: [`Context`]s (CONTEXT_CREATE/DESTROY), [`Submit`] (SUBMIT) and DRM
-//! [`Syncobj`]s to wait on their fences, with sync_file export and import.
+//! [`Syncobj`]s to wait on their fences, with sync_file export and import; [`Bo::wait_idle`]
+//! (BO_WAIT) waits for the jobs using a buffer object.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -20,10 +21,12 @@ use std::time::Duration;
 use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Opcode, Updater};
 use xaccel_uapi::{
-    drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit, drm_xaccel_submit_bo,
-    drm_xaccel_syncobj_ref, DRM_COMMAND_BASE, DRM_IOCTL_BASE, DRM_XACCEL_CONTEXT_CREATE,
-    DRM_XACCEL_CONTEXT_DESTROY, DRM_XACCEL_PRIORITY_HIGH, DRM_XACCEL_PRIORITY_LOW,
-    DRM_XACCEL_PRIORITY_NORMAL, DRM_XACCEL_PRIORITY_REALTIME, DRM_XACCEL_SUBMIT,
+    drm_xaccel_bo_wait, drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit,
+    drm_xaccel_submit_bo, drm_xaccel_syncobj_ref, DRM_COMMAND_BASE, DRM_IOCTL_BASE,
+    DRM_XACCEL_BO_WAIT, DRM_XACCEL_BO_WAIT_READ, DRM_XACCEL_BO_WAIT_WRITE,
+    DRM_XACCEL_CONTEXT_CREATE, DRM_XACCEL_CONTEXT_DESTROY, DRM_XACCEL_PRIORITY_HIGH,
+    DRM_XACCEL_PRIORITY_LOW, DRM_XACCEL_PRIORITY_NORMAL, DRM_XACCEL_PRIORITY_REALTIME,
+    DRM_XACCEL_SUBMIT,
 };
 
 use crate::bo::Bo;
@@ -41,6 +44,10 @@ const CONTEXT_DESTROY: Opcode = opcode::read_write::<drm_xaccel_context_destroy>
 const SUBMIT: Opcode = opcode::read_write::<drm_xaccel_submit>(
     DRM_IOCTL_BASE as u8,
     (DRM_COMMAND_BASE + DRM_XACCEL_SUBMIT) as u8,
+);
+const BO_WAIT: Opcode = opcode::read_write::<drm_xaccel_bo_wait>(
+    DRM_IOCTL_BASE as u8,
+    (DRM_COMMAND_BASE + DRM_XACCEL_BO_WAIT) as u8,
 );
 
 /// `struct drm_syncobj_create` (drm.h).
@@ -161,6 +168,12 @@ impl Device {
         // SAFETY: The opcode's size and direction match `drm_xaccel_submit`; the pointers
         // inside are the caller's business (the kernel checks them).
         unsafe { ioctl(self.as_fd(), Updater::<SUBMIT, _>::new(args)) }
+    }
+
+    /// `DRM_IOCTL_XACCEL_BO_WAIT` as is.
+    pub fn bo_wait_raw(&self, args: &mut drm_xaccel_bo_wait) -> Result<(), Errno> {
+        // SAFETY: The opcode's size and direction match `drm_xaccel_bo_wait`.
+        unsafe { ioctl(self.as_fd(), Updater::<BO_WAIT, _>::new(args)) }
     }
 
     /// `DRM_IOCTL_SYNCOBJ_CREATE`: a new syncobj handle, signalled or not.
@@ -490,5 +503,42 @@ impl<'d> Syncobj<'d> {
 impl Drop for Syncobj<'_> {
     fn drop(&mut self) {
         let _: Result<(), Errno> = self.dev.syncobj_destroy_raw(self.handle);
+    }
+}
+
+/// What the CPU is about to do with a buffer object, for [`Bo::wait_idle`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CpuAccess {
+    /// Read it: the jobs writing it must be done.
+    Read,
+    /// Write it: every job using it must be done.
+    Write,
+}
+
+impl Bo<'_> {
+    /// `DRM_IOCTL_XACCEL_BO_WAIT`: waits up to `timeout` (`None`: only checks) until the jobs
+    /// using the object are done for `access`. `Err` with `EBUSY` (checked, busy) or
+    /// `ETIMEDOUT` if they are not.
+    pub fn wait_idle(&self, access: CpuAccess, timeout: Option<Duration>) -> Result<()> {
+        let timeout_ns = match timeout {
+            None => 0,
+            Some(t) => {
+                let now = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+                let now = now.tv_sec as i64 * 1_000_000_000 + now.tv_nsec as i64;
+                now.saturating_add(i64::try_from(t.as_nanos()).unwrap_or(i64::MAX))
+            }
+        };
+        let mut args = drm_xaccel_bo_wait {
+            handle: self.handle(),
+            flags: match access {
+                CpuAccess::Read => DRM_XACCEL_BO_WAIT_READ,
+                CpuAccess::Write => DRM_XACCEL_BO_WAIT_WRITE,
+            },
+            timeout_ns,
+            pad: 0,
+        };
+        self.device()
+            .bo_wait_raw(&mut args)
+            .map_err(ioctl_err("BO_WAIT"))
     }
 }

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Per-file memory statistics from `/proc/<pid>/fdinfo/<fd>`.
+//! Per-file memory and engine statistics from `/proc/<pid>/fdinfo/<fd>`.
 //!
 //! DRM prints `key:\tvalue` lines for every open DRM file (the keys of the
 //! kernel's `Documentation/gpu/drm-usage-stats.rst`); xaccel adds, for each
 //! memory region of the device, `drm-total-<region>`, `drm-shared-<region>`
 //! and `drm-resident-<region>`, sizes in bytes with an optional ` KiB`, ` MiB`
-//! or ` GiB` unit. [`FdInfo::parse`] reads them; lines it does not know are
-//! skipped.
+//! or ` GiB` unit, and for each engine `drm-engine-<engine>`, the time in ns
+//! the file's jobs kept it busy. [`FdInfo::parse`] reads them; lines it does
+//! not know are skipped.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,15 @@ pub struct RegionMemory {
     pub resident: Option<u64>,
 }
 
+/// How long one open file's jobs kept one engine busy (`drm-engine-<engine>`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EngineBusy {
+    /// Engine name, as in `QUERY ENGINES`.
+    pub engine: String,
+    /// Busy time in ns since the file was opened.
+    pub busy_ns: u64,
+}
+
 /// What `/proc/<pid>/fdinfo/<fd>` says about one open DRM file.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct FdInfo {
@@ -37,6 +47,8 @@ pub struct FdInfo {
     pub client_id: Option<u64>,
     /// The memory keys, one entry per region, in the order the kernel printed them.
     pub regions: Vec<RegionMemory>,
+    /// The engine keys, one entry per engine, in the order the kernel printed them.
+    pub engines: Vec<EngineBusy>,
 }
 
 /// Parses `N`, `N KiB`, `N MiB` or `N GiB` into bytes.
@@ -68,7 +80,14 @@ impl FdInfo {
             match key {
                 "drm-driver" => info.driver = value.to_string(),
                 "drm-client-id" => info.client_id = value.parse().ok(),
-                _ => info.memory_key(key, value),
+                _ => match key.strip_prefix("drm-engine-") {
+                    // `drm-engine-capacity-<engine>` is not a busy time.
+                    Some(engine) if !engine.starts_with("capacity-") => {
+                        info.engine_key(engine, value)
+                    }
+                    Some(_) => {}
+                    None => info.memory_key(key, value),
+                },
             }
         }
         info
@@ -105,6 +124,29 @@ impl FdInfo {
         }
     }
 
+    /// Records `drm-engine-<engine>: <N> ns`, ignoring a malformed value.
+    fn engine_key(&mut self, engine: &str, value: &str) {
+        let Some(busy_ns) = value
+            .strip_suffix(" ns")
+            .and_then(|n| n.trim().parse().ok())
+        else {
+            return;
+        };
+        self.engines.retain(|e| e.engine != engine);
+        self.engines.push(EngineBusy {
+            engine: engine.to_string(),
+            busy_ns,
+        });
+    }
+
+    /// The busy time of `engine`, if the kernel printed one.
+    pub fn engine(&self, engine: &str) -> Option<u64> {
+        self.engines
+            .iter()
+            .find(|e| e.engine == engine)
+            .map(|e| e.busy_ns)
+    }
+
     /// The entry for `region`, if the kernel printed one.
     pub fn region(&self, region: &str) -> Option<&RegionMemory> {
         self.regions.iter().find(|r| r.region == region)
@@ -136,7 +178,8 @@ mod tests {
     const SAMPLE: &str = "pos:\t0\nflags:\t02100002\nmnt_id:\t24\nino:\t5\n\
         drm-driver:\tvaccel\ndrm-client-id:\t7\n\
         drm-total-system:\t64 MiB\ndrm-shared-system:\t0\ndrm-resident-system:\t8 KiB\n\
-        drm-total-local:\t0\ndrm-shared-local:\t0\ndrm-resident-local:\t0\n";
+        drm-total-local:\t0\ndrm-shared-local:\t0\ndrm-resident-local:\t0\n\
+        drm-engine-compute0:\t1500 ns\ndrm-engine-compute1:\t0 ns\n";
 
     #[test]
     fn parses_the_kernel_format() {
@@ -162,6 +205,9 @@ mod tests {
         );
         assert_eq!(info.region("local").map(|r| r.total), Some(0));
         assert!(info.region("vram").is_none());
+        assert_eq!(info.engine("compute0"), Some(1500));
+        assert_eq!(info.engine("compute1"), Some(0));
+        assert_eq!(info.engines.len(), 2);
     }
 
     #[test]
@@ -180,14 +226,16 @@ mod tests {
     #[test]
     fn unknown_and_malformed_lines_are_skipped() {
         let info = FdInfo::parse(
-            "drm-engine-compute0:\t5 ns\ndrm-total-system:\tlots\nnot a key\n\
-             drm-purgeable-system:\t0\ndrm-total-system:\t4 KiB\n",
+            "drm-engine-compute0:\tfive ns\ndrm-total-system:\tlots\nnot a key\n\
+             drm-purgeable-system:\t0\ndrm-total-system:\t4 KiB\n\
+             drm-engine-capacity-compute0:\t2\ndrm-engine-compute1:\t7\n",
         );
         assert_eq!(info.driver, "");
         assert_eq!(info.client_id, None);
         assert_eq!(info.regions.len(), 1);
         assert_eq!(info.regions[0].total, 4096);
         assert_eq!(info.regions[0].resident, None);
+        assert!(info.engines.is_empty());
     }
 
     #[test]

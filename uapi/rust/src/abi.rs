@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 7;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 8;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -29,6 +29,8 @@ pub const DRM_XACCEL_CONTEXT_CREATE: u32 = 0x03;
 pub const DRM_XACCEL_CONTEXT_DESTROY: u32 = 0x04;
 /// Ioctl number offset of SUBMIT.
 pub const DRM_XACCEL_SUBMIT: u32 = 0x05;
+/// Ioctl number offset of BO_WAIT.
+pub const DRM_XACCEL_BO_WAIT: u32 = 0x06;
 /// Ioctl number offset of VM_CREATE.
 pub const DRM_XACCEL_VM_CREATE: u32 = 0x10;
 /// Ioctl number offset of VM_DESTROY.
@@ -73,6 +75,8 @@ pub const DRM_IOCTL_XACCEL_CONTEXT_DESTROY: u32 =
     drm_iowr::<drm_xaccel_context_destroy>(DRM_XACCEL_CONTEXT_DESTROY);
 /// `DRM_IOCTL_XACCEL_SUBMIT`.
 pub const DRM_IOCTL_XACCEL_SUBMIT: u32 = drm_iowr::<drm_xaccel_submit>(DRM_XACCEL_SUBMIT);
+/// `DRM_IOCTL_XACCEL_BO_WAIT`.
+pub const DRM_IOCTL_XACCEL_BO_WAIT: u32 = drm_iowr::<drm_xaccel_bo_wait>(DRM_XACCEL_BO_WAIT);
 /// `DRM_IOCTL_XACCEL_VM_CREATE`.
 pub const DRM_IOCTL_XACCEL_VM_CREATE: u32 = drm_iowr::<drm_xaccel_vm_create>(DRM_XACCEL_VM_CREATE);
 /// `DRM_IOCTL_XACCEL_VM_DESTROY`.
@@ -432,4 +436,23 @@ pub struct drm_xaccel_submit {
     pub pad: u32,
     /// Must be zero.
     pub reserved: u64,
+}
+
+/// `DRM_XACCEL_BO_WAIT_READ`: wait for the jobs writing the object.
+pub const DRM_XACCEL_BO_WAIT_READ: u32 = 1 << 0;
+/// `DRM_XACCEL_BO_WAIT_WRITE`: wait for every job using the object.
+pub const DRM_XACCEL_BO_WAIT_WRITE: u32 = 1 << 1;
+
+/// `struct drm_xaccel_bo_wait`: waits until a buffer object is idle.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct drm_xaccel_bo_wait {
+    /// In: a GEM handle of this file.
+    pub handle: u32,
+    /// In: `DRM_XACCEL_BO_WAIT_READ` and/or `DRM_XACCEL_BO_WAIT_WRITE`.
+    pub flags: u32,
+    /// In: absolute `CLOCK_MONOTONIC` deadline in ns; 0: do not wait.
+    pub timeout_ns: i64,
+    /// Must be zero.
+    pub pad: u64,
 }

@@ -285,6 +285,9 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "bo_count" => bo_count, "out_syncobj" => out_syncobj, "out_point" => out_point, "timeout_ns" => timeout_ns, "seqno" => seqno,
         "vm_id" => vm_id, "pad" => pad, "reserved" => reserved,
     });
+    layout!(f, drm_xaccel_bo_wait {
+        "handle" => handle, "flags" => flags, "timeout_ns" => timeout_ns, "pad" => pad,
+    });
     layout!(f, drm_xaccel_vm_create {
         "flags" => flags, "vm_id" => vm_id, "reserved" => reserved,
     });
@@ -340,6 +343,10 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_IOCTL_XACCEL_CONTEXT_CREATE,
         DRM_IOCTL_XACCEL_CONTEXT_DESTROY,
         DRM_IOCTL_XACCEL_SUBMIT,
+        DRM_XACCEL_BO_WAIT,
+        DRM_IOCTL_XACCEL_BO_WAIT,
+        DRM_XACCEL_BO_WAIT_READ,
+        DRM_XACCEL_BO_WAIT_WRITE,
         DRM_XACCEL_PRIORITY_LOW,
         DRM_XACCEL_PRIORITY_NORMAL,
         DRM_XACCEL_PRIORITY_HIGH,
@@ -596,7 +603,8 @@ fn parser_sees_everything() {
             "drm_xaccel_context_destroy",
             "drm_xaccel_syncobj_ref",
             "drm_xaccel_submit_bo",
-            "drm_xaccel_submit"
+            "drm_xaccel_submit",
+            "drm_xaccel_bo_wait"
         ]
     );
     assert_eq!(

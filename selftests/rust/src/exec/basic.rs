@@ -250,7 +250,7 @@ pub fn implicit_sync_through_a_bo(c: &Ctx) -> TestResult {
 }
 
 /// sw_sync's debugfs interface.
-mod sw_sync {
+pub mod sw_sync {
     use std::fs::{File, OpenOptions};
     use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `xaccel-selftest-exec`: selftest of job execution (CONTEXT_CREATE/DESTROY, SUBMIT, DRM
-//! syncobjs and sync_files, timeout recovery) on a vaccel device, in TAP version 13.
+//! syncobjs and sync_files, timeout recovery, debugfs counters, deadlines) on a vaccel device,
+//! in TAP version 13.
 //!
 //! Usage: `xaccel-selftest-exec [DEVICE]` (default `/dev/accel/accel0`); run it in the VM as
 //! root (sw_sync needs debugfs, realtime contexts CAP_SYS_NICE). Exits 0 only if every test
 //! passed (or was skipped).
 
 mod basic;
+mod bo_wait;
 mod ctx;
 mod errors;
 mod recovery;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -35,6 +38,12 @@ const TESTS: &[Test<Ctx>] = &[
     ("closing the file with work in flight",                   recovery::close_with_work_in_flight),
     ("CONTEXT_CREATE/DESTROY bad input -> errnos, unchanged",  errors::context_create),
     ("SUBMIT bad input -> errnos, unchanged, nothing queued",  errors::submit),
+    ("BO_WAIT: busy while jobs use a BO, idle after",          bo_wait::waits_for_the_jobs_using_a_bo),
+    ("BO_WAIT bad input -> errnos, struct unchanged",          bo_wait::bad_input),
+    ("debugfs engines: counters follow jobs",                  stats::debugfs_counters),
+    ("debugfs and QUERY agree on the reset count",             stats::debugfs_resets_match_query),
+    ("SYNC_IOC_SET_DEADLINE on a queued job reaches vaccel",   stats::deadline_reaches_the_backend),
+    ("fdinfo drm-engine-<name>: busy time of the file's jobs",  stats::fdinfo_engine_busy),
 ];
 
 fn main() -> ExitCode {
