@@ -12,10 +12,11 @@ mod tests {
     use crate::sched::{live_rings, Entity, Priority, ResetDomain};
     use kernel::{prelude::*, time::Delta};
 
-    /// A job that hangs, with a 50 ms timeout.
+    /// A job that hangs, with a 500 ms timeout: long enough for a test to queue its other jobs
+    /// behind it first, even on a loaded emulated machine (a 50 ms one once expired first).
     fn hang(tag: u8) -> Result<crate::sched::JobDesc> {
         let mut desc = job(tag, HANG, &[])?;
-        desc.timeout = Some(Delta::from_millis(50));
+        desc.timeout = Some(Delta::from_millis(500));
         Ok(desc)
     }
 
