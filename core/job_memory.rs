@@ -430,42 +430,14 @@ impl Drop for JobMemory {
 #[kunit_tests(xaccel_job_memory)]
 mod tests {
     use super::*;
-    use crate::{
-        backend::{Capabilities, DeviceLayout, RegionBacking, RegionDesc, RegionKind},
-        device::AccelDevice,
-        execution::Execution,
-        gem::kunit_device,
-    };
-    use kernel::{device, faux};
+    use crate::{device::AccelDevice, gem::kunit_device};
+    use kernel::faux;
 
     const P: u64 = PAGE_SIZE as u64;
 
     /// An unregistered device with a system region (0) and a 64 KiB core-backed local region (1).
     fn device(faux: &faux::Registration) -> Result<ARef<AccelDevice>> {
-        let mut desc = kunit_device::desc(Capabilities::default(), 0..0)?;
-        desc.regions.push(
-            RegionDesc {
-                name: c"local",
-                kind: RegionKind::Device,
-                size: 16 * P,
-                cpu_visible: false,
-                p2p: false,
-                backing: RegionBacking::CorePages,
-                fallback: crate::ExportFallback::Refuse,
-            },
-            GFP_KERNEL,
-        )?;
-        let layout = DeviceLayout::new(&desc)?;
-        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
-        AccelDevice::create(
-            parent,
-            c"kunit",
-            c"xaccel job memory",
-            layout,
-            Execution::idle()?,
-            None,
-            None,
-        )
+        kunit_device::device_with_local(faux, 16 * P, false, false, crate::ExportFallback::Refuse)
     }
 
     /// Slot 0: two system pages, writable; slot 1: a local page, writable; slot 2: one system

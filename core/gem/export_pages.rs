@@ -321,13 +321,10 @@ mod tests {
     //! revocation does to them, on an unregistered device with a core-backed region.
 
     use super::*;
-    use crate::{
-        backend::{Capabilities, DeviceLayout, RegionBacking, RegionDesc, RegionKind},
-        gem::{export::export, import::dma_device, kunit_device, prepare_dma_device},
-    };
+    use crate::gem::{export::export, import::dma_device, kunit_device};
     use core::ptr::NonNull;
     use core::sync::atomic::{AtomicU32, Ordering};
-    use kernel::{device, error::from_err_ptr, faux, page::BorrowedPage, sync::aref::ARef};
+    use kernel::{error::from_err_ptr, faux, page::BorrowedPage, sync::aref::ARef};
 
     /// The page at `index` of `bo`, read or written by `f` under the object's lock.
     fn with_page(bo: &Bo, index: usize, f: impl FnOnce(&Page) -> Result) -> Result {
@@ -351,33 +348,7 @@ mod tests {
         p2p: bool,
         fallback: ExportFallback,
     ) -> Result<ARef<AccelDevice>> {
-        let mut desc = kunit_device::desc(Capabilities::default(), 0..0)?;
-        desc.regions.push(
-            RegionDesc {
-                name: c"local",
-                kind: RegionKind::Device,
-                size: REGION,
-                cpu_visible: true,
-                p2p,
-                backing: RegionBacking::CorePages,
-                fallback,
-            },
-            GFP_KERNEL,
-        )?;
-        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
-        let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
-        // SAFETY: The faux device is bound and nothing maps DMA for it.
-        unsafe { prepare_dma_device(raw) }?;
-        let exec = crate::execution::Execution::idle()?;
-        AccelDevice::create(
-            parent,
-            c"kunit",
-            c"xaccel KUnit device",
-            DeviceLayout::new(&desc)?,
-            exec,
-            None,
-            None,
-        )
+        kunit_device::device_with_local(faux, REGION, true, p2p, fallback)
     }
 
     static INVALIDATIONS: AtomicU32 = AtomicU32::new(0);

@@ -47,10 +47,13 @@ pub(crate) fn desc(capabilities: Capabilities, va_range: Range<u64>) -> Result<D
     })
 }
 
-/// An unregistered device under `faux` described by [`desc`] with no VA window, declaring the
-/// P2P capability if `p2p`; its parent gets a DMA mask as at registration.
-pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelDevice>> {
-    let layout = DeviceLayout::new(&desc(Capabilities { mmu: false, p2p }, 0..0)?)?;
+/// An unregistered device under `faux` described by `desc`; its parent gets a DMA mask as at
+/// registration.
+pub(crate) fn device_from(
+    faux: &faux::Registration,
+    desc: &DeviceDesc,
+) -> Result<ARef<AccelDevice>> {
+    let layout = DeviceLayout::new(desc)?;
     let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
     let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
     // SAFETY: The faux device is bound and nothing maps DMA for it.
@@ -65,4 +68,36 @@ pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelD
         None,
         None,
     )
+}
+
+/// An unregistered device under `faux` described by [`desc`] with no VA window, declaring the
+/// P2P capability if `p2p`.
+pub(crate) fn device(faux: &faux::Registration, p2p: bool) -> Result<ARef<AccelDevice>> {
+    device_from(faux, &desc(Capabilities { mmu: false, p2p }, 0..0)?)
+}
+
+/// An unregistered device under `faux` described by [`desc`], plus a device-memory region (id 1)
+/// of `size` bytes of core pages, CPU-visible or not, reachable peer-to-peer only (`p2p`) or by
+/// everyone, with `fallback` for the importers that cannot reach it.
+pub(crate) fn device_with_local(
+    faux: &faux::Registration,
+    size: u64,
+    cpu_visible: bool,
+    p2p: bool,
+    fallback: ExportFallback,
+) -> Result<ARef<AccelDevice>> {
+    let mut desc = desc(Capabilities::default(), 0..0)?;
+    desc.regions.push(
+        RegionDesc {
+            name: c"local",
+            kind: RegionKind::Device,
+            size,
+            cpu_visible,
+            p2p,
+            backing: RegionBacking::CorePages,
+            fallback,
+        },
+        GFP_KERNEL,
+    )?;
+    device_from(faux, &desc)
 }
