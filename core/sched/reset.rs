@@ -16,8 +16,11 @@
 //! 1. every ring is **frozen** (nothing is dispatched) and the handles of its running jobs are
 //!    made stale, so that the reset wiping them completes nothing;
 //! 2. the backend resets the device (under the originating ring's lock, like every call);
-//! 3. every ring hands its running jobs, all innocent now, to the backend again in their order
-//!    (or completes them with `EIO` if the device reset failed too), thaws and runs a pass.
+//! 3. the guilty context's running jobs complete (the timed-out one with `ETIME`, the others
+//!    with `ECANCELED`): only now, since until the reset the hung engine could still reach
+//!    their memory; every ring hands its other running jobs, all innocent, to the backend
+//!    again in their order (or completes them with `EIO` if the device reset failed too),
+//!    thaws and runs a pass.
 //!
 //! Rings outside a domain (KUnit rigs, the benchmark) reset the device in place instead, and
 //! only re-run their own jobs.
@@ -129,17 +132,23 @@ impl Ring {
                     (None, Err(_)) => "failed",
                 }
             );
-            head.finish(Err(ETIME), true);
+            // Before a device reset the hung engine may still reach the job's memory: its
+            // fence signals once the device was reset ([`Ring::thaw`]).
+            if device_wide.is_none() {
+                head.finish(Err(ETIME), true);
+            }
         }
         let queued = guilty.stop(EntityState::Guilty);
-        for job in state.running.iter() {
-            if job.is_done() {
-                continue;
-            }
-            if core::ptr::eq(&*job.entity, &*guilty) {
-                job.finish(Err(ECANCELED), true);
-            } else if reset.is_err() && device_wide.is_none() {
-                job.finish(Err(EIO), true);
+        if device_wide.is_none() {
+            for job in state.running.iter() {
+                if job.is_done() {
+                    continue;
+                }
+                if core::ptr::eq(&*job.entity, &*guilty) {
+                    job.finish(Err(ECANCELED), true);
+                } else if reset.is_err() {
+                    job.finish(Err(EIO), true);
+                }
             }
         }
         cancel_queued(queued, ECANCELED);
@@ -189,6 +198,16 @@ impl Ring {
             let _section = SignallingSection::begin();
             let mut state = self.state.lock();
             state.frozen = false;
+            // The guilty context's running jobs (on the ring whose job timed out) complete
+            // now that the device was reset: the oldest, which timed out, with `ETIME`.
+            let mut timed_out = true;
+            for job in state.running.iter() {
+                if job.entity.is_guilty() && !job.is_done() {
+                    job.finish(Err(if timed_out { ETIME } else { ECANCELED }), true);
+                    timed_out = false;
+                }
+            }
+            self.retire(&mut state, &mut retired);
             if ok {
                 self.rerun(&mut state);
             } else {

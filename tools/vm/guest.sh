@@ -485,6 +485,10 @@ check)
 	run_tap kunit-hlx hlx_kunit
 	if node=$(hlx_node); then
 		run_tap "selftest-hlx:${node##*/}" "$bin/xaccel-selftest-hlx" "$node"
+		# dma-buf between devices of two backends: hlx <-> vaccel, both ways, and hlx with
+		# vgem and udmabuf.
+		run_tap "selftest-dmabuf:${node##*/}+accel0" "$bin/xaccel-selftest-dmabuf" \
+			"$node" /dev/accel/accel0
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
 	run_tap devmem-refuse-setup devmem_rule_setup 1
