@@ -10,6 +10,7 @@ mod basic;
 mod ctx;
 mod errors;
 mod recovery;
+mod vm_busy;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("closing the file with work in flight",                   recovery::close_with_work_in_flight),
     ("CONTEXT_CREATE/DESTROY bad input -> errnos, unchanged",  errors::context_create),
     ("SUBMIT bad input -> errnos, unchanged, nothing queued",  errors::submit),
+    ("a VM keeps unbound BOs until every context's job ended", vm_busy::unbind_waits_for_every_context),
 ];
 
 fn main() -> ExitCode {
