@@ -190,20 +190,21 @@ impl Vm {
     /// that may use the VM, have signalled, unmapped buffer objects are kept. For the scheduler,
     /// after the job was pushed (it cannot fail).
     ///
-    /// The fence replaces an earlier one of its fence context (which signals first) or a
-    /// signalled one; only a fence of a new context with no free slot makes the list grow.
+    /// The fence replaces an earlier one of its fence context (which signals first; a later one
+    /// already there is kept instead) or a signalled one; only a fence of a new context with no free slot makes the list grow.
     /// Should that allocation fail, the oldest fence is waited for and its slot reused.
     pub fn set_busy(&self, fence: ARef<DmaFence>) {
         let mut fence = fence;
         loop {
             let mut state = self.state.lock();
             let busy = &mut state.busy;
-            let slot = busy
-                .iter()
-                .position(|f| f.context() == fence.context())
-                .or_else(|| busy.iter().position(|f| f.is_signaled()));
-            if let Some(slot) = slot {
-                busy[slot] = fence;
+            if let Some(same) = busy.iter_mut().find(|f| f.context() == fence.context()) {
+                // Two SUBMITs may get here in either order: keep the later fence.
+                if fence.seqno() > same.seqno() {
+                    *same = fence;
+                }
+            } else if let Some(free) = busy.iter_mut().find(|f| f.is_signaled()) {
+                *free = fence;
             } else {
                 if busy.len() == busy.capacity() {
                     let _ = busy.reserve(1, GFP_KERNEL);
@@ -441,10 +442,14 @@ mod tests {
         vm.set_busy(short.to_dma_fence());
         let later = second_queue.create_fence(GFP_KERNEL)?;
         vm.set_busy(later.to_dma_fence());
+        // Two SUBMITs racing: the earlier fence coming last does not replace the later one.
+        vm.set_busy(short.to_dma_fence());
         ensure!(vm.busy_count() == 2);
 
         // The later jobs end first; then everything is unbound.
         short.signal()?;
+        // `later` is still tracked.
+        ensure!(vm.busy_count() == 2);
         later.signal()?;
         ensure!(vm.busy_count() == 1);
         vm.unbind(&plugged, VA, 2 * P)?;
