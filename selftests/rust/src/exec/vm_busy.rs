@@ -36,8 +36,9 @@ pub fn unbind_waits_for_every_context(c: &Ctx) -> TestResult {
     let second = Syncobj::create(&c.dev, false)?;
     // The DELAY job must still run when the memory is checked; a longer one is tried if it
     // ended first (which proves nothing either way).
-    for usecs in [2_000_000, 8_000_000, 20_000_000] {
-        let slow = delay(usecs);
+    // One DELAY packet lasts at most a second; the job timeout is 10 s.
+    for seconds in [2, 4, 8] {
+        let slow: Vec<u8> = (0..seconds).flat_map(|_| delay(1_000_000)).collect();
         let slow_bo = c.program(&c.dev, &slow)?;
         let vm = Vm::create(&c.dev)?;
         let before = used(c)?;
