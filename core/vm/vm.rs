@@ -191,8 +191,9 @@ impl Vm {
     /// after the job was pushed (it cannot fail).
     ///
     /// The fence replaces an earlier one of its fence context (which signals first; a later one
-    /// already there is kept instead) or a signalled one; only a fence of a new context with no free slot makes the list grow.
-    /// Should that allocation fail, the oldest fence is waited for and its slot reused.
+    /// already there is kept instead) or a signalled one; only a fence of a new context with no
+    /// free slot makes the list grow. Should that allocation fail, the oldest fence is waited
+    /// for (outside the lock) and its slot reused.
     pub fn set_busy(&self, fence: ARef<DmaFence>) {
         let mut fence = fence;
         loop {
@@ -218,6 +219,7 @@ impl Vm {
                         let Some(oldest) = busy.first().cloned() else {
                             // Empty, and not even one slot: wait for the job itself, which
                             // then needs no tracking.
+                            drop(state);
                             let _ = fence.wait(WaitMode::Uninterruptible, None);
                             return;
                         };
