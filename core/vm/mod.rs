@@ -4,8 +4,8 @@
 //!
 //! - `va`: the VA range map of one VM, pure and KUnit-tested (`xaccel_va`).
 //! - [`Vm`] (`vm`): a device VM: bind, unbind, teardown, the backend's MMU callbacks, the
-//!   busy fence, and [`Vm::resolve`] for backends without an MMU.
-//! - `release`: releasing unmapped buffer objects only once the VM's busy fence has signalled.
+//!   busy fences, and [`Vm::resolve`] for backends without an MMU.
+//! - `release`: freeing unmapped buffer objects once all the VM's busy fences signalled.
 //! - `dma`: the DMA addresses of a buffer object range, for MMU backends.
 //! - `table`: the VMs of one open file, by id.
 //! - `ioctl`: `VM_CREATE`, `VM_DESTROY`, `VM_BIND`, `VM_UNBIND`.

@@ -12,8 +12,9 @@
 //!
 //! A mapping holds a reference on its buffer object, so closing the object's handle does not
 //! free mapped memory. Unmapped bindings (unbind, destroy, the file closing) go to
-//! [`release_after`] with the VM's busy fence: the references, and with the last one the pages,
-//! are dropped only once the last job that may use the VM is done. The page tables are cleared
+//! [`release_after`] with the VM's busy fences, the latest job fence of every queue that used
+//! the VM (jobs of different queues end in any order): the references, and with the last one
+//! the pages, are dropped only once every job that may use the VM is done. The page tables are cleared
 //! at once, so the VA range can be bound again right away.
 
 use super::{
@@ -24,11 +25,12 @@ use super::{
 use crate::{
     backend::{Access, MmuOps, VmId},
     device::Plugged,
-    fence::DmaFence,
+    fence::{DmaFence, WaitMode},
     gem::Bo,
 };
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
+    alloc::kvec::PushError,
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Arc, Mutex},
@@ -44,8 +46,11 @@ pub(crate) struct Binding {
 /// The lockable state of a VM.
 struct VmState {
     map: VaMap<Binding>,
-    /// The fence of the last job that may use the VM; unmapped objects wait for it.
-    busy: Option<ARef<DmaFence>>,
+    /// The fences of the jobs that may use the VM, at most one per fence context (the latest:
+    /// a context's fences signal in order); unmapped objects wait for all of them. Signalled
+    /// entries are reused, and the vector keeps a free slot when it can, so adding a job's
+    /// fence seldom allocates.
+    busy: KVec<ARef<DmaFence>>,
     /// Cleared by [`Vm::teardown`]: a destroyed VM takes no new mappings.
     alive: bool,
 }
@@ -81,7 +86,7 @@ impl Vm {
                 id: NEXT_VM_ID.fetch_add(1, Ordering::Relaxed),
                 state <- new_mutex!(VmState {
                     map: VaMap::new(),
-                    busy: None,
+                    busy: KVec::new(),
                     alive: true,
                 }),
             }),
@@ -154,11 +159,14 @@ impl Vm {
         if !state.alive {
             return Err(ENOENT);
         }
+        let mut busy = KVec::with_capacity(state.busy.len(), GFP_KERNEL)?;
+        for fence in state.busy.iter().filter(|f| !f.is_signaled()) {
+            busy.push(fence.clone(), GFP_KERNEL)?;
+        }
         let removed = state.map.remove(va, size)?;
         if let Some(mmu) = plugged.mmu() {
             mmu.unmap(self.id, va, size);
         }
-        let busy = state.busy.clone();
         drop(state);
         release_after(removed, busy);
         Ok(())
@@ -173,18 +181,71 @@ impl Vm {
         if let Some(mmu) = plugged.and_then(Plugged::mmu) {
             unmap_all(mmu, self.id, &removed);
         }
-        let busy = state.busy.take();
+        let busy = core::mem::take(&mut state.busy);
         drop(state);
         release_after(removed, busy);
     }
 
-    /// Attaches the fence of a job that may use the VM: until it signals, unmapped buffer objects
-    /// are kept. For the scheduler.
+    /// Adds the fence of a job that may use the VM: until it, and the fences of the other jobs
+    /// that may use the VM, have signalled, unmapped buffer objects are kept. For the scheduler,
+    /// after the job was pushed (it cannot fail).
     ///
-    /// The fence replaces the previous one, so it must signal only after every earlier job of
-    /// the VM (one ordered queue per VM, or a fence array/chain over the VM's queues).
+    /// The fence replaces an earlier one of its fence context (which signals first; a later one
+    /// already there is kept instead) or a signalled one; only a fence of a new context with no
+    /// free slot makes the list grow. Should that allocation fail, the oldest fence is waited
+    /// for (outside the lock) and its slot reused.
     pub fn set_busy(&self, fence: ARef<DmaFence>) {
-        self.state.lock().busy = Some(fence);
+        let mut fence = fence;
+        loop {
+            let mut state = self.state.lock();
+            let busy = &mut state.busy;
+            if let Some(same) = busy.iter_mut().find(|f| f.context() == fence.context()) {
+                // Two SUBMITs may get here in either order: keep the later fence.
+                if fence.seqno() > same.seqno() {
+                    *same = fence;
+                }
+            } else if let Some(free) = busy.iter_mut().find(|f| f.is_signaled()) {
+                *free = fence;
+            } else {
+                if busy.len() == busy.capacity() {
+                    let _ = busy.reserve(1, GFP_KERNEL);
+                }
+                match busy.push_within_capacity(fence) {
+                    Ok(()) => {}
+                    Err(PushError(back)) => {
+                        // No memory: once the oldest job has ended its slot is free. Waited
+                        // for outside the lock, which the engines may need to end it.
+                        fence = back;
+                        let Some(oldest) = busy.first().cloned() else {
+                            // Empty, and not even one slot: wait for the job itself, which
+                            // then needs no tracking.
+                            drop(state);
+                            let _ = fence.wait(WaitMode::Uninterruptible, None);
+                            return;
+                        };
+                        drop(state);
+                        let _ = oldest.wait(WaitMode::Uninterruptible, None);
+                        continue;
+                    }
+                }
+            }
+            // Room for the next queue's fence, if memory allows: the next call need not
+            // allocate.
+            if busy.len() == busy.capacity() {
+                let _ = busy.reserve(1, GFP_KERNEL);
+            }
+            return;
+        }
+    }
+
+    /// Number of unsignalled busy fences; for tests.
+    pub fn busy_count(&self) -> usize {
+        self.state
+            .lock()
+            .busy
+            .iter()
+            .filter(|f| !f.is_signaled())
+            .count()
     }
 
     /// Translates `[va, va + len)` into the buffer object pieces behind it, in address order,
@@ -351,6 +412,75 @@ mod tests {
         ensure!(dev.region_used.get(0) == 2 * P);
         // The queue goes away: its job is cancelled, which signals the fence too.
         drop(ctx);
+        wait_for_releases();
+        ensure!(dev.region_used.get(0) == 0);
+        Ok(())
+    }
+
+    #[test]
+    fn unmapped_memory_waits_for_every_queue_not_only_the_latest_job() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-test", None)?;
+        let reg = register(&faux)?;
+        let dev = reg.device();
+        let plugged = dev.enter().ok_or(ENODEV)?;
+        // Two queues (contexts) on one VM.
+        let first_queue = FenceContext::new(c"xaccel-test", c"vm-first", None)?;
+        let second_queue = FenceContext::new(c"xaccel-test", c"vm-second", None)?;
+
+        let vm = Vm::new()?;
+        vm.bind(
+            &plugged,
+            VA,
+            Bo::new_system(dev, 0, 2 * P, 0, 0)?,
+            0,
+            2 * P,
+            Access::ReadWrite,
+        )?;
+        // A long job on the first queue, then two on the second: the second queue keeps only
+        // its latest fence.
+        let earlier = first_queue.create_fence(GFP_KERNEL)?;
+        vm.set_busy(earlier.to_dma_fence());
+        let short = second_queue.create_fence(GFP_KERNEL)?;
+        vm.set_busy(short.to_dma_fence());
+        let later = second_queue.create_fence(GFP_KERNEL)?;
+        vm.set_busy(later.to_dma_fence());
+        // Two SUBMITs racing: the earlier fence coming last does not replace the later one.
+        vm.set_busy(short.to_dma_fence());
+        ensure!(vm.busy_count() == 2);
+
+        // The later jobs end first; then everything is unbound.
+        short.signal()?;
+        // `later` is still tracked.
+        ensure!(vm.busy_count() == 2);
+        later.signal()?;
+        ensure!(vm.busy_count() == 1);
+        vm.unbind(&plugged, VA, 2 * P)?;
+        ensure!(dev.region_used.get(0) == 2 * P);
+
+        // A third queue's job reuses the signalled slot.
+        let third_queue = FenceContext::new(c"xaccel-test", c"vm-third", None)?;
+        let third = third_queue.create_fence(GFP_KERNEL)?;
+        vm.set_busy(third.to_dma_fence());
+        ensure!(vm.busy_count() == 2);
+        vm.bind(
+            &plugged,
+            VA,
+            Bo::new_system(dev, 0, P, 0, 0)?,
+            0,
+            P,
+            Access::ReadWrite,
+        )?;
+        ensure!(dev.region_used.get(0) == 3 * P);
+        vm.teardown(Some(&plugged));
+
+        // The first queue's job ends: the first object goes, the second waits for the third.
+        earlier.signal()?;
+        // (Waits until the queued release has run; a premature release fails the check below.)
+        while dev.region_used.get(0) > P {
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+        }
+        ensure!(dev.region_used.get(0) == P);
+        third.signal()?;
         wait_for_releases();
         ensure!(dev.region_used.get(0) == 0);
         Ok(())

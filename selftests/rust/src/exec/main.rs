@@ -13,6 +13,7 @@ mod ctx;
 mod errors;
 mod recovery;
 mod stats;
+mod vm_busy;
 
 use std::process::ExitCode;
 
@@ -44,6 +45,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("debugfs and QUERY agree on the reset count",             stats::debugfs_resets_match_query),
     ("SYNC_IOC_SET_DEADLINE on a queued job reaches vaccel",   stats::deadline_reaches_the_backend),
     ("fdinfo drm-engine-<name>: busy time of the file's jobs",  stats::fdinfo_engine_busy),
+    ("a VM keeps unbound BOs until every context's job ended", vm_busy::unbind_waits_for_every_context),
 ];
 
 fn main() -> ExitCode {
