@@ -177,12 +177,9 @@ pub fn sync_file_poll(c: &Ctx) -> TestResult {
 
 /// A sw_sync fence (debugfs) is an in-fence: the job runs only after it is signalled.
 pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
-    let Ok(timeline) = sw_sync::Timeline::open() else {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
         return tap::skip("no /sys/kernel/debug/sync/sw_sync");
     };
-    let fence = timeline.fence(1)?;
-    let gate = Syncobj::create(&c.dev, false)?;
-    gate.import_sync_file(fence.as_fd())?;
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = nop();
     let bo = c.program(&c.dev, &prog)?;
@@ -206,12 +203,9 @@ pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
 /// Implicit synchronisation through a shared BO: a job reading it waits for the job writing
 /// it (held back by a sw_sync gate); with NO_IMPLICIT it does not.
 pub fn implicit_sync_through_a_bo(c: &Ctx) -> TestResult {
-    let Ok(timeline) = sw_sync::Timeline::open() else {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
         return tap::skip("no /sys/kernel/debug/sync/sw_sync");
     };
-    let gate_fence = timeline.fence(1)?;
-    let gate = Syncobj::create(&c.dev, false)?;
-    gate.import_sync_file(gate_fence.as_fd())?;
     let shared = Bo::create(&c.dev, 4096, c.system)?;
     let writer = c.context(&c.dev, Priority::Normal)?;
     let reader = Context::create(&c.dev, c.engines.saturating_sub(1), Priority::Normal)?;
@@ -255,6 +249,9 @@ pub mod sw_sync {
     use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
     use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
+    use xaccel::{Device, Syncobj};
+
+    use crate::ctx::Check;
 
     #[allow(non_camel_case_types)]
     #[repr(C)]
@@ -295,5 +292,17 @@ pub mod sw_sync {
             // SAFETY: The opcode matches a `u32` argument.
             unsafe { ioctl(self.0.as_fd(), Setter::<INC, _>::new(count)) }
         }
+    }
+
+    /// A gate: a binary syncobj of `dev` holding the fence at point 1 of a new timeline, which
+    /// opens with `timeline.inc(1)`; `None` without sw_sync (debugfs).
+    pub fn gate(dev: &Device) -> Check<Option<(Timeline, Syncobj<'_>)>> {
+        let Ok(timeline) = Timeline::open() else {
+            return Ok(None);
+        };
+        let fence = timeline.fence(1)?;
+        let gate = Syncobj::create(dev, false)?;
+        gate.import_sync_file(fence.as_fd())?;
+        Ok(Some((timeline, gate)))
     }
 }

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `DRM_IOCTL_XACCEL_BO_WAIT`: waiting until a buffer object is idle, and its bad inputs.
 
-use std::os::fd::AsFd;
 use std::time::Duration;
 
 use xaccel::uapi::{
@@ -29,12 +28,9 @@ fn wait_errno(bo: &Bo<'_>, access: CpuAccess, timeout: Option<Duration>) -> Chec
 /// A BO a gated job writes is busy for both accesses; one it only reads is busy for writing
 /// only; both are idle once the job is done.
 pub fn waits_for_the_jobs_using_a_bo(c: &Ctx) -> TestResult {
-    let Ok(timeline) = sw_sync::Timeline::open() else {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
         return tap::skip("no /sys/kernel/debug/sync/sw_sync");
     };
-    let fence = timeline.fence(1)?;
-    let gate = Syncobj::create(&c.dev, false)?;
-    gate.import_sync_file(fence.as_fd())?;
     let written = Bo::create(&c.dev, 4096, c.system)?;
     let read = Bo::create(&c.dev, 4096, c.system)?;
     let idle = Bo::create(&c.dev, 4096, c.system)?;

@@ -158,12 +158,9 @@ const SYNC_IOC_SET_DEADLINE: Opcode = opcode::write::<SyncSetDeadline>(b'>', 5);
 /// A deadline set on an exported sync_file of a queued job reaches the backend (debugfs counts
 /// the hints vaccel took).
 pub fn deadline_reaches_the_backend(c: &Ctx) -> TestResult {
-    let Ok(timeline) = sw_sync::Timeline::open() else {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
         return tap::skip("no /sys/kernel/debug/sync/sw_sync");
     };
-    let fence = timeline.fence(1)?;
-    let gate = Syncobj::create(&c.dev, false)?;
-    gate.import_sync_file(fence.as_fd())?;
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = nop();
     let bo = c.program(&c.dev, &prog)?;
