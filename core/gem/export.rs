@@ -317,8 +317,10 @@ mod tests {
 
     #[test]
     fn own_exports_are_recognised_only_on_their_device() -> Result {
-        let faux = faux::Registration::new(c"xaccel-kunit-own", None)?;
-        let (a, b) = (device(&faux, false)?, device(&faux, false)?);
+        // Two parents: devices on one parent would share its name, and so its debugfs directory.
+        let faux_a = faux::Registration::new(c"xaccel-kunit-own-a", None)?;
+        let faux_b = faux::Registration::new(c"xaccel-kunit-own-b", None)?;
+        let (a, b) = (device(&faux_a, false)?, device(&faux_b, false)?);
         let bo = Bo::new_system(&a, 0, PAGE_SIZE as u64, 0, 0)?;
         let dma_buf = from_err_ptr(export(bo.gem(), 2))?;
         // SAFETY: `dma_buf` is live until the put below.

@@ -200,7 +200,8 @@ impl Vm {
             let mut state = self.state.lock();
             let busy = &mut state.busy;
             if let Some(same) = busy.iter_mut().find(|f| f.context() == fence.context()) {
-                // Two SUBMITs may get here in either order: keep the later fence.
+                // Two SUBMITs may get here in either order: keep the later fence. Job fences
+                // have 64-bit seqnos (`dma_fence_init64()`), which never wrap.
                 if fence.seqno() > same.seqno() {
                     *same = fence;
                 }
