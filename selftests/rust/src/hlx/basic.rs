@@ -456,7 +456,8 @@ pub fn vendor_query_validation(c: &Ctx) -> TestResult {
 /// HBM exported to a device that does not reach it peer-to-peer (vaccel's faux device, at
 /// `/dev/accel/accel0` in the VM run; `hbm_refuse=0`): an HBM BO no job used migrates to
 /// system memory (no device address any more, jobs naming its old HBM are refused, the data
-/// moved); one a job named stays in HBM and the import fails with `EBUSY`.
+/// moved), also after a refused SUBMIT listed it; one a job named stays in HBM and the import
+/// fails with `EBUSY`.
 pub fn hbm_export_migrates_unless_used(c: &Ctx) -> TestResult {
     let peer = match xaccel::Device::open(std::path::Path::new("/dev/accel/accel0")) {
         Ok(peer) if peer.device_info()?.backend == "vaccel" => peer,
@@ -464,6 +465,13 @@ pub fn hbm_export_migrates_unless_used(c: &Ctx) -> TestResult {
     };
     let (idle, idle_addr) = c.hbm_bo(0x1000)?;
     idle.map()?.write(8, &[0x5a; 16]);
+    // A SUBMIT the parser refuses does not keep the BO in HBM.
+    let refused = c.refusal(
+        hlx::ENGINE_DMA0,
+        &[Packet::Stop],
+        &[(&idle, DRM_XACCEL_SUBMIT_BO_WRITE)],
+    )?;
+    ensure!(refused == Some(Errno::PERM), "STOP: {refused:?}");
     let fd = idle.export()?;
     let imported = peer.import(std::os::fd::AsFd::as_fd(&fd))?;
     let after = c.dev.bo_info(idle.handle())?;
