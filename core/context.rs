@@ -10,8 +10,8 @@
 //!
 //! # Lock order
 //!
-//! A file's [`Contexts`] mutex is taken alone: entities are created before and dropped after it
-//! is held.
+//! A file's [`Contexts`] spinlock is taken alone: entities are created before and dropped after
+//! it is held, and the table grows outside it. SUBMIT takes it once, to look its context up.
 
 use crate::{
     device::Plugged,
@@ -20,9 +20,9 @@ use crate::{
     uapi,
 };
 use kernel::{
-    new_mutex,
+    new_spinlock,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{Arc, SpinLock},
 };
 
 extern "C" {
@@ -38,17 +38,50 @@ pub(crate) struct ContextTable {
 }
 
 /// A file's context table behind its lock.
-pub(crate) type Contexts = Mutex<ContextTable>;
+pub(crate) type Contexts = SpinLock<ContextTable>;
 
 /// An empty table, for a new file.
 pub(crate) fn new_contexts() -> impl PinInit<Contexts> {
-    new_mutex!(
+    new_spinlock!(
         ContextTable {
             last_id: 0,
             entries: KVec::new(),
         },
         "xaccel_file_contexts"
     )
+}
+
+/// Adds `entity` to `contexts` under a new id; the table grows outside the lock. On failure
+/// (`ENOSPC` past `DRM_XACCEL_MAX_CONTEXTS` or when ids run out, `ENOMEM`) the entity is
+/// dropped after the lock is released, since tearing it down sleeps.
+fn insert(contexts: &Contexts, entity: Arc<Entity>) -> Result<u32> {
+    loop {
+        let len = {
+            let mut table = contexts.lock();
+            if table.entries.len() < table.entries.capacity()
+                || table.entries.len() >= uapi::DRM_XACCEL_MAX_CONTEXTS as usize
+            {
+                let inserted = table.insert(entity);
+                drop(table);
+                return inserted.map_err(|(e, _entity)| e);
+            }
+            table.entries.len()
+        };
+        let room = (len + 1)
+            .max(4)
+            .saturating_mul(2)
+            .min(uapi::DRM_XACCEL_MAX_CONTEXTS as usize);
+        let mut bigger = KVec::with_capacity(room, GFP_KERNEL)?;
+        let mut table = contexts.lock();
+        if bigger.capacity() > table.entries.len() {
+            for entry in table.entries.drain_all() {
+                // Cannot fail: the capacity was checked just above.
+                let _ = bigger.push_within_capacity(entry);
+            }
+            // The old vector is empty now: freeing it drops no entity.
+            drop(core::mem::replace(&mut table.entries, bigger));
+        }
+    }
 }
 
 impl ContextTable {
@@ -61,14 +94,22 @@ impl ContextTable {
             .ok_or(ENOENT)
     }
 
-    fn insert(&mut self, entity: Arc<Entity>) -> Result<u32> {
+    /// Adds `entity` under a new id without allocating; on failure, gives the entity back so
+    /// that it is not dropped under the lock.
+    fn insert(&mut self, entity: Arc<Entity>) -> core::result::Result<u32, (Error, Arc<Entity>)> {
         if self.entries.len() >= uapi::DRM_XACCEL_MAX_CONTEXTS as usize {
-            return Err(ENOSPC);
+            return Err((ENOSPC, entity));
         }
-        let id = self.last_id.checked_add(1).ok_or(ENOSPC)?;
-        self.entries.push((id, entity), GFP_KERNEL)?;
-        self.last_id = id;
-        Ok(id)
+        let Some(id) = self.last_id.checked_add(1) else {
+            return Err((ENOSPC, entity));
+        };
+        match self.entries.push_within_capacity((id, entity)) {
+            Ok(()) => {
+                self.last_id = id;
+                Ok(id)
+            }
+            Err(full) => Err((ENOMEM, full.0 .1)),
+        }
     }
 
     fn remove(&mut self, id: u32) -> Result<Arc<Entity>> {
@@ -114,7 +155,7 @@ pub(crate) fn context_create(
         Entity::with_busy_clock(ring, priority, c"context", busy)?,
         GFP_KERNEL,
     )?;
-    let id = file.state().contexts().lock().insert(entity)?;
+    let id = insert(file.state().contexts(), entity)?;
     arg.context_id = id;
     Ok(0)
 }

@@ -43,6 +43,9 @@ int xaccel_bo_wait_idle(struct drm_gem_object *obj, bool write, s64 timeout_ns);
  * vmap/vunmap pair per SUBMIT flushes TLBs on every CPU. No reservation lock
  * either: the copy is the kernel's snapshot (validated afterwards), and a
  * concurrent CPU write races with it exactly as with the user's own mapping.
+ * A page already cached and up to date is taken as it is, without the folio
+ * lock; anything else (never touched, swapped out) goes through
+ * shmem_read_folio(), which brings it in.
  */
 int xaccel_bo_read(struct drm_gem_shmem_object *shmem, u64 offset, void *dst, size_t len)
 {
@@ -50,7 +53,14 @@ int xaccel_bo_read(struct drm_gem_shmem_object *shmem, u64 offset, void *dst, si
 
 	while (len) {
 		size_t chunk = min_t(size_t, len, PAGE_SIZE - offset_in_page(offset));
-		struct folio *folio = shmem_read_folio(mapping, offset >> PAGE_SHIFT);
+		struct folio *folio = filemap_get_folio(mapping, offset >> PAGE_SHIFT);
+
+		if (!IS_ERR(folio) && !folio_test_uptodate(folio)) {
+			folio_put(folio);
+			folio = ERR_PTR(-EAGAIN);
+		}
+		if (IS_ERR(folio))
+			folio = shmem_read_folio(mapping, offset >> PAGE_SHIFT);
 
 		if (IS_ERR(folio))
 			return PTR_ERR(folio);

@@ -4,37 +4,34 @@
 //!
 //! The backend is reached through [`DeviceOps`], implemented by [`Adapter`] (generic, so
 //! compiled into the backend module) around the backend's per-device data. Every path to it
-//! is closed by [`Execution::shutdown`], which a [`Registration`] runs when it drops, right
-//! after unplugging the device and before the backend's data (and its module) can go:
+//! is closed before the backend's data (and its module) can go, when a [`Registration`] drops:
 //!
-//! - the rings are shut down: they never call the backend again and every job's fence
-//!   signals (`ENODEV` for those that had not completed);
-//! - the validation door is closed: SUBMIT gets `ENODEV` (it is also inside `drm_dev_enter()`,
-//!   which the unplug already closed).
+//! - validation ([`Execution::validate`]) is only reached from SUBMIT, inside a
+//!   `drm_dev_enter()` section ([`Plugged`]), and `drm_dev_unplug()` waits for those sections
+//!   and fails new ones before the backend's data drops; so it needs no lock and no reference;
+//! - [`Execution::shutdown`], which the registration runs right after unplugging, shuts the
+//!   rings down: they never call the backend again and every job's fence signals (`ENODEV`
+//!   for those that had not completed).
 //!
 //! The rings themselves live as long as the device: contexts of files still open keep using
 //! them (and get `ENODEV`).
 //!
 //! # Lock order
 //!
-//! [`Execution::ops`] is a spinlock held only to clone or take the `Arc`; it nests inside
-//! nothing and nothing nests inside it.
+//! The execution state has no lock of its own; the rings' are in `sched`.
 //!
 //! [`Registration`]: crate::Registration
 
 use crate::{
     backend::{Backend, DeviceLayout},
+    device::Plugged,
     fence::Timestamp,
     sched::{EngineOps, JobHandle, ResetDomain, Ring, RingConfig},
     submission::Submission,
     uapi,
 };
-use kernel::{
-    new_spinlock,
-    prelude::*,
-    sync::{Arc, SpinLock},
-    time::Delta,
-};
+use core::ptr::NonNull;
+use kernel::{prelude::*, sync::Arc, time::Delta};
 
 /// A job's timeout when SUBMIT gives none.
 pub(crate) const DEFAULT_JOB_TIMEOUT: Delta = Delta::from_secs(10);
@@ -75,13 +72,24 @@ impl<B: Backend> DeviceOps for Adapter<B> {
 }
 
 /// One device's rings and its door to the backend; see the module documentation.
-#[pin_data]
+///
+/// # Invariants
+///
+/// `validator`, if set, points at the per-device data of the backend whose [`Registration`]
+/// created this state, as its [`DeviceOps`]; the registration keeps that data until after the
+/// device is unplugged, so it is valid inside any [`Plugged`] section of the device.
+///
+/// [`Registration`]: crate::Registration
 pub(crate) struct Execution {
     rings: KVec<Arc<Ring>>,
-    /// `None` once shut down.
-    #[pin]
-    ops: SpinLock<Option<Arc<dyn DeviceOps>>>,
+    validator: Option<NonNull<dyn DeviceOps>>,
 }
+
+// SAFETY: The rings are `Send + Sync`; `validator` points at `Send + Sync` backend data
+// (`DeviceOps: Send + Sync`) and is only dereferenced by `validate`, from any thread.
+unsafe impl Send for Execution {}
+// SAFETY: As above.
+unsafe impl Sync for Execution {}
 
 impl Execution {
     /// Creates a ring per engine of `layout`, all calling `backend`.
@@ -90,8 +98,9 @@ impl Execution {
         backend: &Arc<Adapter<B>>,
     ) -> Result<Arc<Self>> {
         let engine_ops: Arc<dyn EngineOps> = backend.clone();
-        let ops: Arc<dyn DeviceOps> = backend.clone();
-        Self::build(layout, engine_ops, Some(ops))
+        let validator: &dyn DeviceOps = &**backend;
+        // INVARIANT: `backend` is the registration's: it keeps the data until after unplug.
+        Self::build(layout, engine_ops, Some(NonNull::from(validator)))
     }
 
     /// The non-generic part of [`Execution::new`], so that the lock and its lockdep class are
@@ -99,7 +108,7 @@ impl Execution {
     fn build(
         layout: &DeviceLayout,
         engine_ops: Arc<dyn EngineOps>,
-        ops: Option<Arc<dyn DeviceOps>>,
+        validator: Option<NonNull<dyn DeviceOps>>,
     ) -> Result<Arc<Self>> {
         let mut rings = KVec::with_capacity(layout.engines.len(), GFP_KERNEL)?;
         for (engine, desc) in (0u32..).zip(layout.engines.iter()) {
@@ -111,13 +120,7 @@ impl Execution {
             };
             rings.push(Ring::new(config, engine_ops.clone())?, GFP_KERNEL)?;
         }
-        let execution = Arc::pin_init(
-            pin_init!(Self {
-                rings,
-                ops <- new_spinlock!(ops, "xaccel_execution_ops"),
-            }),
-            GFP_KERNEL,
-        )?;
+        let execution = Arc::new(Self { rings, validator }, GFP_KERNEL)?;
         // A device reset affects every engine: it re-runs the innocent jobs of all rings. The
         // rings and their domain hold each other until `Execution::shutdown`.
         if let Err(e) = ResetDomain::join(&execution.rings) {
@@ -132,13 +135,13 @@ impl Execution {
     /// [`Registration`]: crate::Registration
     #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
     pub(crate) fn idle() -> Result<Arc<Self>> {
-        Arc::pin_init(
-            pin_init!(Self {
+        Ok(Arc::new(
+            Self {
                 rings: KVec::new(),
-                ops <- new_spinlock!(None, "xaccel_execution_ops_idle"),
-            }),
+                validator: None,
+            },
             GFP_KERNEL,
-        )
+        )?)
     }
 
     /// The ring of `engine`.
@@ -146,9 +149,20 @@ impl Execution {
         self.rings.get(usize::try_from(engine).ok()?)
     }
 
-    /// The backend's validation, until shutdown (`ENODEV` after).
-    pub(crate) fn ops(&self) -> Result<Arc<dyn DeviceOps>> {
-        self.ops.lock().clone().ok_or(ENODEV)
+    /// The backend's validation of `submission` ([`Backend::validate`]), for SUBMIT on the
+    /// device `plugged` holds; `ENODEV` for another device or one without a backend (KUnit).
+    pub(crate) fn validate(
+        &self,
+        plugged: &Plugged<'_>,
+        submission: &mut Submission<'_>,
+    ) -> Result<KVec<u8>> {
+        if !core::ptr::eq(&*plugged.dev.exec, self) {
+            return Err(ENODEV);
+        }
+        let validator = self.validator.ok_or(ENODEV)?;
+        // SAFETY: `plugged` is a section of the device this state belongs to (checked above),
+        // so the backend's data is alive for its duration (type invariant).
+        unsafe { validator.as_ref() }.validate(submission)
     }
 
     /// Resets performed by all rings.
@@ -156,12 +170,11 @@ impl Execution {
         self.rings.iter().map(|r| r.reset_count()).sum()
     }
 
-    /// Stops every call into the backend; see the module documentation. Sleeps.
+    /// Stops every call into the backend from the rings; see the module documentation. Runs
+    /// after the device is unplugged (or was never registered). Sleeps.
     pub(crate) fn shutdown(&self) {
         for ring in self.rings.iter() {
             ring.shutdown();
         }
-        let ops = self.ops.lock().take();
-        drop(ops);
     }
 }

@@ -136,7 +136,7 @@ pub(crate) fn submit(
         )?;
     }
     let mut submission = Submission::new(engine, commands, &descs, vm.as_deref());
-    let payload = plugged.dev.exec.ops()?.validate(&mut submission)?;
+    let payload = plugged.dev.exec.validate(plugged, &mut submission)?;
     let resolved = submission.into_resolved();
     drop(large);
 

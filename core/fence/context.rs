@@ -241,7 +241,7 @@ impl FenceContext {
         let fences = timeline.fences.lock();
         // Numbered under the lock so the list stays in seqno order.
         let seqno = timeline.seqno.fetch_add(1, Relaxed) + 1;
-        let fence = allocation.init(NonNull::from(timeline), seqno);
+        let fence = allocation.init(NonNull::from(timeline), seqno, true);
         timeline.unsignalled.inc();
         UNSIGNALLED_FENCES.inc();
         fences.push(fence.clone());
@@ -249,8 +249,27 @@ impl FenceContext {
         fence
     }
 
+    /// [`FenceContext::arm`] for a fence its caller owns: the context counts it but does not
+    /// list it, so neither arming nor signalling takes the context's lock, and
+    /// [`FenceContext::cancel_all`] does not see it.
+    ///
+    /// The caller must keep a reference until it has signalled the fence, and signal it before
+    /// the context is dropped: dropping the context waits until it has. Seqnos follow the order
+    /// of the calls; callers that need them in their own order arm under their own lock (the
+    /// scheduler arms under its entity's queue lock).
+    pub fn arm_owned(&self, allocation: FenceAllocation) -> ARef<Fence> {
+        let timeline: &Timeline = &self.timeline;
+        let seqno = timeline.seqno.fetch_add(1, Relaxed) + 1;
+        let fence = allocation.init(NonNull::from(timeline), seqno, false);
+        // Counted before anyone else can see the fence (the caller publishes it).
+        timeline.unsignalled.inc();
+        UNSIGNALLED_FENCES.inc();
+        fence
+    }
+
     /// Signals every unsignalled fence of this context with `error` (e.g. `ECANCELED`, or
-    /// `EIO` after a reset), oldest first. Returns how many this call signalled.
+    /// `EIO` after a reset), oldest first, except owned ones ([`FenceContext::arm_owned`]).
+    /// Returns how many this call signalled.
     ///
     /// Fences armed while this runs may be signalled too. Fences that another thread is
     /// signalling at the same time are left to it.
@@ -368,6 +387,29 @@ mod tests {
         ensure!(kept.wait(WaitMode::Uninterruptible, Some(Delta::ZERO)) == Ok(()));
         let detached = kept.with_names(|driver, _| driver.to_bytes() == b"detached-driver");
         ensure!(detached && kept.timestamp().is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn owned_fences_are_counted_not_listed() -> Result {
+        let before = stats();
+        let ctx = context(c"owned")?;
+        let listed = ctx.create_fence(GFP_KERNEL)?;
+        let owned = ctx.arm_owned(FenceAllocation::new(GFP_KERNEL)?);
+        ensure!(listed.seqno() == 1 && owned.seqno() == 2);
+        ensure!(ctx.unsignalled() == 2 && stats().unsignalled == before.unsignalled + 2);
+        // Only the owner holds it: the context keeps no reference.
+        ensure!(owned.ref_count() == 1 && listed.ref_count() == 2);
+        // Cancelling leaves it to its owner.
+        ensure!(ctx.cancel_all(EIO) == 1);
+        ensure!(listed.error() == Some(EIO) && !owned.is_signaled());
+        ensure!(ctx.unsignalled() == 1);
+        owned.signal()?;
+        ensure!(owned.signal() == Err(EALREADY));
+        ensure!(ctx.unsignalled() == 0 && owned.ref_count() == 1);
+        drop(ctx);
+        ensure!(stats() == before);
+        ensure!(owned.status() == Ok(true) && owned.timestamp().is_some());
         Ok(())
     }
 

@@ -47,13 +47,18 @@ use kernel::{
 ///   `timeline.unsignalled`, so `timeline` is valid; `timeline` is not used once detached,
 ///   except by callers in an RCU read-side section that began while it was attached.
 /// - Only the claiming thread signals the fence, so it is signalled at most once, by us.
-/// - `link` is an initialised list node, on `timeline.fences` from arming until detached, and
-///   only accessed under that list's lock.
+/// - `link` is an initialised list node, only accessed under `timeline.fences`' lock. A listed
+///   fence (`listed`) is on that list from arming until detached; an owned one never is.
 #[repr(C)]
 pub struct Fence {
     base: DmaFence,
     timeline: NonNull<Timeline>,
     claimed: Atomic<bool>,
+    /// Armed by [`FenceContext::arm`], not [`FenceContext::arm_owned`]; never changes.
+    ///
+    /// [`FenceContext::arm`]: super::FenceContext::arm
+    /// [`FenceContext::arm_owned`]: super::FenceContext::arm_owned
+    listed: bool,
     link: Opaque<bindings::list_head>,
 }
 
@@ -62,8 +67,9 @@ const _: () = assert!(core::mem::offset_of!(Fence, base) == 0);
 // `dma_fence_free()` runs no Rust drop glue.
 const _: () = assert!(!core::mem::needs_drop::<Fence>());
 
-// SAFETY: The `dma_fence` is thread-safe (see `DmaFence`); `claimed` is atomic; `timeline` points
-// to a `Sync` timeline; `link` is only touched under the timeline's lock.
+// SAFETY: The `dma_fence` is thread-safe (see `DmaFence`); `claimed` is atomic; `listed` never
+// changes; `timeline` points to a `Sync` timeline; `link` is only touched under the timeline's
+// lock.
 unsafe impl Send for Fence {}
 // SAFETY: As above.
 unsafe impl Sync for Fence {}
@@ -166,19 +172,22 @@ impl FenceAllocation {
     /// Initialises the fence as number `seqno` of `timeline`, unsignalled, and returns the
     /// reference `dma_fence_init64()` created.
     ///
-    /// The caller (`FenceContext::arm`) holds the timeline's list lock, links the fence on the
-    /// list and counts it as unsignalled before anyone else can see it.
-    pub(super) fn init(self, timeline: NonNull<Timeline>, seqno: u64) -> ARef<Fence> {
+    /// The caller (`FenceContext::arm` or `arm_owned`) counts the fence as unsignalled before
+    /// anyone else can see it and, for a `listed` one, holds the timeline's list lock and links
+    /// it on the list.
+    pub(super) fn init(self, timeline: NonNull<Timeline>, seqno: u64, listed: bool) -> ARef<Fence> {
         let fence = KBox::into_raw(self.0).cast::<Fence>();
         // SAFETY: `fence` is a valid, exclusively owned allocation for a `Fence` (from
         // `KBox::new_uninit`), made by kmalloc and starting at `base`. Every field is written
         // below through raw pointers before a reference to the fence is created, establishing
         // the type invariants: `timeline` is the live timeline arming it, `claimed` is false,
-        // `link` is initialised (and linked by the caller), and `base` is initialised with our
-        // ops, the inline lock (lock argument NULL), the timeline's context id and `seqno`.
+        // `listed` is the caller's, `link` is initialised (and linked by the caller for a listed
+        // fence), and `base` is initialised with our ops, the inline lock (lock argument NULL),
+        // the timeline's context id and `seqno`.
         unsafe {
             (&raw mut (*fence).timeline).write(timeline);
             (&raw mut (*fence).claimed).write(Atomic::new(false));
+            (&raw mut (*fence).listed).write(listed);
             bindings::INIT_LIST_HEAD(Opaque::cast_into(&raw const (*fence).link));
             bindings::dma_fence_init64(
                 (&raw mut (*fence).base).cast::<bindings::dma_fence>(),
@@ -300,11 +309,13 @@ impl Fence {
     /// The caller claimed the fence and has signalled it; called once per fence.
     unsafe fn detach(&self) {
         let timeline = self.timeline.as_ptr();
-        // SAFETY: The fence is still counted in `unsignalled`, so its timeline is alive. The
-        // lock guard is a temporary, released at the end of the statement.
-        let list_ref = unsafe { &*timeline }.fences.lock().remove(self);
-        // The list's reference; the caller still holds one, so this is not the last.
-        drop(list_ref);
+        if self.listed {
+            // SAFETY: The fence is still counted in `unsignalled`, so its timeline is alive. The
+            // lock guard is a temporary, released at the end of the statement.
+            let list_ref = unsafe { &*timeline }.fences.lock().remove(self);
+            // The list's reference; the caller still holds one, so this is not the last.
+            drop(list_ref);
+        }
         // SAFETY: Every attached fence is counted once in the static `UNSIGNALLED_FENCES`; this
         // gives up this fence's count.
         unsafe { DrainCounter::dec_and_wake(&UNSIGNALLED_FENCES) };

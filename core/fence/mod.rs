@@ -37,8 +37,10 @@
 //!    image, so a fence that outlives this module never points at a lock class in freed
 //!    module memory. (The context's own lock only guards its list of unsignalled fences.)
 //! 3. **An unsignalled fence is attached to its context.** Its ops read the context's names and
-//!    deadline hook. The context links it on a list that holds a reference, so it cannot be
-//!    released unsignalled, and counts it.
+//!    deadline hook. The context counts it and links it on a list that holds a reference, so it
+//!    cannot be released unsignalled. An *owned* fence ([`FenceContext::arm_owned`], the
+//!    scheduler's job fences) is counted but not listed: its owner holds a reference until it
+//!    has signalled it, and must signal it before the context drops, which waits for it.
 //! 4. **A context cannot go away with unsignalled fences.** Dropping a [`FenceContext`] (its
 //!    owner going away: a queue torn down, a device unplugged) signals each remaining fence
 //!    with `ECANCELED`, waits for other threads still signalling one, then waits an RCU grace
@@ -60,7 +62,8 @@
 //! - Signal the fences of one context in seqno order: a signalled fence stands for all earlier
 //!   ones of its context in `dma_resv`, syncobjs and the scheduler's dependency tracking.
 //! - Every unsignalled fence must eventually be signalled: on completion, with an error on
-//!   failure or timeout, with `ECANCELED` when its context goes.
+//!   failure or timeout, with `ECANCELED` when its context goes (by the context for listed
+//!   fences, by their owner for owned ones).
 //! - Signalling works from any context, hard interrupts included (the fence lock and the
 //!   context's lock are taken with interrupts saved). Wrap completion paths in a
 //!   [`SignallingSection`]: inside, no `GFP_KERNEL` allocation, no `dma_resv` lock, no fence

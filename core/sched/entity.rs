@@ -24,7 +24,11 @@ use kernel::{
     list::{List, ListArc},
     new_spinlock_irq,
     prelude::*,
-    sync::{aref::ARef, Arc, SpinLockIrq},
+    sync::{
+        aref::ARef,
+        atomic::{Acquire, Atomic, Release},
+        Arc, SpinLockIrq,
+    },
 };
 
 /// An entity's priority; higher priorities are dispatched first (see the ring's arbitration).
@@ -80,7 +84,9 @@ pub(crate) struct EntityQueue {
 ///
 /// # Invariants
 ///
-/// `running` counts the entity's jobs the ring dispatched that are not done.
+/// - `running` counts the entity's jobs the ring dispatched that are not done.
+/// - `head` describes the first job of `queue.jobs` ([`head_hint`]); it changes only under
+///   `queue`'s lock, whenever the first job does.
 #[pin_data]
 pub(crate) struct EntityCore {
     pub(crate) ring: Arc<Ring>,
@@ -88,24 +94,41 @@ pub(crate) struct EntityCore {
     /// Irq-safe: ring passes read it from any context.
     #[pin]
     pub(crate) queue: SpinLockIrq<EntityQueue>,
+    /// The first queued job, for ring passes to read without the lock: 0 if the queue is
+    /// empty, else its credits, with [`HEAD_WAITS`] if it has dependencies; see
+    /// [`EntityCore::ready_head`].
+    head: Atomic<u32>,
     running: DrainCounter,
     /// The owner's busy clock on this engine, if it keeps one (fdinfo).
     busy: Option<Arc<BusyClock>>,
 }
 
 impl EntityCore {
-    /// One of the entity's jobs was handed to the backend.
+    /// One of the entity's jobs is about to be handed to the backend.
     pub(super) fn job_started(&self) {
-        if let Some(busy) = &self.busy {
-            busy.start();
-        }
         self.running.inc();
     }
 
-    /// One of the entity's dispatched jobs is done.
-    pub(super) fn job_stopped(&self) {
-        if let Some(busy) = &self.busy {
+    /// `job`, handed to the backend, was still running when `run` returned: the owner's busy
+    /// clock starts. (A job the backend completed inside `run` took no measurable time and is
+    /// not counted: no clock reading, no lock.)
+    pub(super) fn job_busy(&self, job: &Job) {
+        let Some(busy) = &self.busy else {
+            return;
+        };
+        busy.start();
+        if !job.take_busy_token() {
+            // It completed in between, and left the stop to us.
             busy.stop();
+        }
+    }
+
+    /// `job`, one of the entity's dispatched jobs, is done.
+    pub(super) fn job_stopped(&self, job: &Job) {
+        if let Some(busy) = &self.busy {
+            if job.give_back_busy_token() {
+                busy.stop();
+            }
         }
         // SAFETY: Each dispatched job counted itself once in `job_started` and gives the count
         // back once, from `Job::finish` (the claimer only). The counter stays alive: the job
@@ -113,8 +136,22 @@ impl EntityCore {
         unsafe { DrainCounter::dec_and_wake(&self.running) };
     }
 
-    /// The credits of the first job if it may run now (dependencies met).
+    /// The credits of the first job if it may run now (dependencies met). Called by ring passes,
+    /// under the ring's lock.
+    ///
+    /// Takes no lock for an empty queue or a first job without dependencies: the hint is
+    /// exact there. Under the ring's lock the first job of a registered entity only goes
+    /// through [`EntityCore::pop_head`] or [`EntityCore::stop`], which the lock holder itself
+    /// calls; and a push into an empty queue after the hint was read pumps the ring, whose
+    /// lock holder then goes round again (see `Ring::pump`).
     pub(super) fn ready_head(&self) -> Option<u32> {
+        let head = self.head.load(Acquire);
+        if head == 0 {
+            return None;
+        }
+        if head & HEAD_WAITS == 0 {
+            return Some(head);
+        }
         let queue = self.queue.lock();
         let head = queue.jobs.iter().next()?;
         head.dependencies_met().then_some(head.credits)
@@ -122,7 +159,11 @@ impl EntityCore {
 
     /// Takes the first job off the FIFO.
     pub(super) fn pop_head(&self) -> Option<ListArc<Job>> {
-        self.queue.lock().jobs.pop_front()
+        let mut queue = self.queue.lock();
+        let job = queue.jobs.pop_front()?;
+        // INVARIANT: The first job changed, under the lock.
+        self.head.store(head_hint(&queue.jobs), Release);
+        Some(job)
     }
 
     /// Moves the entity to `state` (unless it is already closed) and takes every queued job.
@@ -133,12 +174,27 @@ impl EntityCore {
         }
         let mut taken = List::new();
         taken.push_all_back(&mut queue.jobs);
+        // INVARIANT: Empty now, under the lock.
+        self.head.store(0, Release);
         taken
     }
 
     /// Whether a job timed out on this entity.
     pub(crate) fn is_guilty(&self) -> bool {
         self.queue.lock().state == EntityState::Guilty
+    }
+}
+
+/// [`EntityCore::head`]'s flag for a first job with dependencies: its readiness needs the lock.
+const HEAD_WAITS: u32 = 1 << 31;
+
+/// The hint for a queue whose jobs are `jobs`; see [`EntityCore::head`].
+fn head_hint(jobs: &List<Job>) -> u32 {
+    match jobs.iter().next() {
+        None => 0,
+        // Credits are at least 1 and at most a ring's limit, far below `HEAD_WAITS`.
+        Some(job) if job.has_dependencies() => job.credits | HEAD_WAITS,
+        Some(job) => job.credits,
     }
 }
 
@@ -202,6 +258,7 @@ impl Entity {
                     },
                     "xaccel_entity_queue"
                 ),
+                head: Atomic::new(0),
                 running: DrainCounter::new(),
                 busy,
             }),
@@ -269,10 +326,19 @@ impl Entity {
             EntityState::Guilty => return Err(EIO),
             _ => return Err(ENODEV),
         }
-        let fence = self.fences.arm(fence);
+        // The job owns its fence and signals it, whatever happens to it (see `job.rs`); armed
+        // under the queue lock, so seqnos follow the FIFO.
+        let fence = self.fences.arm_owned(fence);
         job.set_fence(fence.clone());
         self.core.ring.stats.queued();
+        let was_empty = queue.jobs.is_empty();
         queue.jobs.push_back(job);
+        if was_empty {
+            // INVARIANT: The job is the first now, under the lock. Release: a pass that reads
+            // the hint sees the job; one that read the old hint is followed by the pump below.
+            self.core.head.store(head_hint(&queue.jobs), Release);
+        }
+
         drop(queue);
         self.core.ring.pump();
         Ok(fence)

@@ -85,9 +85,10 @@ impl DependencyCount {
 ///
 /// # Invariants
 ///
-/// - `fence` is populated before the job is on any list, and never changes afterwards.
+/// - `fence` is populated before the job is on any list, and never changes afterwards. It is
+///   owned (`FenceContext::arm_owned`): the job signals it, at the latest when dropped.
 /// - `state` is `2 * generation` until the job is done, then [`DONE`] for ever.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct Job {
     #[pin]
     links: ListLinks,
@@ -103,7 +104,17 @@ pub(crate) struct Job {
     _callbacks: KVec<FenceCallback>,
     /// `None` for a job without dependencies.
     dependencies: Option<Arc<DependencyCount>>,
+    /// Who stops the owner's busy clock: [`BUSY_IDLE`], then [`BUSY_COUNTED`] if the dispatcher
+    /// started it, and [`BUSY_OVER`] once the completion came (see `EntityCore::job_busy`).
+    busy: Atomic<u32>,
 }
+
+/// [`Job::busy`]: the clock was not started for the job.
+const BUSY_IDLE: u32 = 0;
+/// [`Job::busy`]: the clock was started; the completion stops it.
+const BUSY_COUNTED: u32 = 1;
+/// [`Job::busy`]: the job completed.
+const BUSY_OVER: u32 = 2;
 
 impl_list_arc_safe! {
     impl ListArcSafe<0> for Job { untracked; }
@@ -142,6 +153,7 @@ impl Job {
                 state: Atomic::new(0),
                 _callbacks: callbacks,
                 dependencies,
+                busy: Atomic::new(BUSY_IDLE),
             }),
             GFP_KERNEL,
         )
@@ -196,6 +208,22 @@ impl Job {
     /// The fence's sequence number in its entity, 0 before the job is queued.
     pub(crate) fn seqno(&self) -> u64 {
         self.fence().map_or(0, |f| f.seqno())
+    }
+
+    /// Whether the job was built with dependencies still unsignalled.
+    pub(super) fn has_dependencies(&self) -> bool {
+        self.dependencies.is_some()
+    }
+
+    /// The dispatcher started the busy clock for the job: `false` if the job completed first
+    /// (the dispatcher then stops the clock itself).
+    pub(super) fn take_busy_token(&self) -> bool {
+        self.busy.cmpxchg(BUSY_IDLE, BUSY_COUNTED, Full).is_ok()
+    }
+
+    /// The job completed: `true` if its busy clock was started, so the completion stops it.
+    pub(super) fn give_back_busy_token(&self) -> bool {
+        self.busy.xchg(BUSY_OVER, Full) == BUSY_COUNTED
     }
 
     /// Whether every dependency has signalled.
@@ -267,11 +295,25 @@ impl Job {
             };
         }
         if was_running {
-            self.entity.job_stopped();
+            self.entity.job_stopped(self);
             // The next job starts from here: no workqueue hop between completion and dispatch.
             self.entity.ring.completion_ends();
         }
         true
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Job {
+    fn drop(self: Pin<&mut Self>) {
+        // Every path completes a queued job before its last reference goes (see the lifetime
+        // rules in `mod.rs`), so this finds the fence signalled. Should one ever be missed, its
+        // owned fence still signals: nothing waits for it for ever.
+        if let Some(fence) = self.fence() {
+            if fence.signal_error(ECANCELED).is_ok() {
+                pr_warn!("xaccel: a job was dropped before it completed\n");
+            }
+        }
     }
 }
 

@@ -51,7 +51,9 @@
 //!    destroyed (`ECANCELED`, after the entity's running jobs, so in seqno order), when its
 //!    entity is found guilty (`ECANCELED`) or when the ring shuts down (`ENODEV`). A running
 //!    job completes through the backend, through timeout recovery (`ETIME`, or re-run), or at
-//!    shutdown (`ENODEV`). And the fence timeline cancels anything left when it drops.
+//!    shutdown (`ENODEV`). A job owns its fence (`FenceContext::arm_owned`), so a job freed
+//!    unfinished, which no path does, still signals it (`ECANCELED`) rather than leave the
+//!    timeline's drop waiting.
 //! 4. **The backend is called only while it exists.** Calls happen under the ring's lock;
 //!    [`Ring::shutdown`] takes the backend out under that lock before the backend's module can
 //!    go. Handles the backend still holds afterwards are stale or complete already-done jobs:

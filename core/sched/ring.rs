@@ -499,7 +499,7 @@ impl Ring {
             let n = list.len();
             let start = state.next[level];
             candidates[level] = (0..n)
-                .map(|k| (start + k) % n)
+                .map(|k| (start + k).checked_rem(n).unwrap_or(0))
                 .find_map(|i| list[i].ready_head().map(|credits| (i, credits)));
         }
         // The highest ready level, unless a lower one has waited long enough (the lowest
@@ -543,13 +543,19 @@ impl Ring {
             self.in_flight.fetch_add(job.credits, Full);
             self.stats.dispatched();
             entity.job_started();
-            if state.running.is_empty() {
-                state.head_since = Instant::now();
-            }
-            let handle = JobHandle::new(job.clone_arc());
+            let was_idle = state.running.is_empty();
+            let dispatched = job.clone_arc();
             state.running.push_back(job);
-            if let Some(handle) = handle {
+            if let Some(handle) = JobHandle::new(dispatched.clone()) {
                 backend.run(self.config.engine, handle);
+            }
+            // A job the backend completed inside `run` needs no clock: the next round retires
+            // it (and measures its successor from then).
+            if !dispatched.is_done() {
+                if was_idle {
+                    state.head_since = Instant::now();
+                }
+                entity.job_busy(&dispatched);
             }
         }
     }
@@ -568,7 +574,8 @@ impl Ring {
                 cursor.move_next();
             }
         }
-        if front_moved {
+        // Only a running job has a start to measure from (dispatch sets it on an idle ring).
+        if front_moved && !state.running.is_empty() {
             state.head_since = Instant::now();
         }
     }

@@ -11,7 +11,8 @@
 //! allows completion from `run`). The state is an irq-safe lock: the core may call `run` from
 //! any context.
 //!
-//! Jobs run the compiled program [`compile`] made when the job was submitted (see `program`),
+//! Jobs run the compiled program [`compile`] made when the job was submitted (see `program`;
+//! without `packet_latency_us`, NOPs are compiled out, so a NOP job runs an empty program),
 //! on the memory the core mapped for the job (see `exec`), so execution needs no allocation.
 //! With the `packet_latency_us` parameter every step first sleeps that long.
 
@@ -24,7 +25,7 @@ use kernel::{
     new_spinlock_irq,
     prelude::*,
     sync::{
-        atomic::{Atomic, Relaxed},
+        atomic::{Acquire, Atomic, Relaxed, Release},
         Arc, SpinLockIrq,
     },
     time::Delta,
@@ -39,7 +40,12 @@ use xaccel::{fence::Timestamp, sched::JobHandle, Access, MemRange, Submission};
 /// the parser's (Documentation/vaccel.rst), the VM's (`EFAULT` for an unmapped address,
 /// `EACCES` for a write through a read-only mapping), `E2BIG` for a program whose operands
 /// need more than `program::MAX_SPANS` pieces, and `ENOMEM`.
-pub(crate) fn compile(submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+///
+/// The whole buffer is checked before anything is resolved, so a bad packet anywhere is
+/// reported as such. NOPs are only compiled in when packets have a latency
+/// (`keep_nops`): otherwise they take no time and do nothing, and a program of NOPs alone
+/// compiles to the empty payload, without allocating.
+pub(crate) fn compile(submission: &mut Submission<'_>, keep_nops: bool) -> Result<KVec<u8>> {
     let mut views = KVec::with_capacity(submission.bos().len(), GFP_KERNEL)?;
     for bo in submission.bos() {
         views.push(
@@ -50,12 +56,15 @@ pub(crate) fn compile(submission: &mut Submission<'_>) -> Result<KVec<u8>> {
             GFP_KERNEL,
         )?;
     }
-    let parsed = isa::parse(submission.commands(), &views, submission.has_vm())?;
-    let ops = parsed.map_err(|reject| reject.errno())?;
+    let commands = submission.commands();
+    let has_vm = submission.has_vm();
+    isa::parse_each(commands, &views, has_vm, |_| Ok(()))?.map_err(|reject| reject.errno())?;
     let mut out = Builder::new();
-    for op in ops.iter() {
+    // Cannot reject: the same bytes were accepted just above.
+    isa::parse_each(commands, &views, has_vm, |op| {
         let mut spans = |o: Operand| operand(&mut out, submission, o);
-        let step = match *op {
+        let step = match op {
+            Op::Nop if !keep_nops => return Ok(()),
             Op::Nop => Step::Nop,
             Op::Delay { usecs } => Step::Delay { usecs },
             Op::Hang => Step::Hang,
@@ -84,8 +93,9 @@ pub(crate) fn compile(submission: &mut Submission<'_>) -> Result<KVec<u8>> {
             },
             Op::WriteTimestamp { dst } => Step::Timestamp { dst: spans(dst)? },
         };
-        out.step(step)?;
-    }
+        out.step(step)
+    })?
+    .map_err(|reject| reject.errno())?;
     out.finish()
 }
 
@@ -125,11 +135,20 @@ struct EngineState {
     stopped: bool,
 }
 
+impl EngineState {
+    /// Nothing queued, executing or hung, and not stopped: a new job may run at once.
+    fn is_idle(&self) -> bool {
+        self.queue.is_empty() && !self.busy && self.hung.is_none() && !self.stopped
+    }
+}
+
 /// One engine.
 #[pin_data]
 pub(crate) struct Engine {
     #[pin]
     state: SpinLockIrq<EngineState>,
+    /// [`EngineState::is_idle`], readable without the lock; updated under it on every change.
+    idle: Atomic<bool>,
     #[pin]
     work: Work<Engine>,
     /// Sleep before each step (`packet_latency_us`).
@@ -155,6 +174,7 @@ impl Engine {
                     busy: false,
                     stopped: false,
                 }),
+                idle: Atomic::new(true),
                 work <- new_work!("vaccel_engine"),
                 latency,
                 deadline: Atomic::new(i64::MAX),
@@ -164,28 +184,29 @@ impl Engine {
     }
 
     /// Queues a job (`Backend::run`), or runs it at once if it takes no time and the engine is
-    /// idle (the core serialises `run` per engine, so nothing overtakes it); never sleeps or
-    /// allocates.
+    /// idle; never sleeps or allocates.
+    ///
+    /// The idle check needs no lock: the core serialises `run` (and `reset_engine`) per engine
+    /// under its ring's lock, so nothing else queues a job meanwhile, and an idle engine's work
+    /// item has nothing left to execute. So nothing overtakes the job run here.
     pub(crate) fn submit(self: &Arc<Self>, job: JobHandle) {
+        if self.idle.load(Acquire) && self.latency == Delta::ZERO && exec::is_instant(job.payload())
+        {
+            match exec::run(&job, Delta::ZERO) {
+                Outcome::Done(result) => job.complete(result),
+                // Not for instant programs; dropping the handle cancels the job.
+                Outcome::Hung | Outcome::Abandoned => {}
+            }
+            return;
+        }
         let refused = {
             let mut state = self.state.lock();
             if state.stopped {
                 Some(job)
-            } else if state.queue.is_empty()
-                && !state.busy
-                && state.hung.is_none()
-                && self.latency == Delta::ZERO
-                && exec::is_instant(job.payload())
-            {
-                drop(state);
-                match exec::run(&job, Delta::ZERO) {
-                    Outcome::Done(result) => job.complete(result),
-                    // Not for instant programs; dropping the handle cancels the job.
-                    Outcome::Hung | Outcome::Abandoned => {}
-                }
-                return;
             } else {
-                state.queue.push_within_capacity(job).err().map(|e| e.0)
+                let refused = state.queue.push_within_capacity(job).err().map(|e| e.0);
+                self.idle.store(state.is_idle(), Release);
+                refused
             }
         };
         match refused {
@@ -213,6 +234,7 @@ impl Engine {
         let mut state = self.state.lock();
         state.queue.clear();
         state.hung = None;
+        self.idle.store(state.is_idle(), Release);
     }
 
     /// Stops for good (the device goes away): queued jobs are dropped, nothing runs again.
@@ -221,6 +243,7 @@ impl Engine {
         state.stopped = true;
         state.queue.clear();
         state.hung = None;
+        self.idle.store(false, Release);
     }
 }
 
@@ -237,6 +260,8 @@ impl WorkItem for Engine {
                     this.deadline.store(i64::MAX, Relaxed);
                 }
                 if state.stopped || state.hung.is_some() || state.queue.is_empty() {
+                    // Release: whoever sees the engine idle sees the jobs it executed done.
+                    this.idle.store(state.is_idle(), Release);
                     return;
                 }
                 match state.queue.remove(0) {
@@ -253,6 +278,7 @@ impl WorkItem for Engine {
                     let mut state = this.state.lock();
                     if !state.stopped && job.is_current() {
                         state.hung = Some(job);
+                        this.idle.store(false, Release);
                     }
                     // Else dropped here: stale or already completed, it does nothing.
                 }

@@ -3,8 +3,8 @@
 //! vaccel's command-buffer parser: untrusted bytes in, a validated program out.
 //!
 //! Every packet is checked before the job is queued (Documentation/vaccel.rst lists the
-//! rules), and the engine executes only what is built from the [`Program`] parsed here, never
-//! the user's bytes, so it cannot touch memory outside what was validated: each [`Operand`]
+//! rules), and the engine executes only what is built from the operations [`parse_each`] hands
+//! out, never the user's bytes, so it cannot touch memory outside what was validated: each [`Operand`]
 //! carries the exact byte range it may read or write. A BO-list operand is checked here against
 //! its buffer's size and access rights; a device-VA operand (when the submit names a VM) is
 //! checked for overflow here and resolved through the VM, with its access, by `engine::compile`.
@@ -104,7 +104,8 @@ pub(crate) enum Op {
     },
 }
 
-/// A validated command buffer.
+/// A validated command buffer, as a list (the KUnit tests look at it whole).
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
 pub(crate) type Program = KVec<Op>;
 
 /// Why a command buffer was rejected; `at` is the byte offset of the offending packet.
@@ -333,15 +334,21 @@ fn packet_size(opcode: u16) -> Option<usize> {
 const HEADER: usize = core::mem::size_of::<abi::vaccel_packet_header>();
 
 /// Parses and validates a whole command buffer against the submit's BO list; `vm` says whether
-/// the submit names a VM (VA operands are refused otherwise).
+/// the submit names a VM (VA operands are refused otherwise). Hands each operation to `each`
+/// in order, as soon as its packet is checked, without allocating.
 ///
-/// Returns `Ok(Ok(program))` for a valid buffer, `Ok(Err(reject))` with the first reason to
-/// reject an invalid one, and `Err` only when allocating the program fails.
-pub(crate) fn parse(bytes: &[u8], bos: &[BoView], vm: bool) -> Result<Result<Program, Reject>> {
+/// Returns `Ok(Ok(()))` for a valid buffer, `Ok(Err(reject))` with the first reason to reject
+/// an invalid one (the operations before it were handed out), and `Err` with the first error
+/// of `each`, which stops the parse.
+pub(crate) fn parse_each(
+    bytes: &[u8],
+    bos: &[BoView],
+    vm: bool,
+    mut each: impl FnMut(Op) -> Result,
+) -> Result<Result<(), Reject>> {
     if bytes.is_empty() || bytes.len() > abi::VACCEL_MAX_PROGRAM_SIZE as usize {
         return Ok(Err(Reject::Size));
     }
-    let mut program = KVec::new();
     let mut at = 0;
     while at < bytes.len() {
         let parser = Parser { bos, vm, at };
@@ -370,12 +377,24 @@ pub(crate) fn parse(bytes: &[u8], bos: &[BoView], vm: bool) -> Result<Result<Pro
             pos: HEADER,
         };
         match parser.op(opcode, &mut body) {
-            Ok(op) => program.push(op, GFP_KERNEL)?,
+            Ok(op) => each(op)?,
             Err(reject) => return Ok(Err(reject)),
         }
         at += size;
     }
-    Ok(Ok(program))
+    Ok(Ok(()))
+}
+
+/// [`parse_each`] into a list of operations: `Ok(Ok(program))` for a valid buffer,
+/// `Ok(Err(reject))` for an invalid one, `Err` only when allocating the list fails.
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+pub(crate) fn parse(bytes: &[u8], bos: &[BoView], vm: bool) -> Result<Result<Program, Reject>> {
+    let mut program = KVec::new();
+    let parsed = parse_each(bytes, bos, vm, |op| {
+        program.push(op, GFP_KERNEL)?;
+        Ok(())
+    })?;
+    Ok(parsed.map(|()| program))
 }
 
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]

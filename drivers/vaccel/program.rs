@@ -15,7 +15,8 @@
 //! in order, and where the operand starts in its address space (`space` is the BO-list index,
 //! or [`SPACE_VA`] for a device-VA operand), which COPY compares to decide its direction.
 //!
-//! The engine decodes the payload with [`Decoder`] without allocating; a payload that does not
+//! A program without steps is the empty payload (no span count either), which takes no
+//! allocation. The engine decodes the payload with [`Decoder`] without allocating; a payload that does not
 //! decode (which validation never produces) fails the job with `EINVAL`.
 
 use crate::isa::VectorOp;
@@ -204,8 +205,11 @@ impl Builder {
         }
     }
 
-    /// The payload.
+    /// The payload: empty (not allocated) for a program without steps.
     pub(crate) fn finish(self) -> Result<KVec<u8>> {
+        if self.steps.is_empty() && self.spans.is_empty() {
+            return Ok(KVec::new());
+        }
         let mut out = KVec::with_capacity(
             4 + self.spans.len() * SPAN_BYTES + self.steps.len(),
             GFP_KERNEL,
@@ -255,6 +259,12 @@ pub(crate) struct Decoder<'a> {
 impl<'a> Decoder<'a> {
     /// Splits `payload` into its span table and steps; `EINVAL` if it does not decode.
     pub(crate) fn new(payload: &'a [u8]) -> Result<Self> {
+        if payload.is_empty() {
+            return Ok(Self {
+                spans: &[],
+                steps: Bytes { bytes: &[] },
+            });
+        }
         let (count, rest) = payload.split_first_chunk::<4>().ok_or(EINVAL)?;
         let table = (u32::from_le_bytes(*count) as usize)
             .checked_mul(SPAN_BYTES)
@@ -404,6 +414,16 @@ mod tests {
             })
         );
         assert_eq!(d.span(3), None);
+        Ok(())
+    }
+
+    #[test]
+    fn a_program_without_steps_is_the_empty_payload() -> Result {
+        let payload = Builder::new().finish()?;
+        assert!(payload.is_empty() && payload.capacity() == 0);
+        let mut d = Decoder::new(&payload)?;
+        assert_eq!(d.next_step(), None);
+        assert_eq!(d.span(0), None);
         Ok(())
     }
 

@@ -94,6 +94,8 @@ struct Vaccel;
 struct VaccelDevice {
     index: u32,
     engines: KVec<Arc<Engine>>,
+    /// `packet_latency_us`: with a latency, even a NOP takes time, so it is compiled in.
+    packet_latency: Delta,
     /// The software page table, used with `mmu=1` only.
     #[pin]
     page_table: Mutex<PageTable>,
@@ -133,8 +135,8 @@ impl xaccel::Backend for Vaccel {
     const DESC: &'static CStr = c"xaccel software reference accelerator";
     type Device = VaccelDevice;
 
-    fn validate(_dev: &VaccelDevice, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
-        engine::compile(submission)
+    fn validate(dev: &VaccelDevice, submission: &mut Submission<'_>) -> Result<KVec<u8>> {
+        engine::compile(submission, dev.packet_latency > Delta::ZERO)
     }
 
     fn run(dev: &VaccelDevice, engine: u32, job: JobHandle) {
@@ -333,6 +335,7 @@ impl kernel::Module for VaccelModule {
                 try_pin_init!(VaccelDevice {
                     index,
                     engines,
+                    packet_latency: params.packet_latency,
                     page_table <- new_mutex!(PageTable::new(*index, params.mmu)),
                 }? Error),
             )?;

@@ -12,7 +12,7 @@
 //! |----------|-------------------------------------------------------------------|
 //! | `bo-4k`  | create 4 KiB, get the mmap offset, mmap, write every page, munmap, close |
 //! | `bo-64m` | the same with 64 MiB (16384 page faults per operation)           |
-//! | `roundtrip` | µs per SUBMIT of a NOP + syncobj wait; anchor: sw_sync create, inc, poll (lower is better) |
+//! | `roundtrip` | median µs per SUBMIT of a NOP + syncobj wait; anchor: sw_sync create, inc, poll (lower is better) |
 //! | `copy-64m` | GB/s of a vaccel COPY job of 64 MiB; anchor: `memcpy` of 64 MiB in this process |
 //!
 //! Both sides do the same system calls: create, offset (BO_INFO / MAP_DUMB),
@@ -223,14 +223,32 @@ fn main() -> ExitCode {
         }
     }
     match roundtrip::measure(&sides.dev, sides.region, args.rounds) {
-        Ok((ours, anchor)) => println!(
-            "bench: roundtrip ours={} anchor={} ratio={:.3} goal=le1.5",
-            rate(ours),
-            rate(anchor),
-            ours / anchor
-        ),
+        Ok(times) => {
+            println!(
+                "# roundtrip: means ours={} anchor={} ratio={:.3}",
+                rate(times.ours_mean),
+                rate(times.anchor_mean),
+                times.ours_mean / times.anchor_mean
+            );
+            println!(
+                "bench: roundtrip ours={} anchor={} ratio={:.3} goal=le1.5",
+                rate(times.ours_median),
+                rate(times.anchor_median),
+                times.ours_median / times.anchor_median
+            );
+        }
         Err(err) => {
             eprintln!("xaccel-bench: roundtrip: {err}");
+            failed = true;
+        }
+    }
+    match roundtrip::breakdown(&sides.dev, sides.region) {
+        Ok((submit, wait, sync_file)) => println!(
+            "# roundtrip: median submit {submit:.1} us, syncobj wait {wait:.1} us \
+             (sync_file export and poll instead: {sync_file:.1} us)"
+        ),
+        Err(err) => {
+            eprintln!("xaccel-bench: roundtrip breakdown: {err}");
             failed = true;
         }
     }
