@@ -70,17 +70,36 @@ graft_kconfig() {
 		xaccel_die "could not graft xaccel's Kconfig into $src"
 }
 
+# The configuration fragments of the kernel flavour $XACCEL_KERNEL_FLAVOR: `check` (the
+# default: tools/vm/kernel.config, debug checks on) or `bench` (the same, then
+# tools/vm/kernel-bench.config turning the costly debug checks off). Later fragments win.
+fragments() {
+	echo "$XACCEL_ROOT/tools/vm/kernel.config"
+	case ${XACCEL_KERNEL_FLAVOR:-check} in
+	check) ;;
+	bench) echo "$XACCEL_ROOT/tools/vm/kernel-bench.config" ;;
+	*) xaccel_die "unknown kernel flavour '$XACCEL_KERNEL_FLAVOR' (check or bench)" ;;
+	esac
+}
+
 configure() {
-	local src=$1 out=$2 fragment=$XACCEL_ROOT/tools/vm/kernel.config
+	local src=$1 out=$2
 	[ -f "$out/.config" ] && [ -f "$out/.xaccel-configured" ] && return 0
 	xaccel_log "configuring $out"
 	mkdir -p "$out"
 	make -s -C "$src" O="$out" tinyconfig >&2
-	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config "$fragment" >/dev/null)
+	# shellcheck disable=SC2046 # one path per line, without spaces
+	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config $(fragments) >/dev/null)
 	make -s -C "$src" O="$out" olddefconfig >&2
-	# Every option the fragment asks for must have taken.
+	# Every option the fragments ask for must have taken (the last word on an option wins).
 	local bad=0 line key want got
+	declare -A wanted=()
 	while IFS= read -r line; do
+		[[ $line =~ ^(CONFIG_[A-Z0-9_]+)=(.*)$ ]] || continue
+		wanted[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]}
+	done < <(cat $(fragments))
+	for key in "${!wanted[@]}"; do
+		line=$key=${wanted[$key]}
 		[[ $line =~ ^(CONFIG_[A-Z0-9_]+)=(.*)$ ]] || continue
 		key=${BASH_REMATCH[1]} want=${BASH_REMATCH[2]}
 		got=$(grep -E "^$key=" "$out/.config" | cut -d= -f2- || true)
@@ -89,7 +108,7 @@ configure() {
 			xaccel_log "config: $key wanted $want, got ${got:-unset}"
 			bad=1
 		fi
-	done <"$fragment"
+	done
 	((bad == 0)) || xaccel_die "the test kernel configuration did not take (see above)"
 	touch "$out/.xaccel-configured"
 }
@@ -103,7 +122,8 @@ main() {
 	src=$(source_dir)
 	version=${src##*/linux-}
 	graft_kconfig "$src"
-	hash=$(cat "$XACCEL_ROOT/tools/vm/kernel.config" "$XACCEL_ROOT/Kconfig" | sha256sum | cut -c1-12)
+	# shellcheck disable=SC2046 # one path per line, without spaces
+	hash=$(cat $(fragments) "$XACCEL_ROOT/Kconfig" | sha256sum | cut -c1-12)
 	out=$XACCEL_CACHE/build/$version-$hash
 	configure "$src" "$out"
 	xaccel_log "building kernel $version ($out)"
