@@ -16,7 +16,7 @@ CONFIG_XACCEL_HLX ?= m
 obj-$(CONFIG_XACCEL) += xaccel.o
 xaccel-y := core/xaccel.o core/xaccel_c.o core/gem/shmem_c.o core/gem/dmabuf_c.o core/gem/pages_c.o \
 	core/gem/debugfs_c.o core/xaccel_exports.o core/fence/fence_helpers.o core/sched/sched_helpers.o \
-	core/exec_c.o core/job_memory_c.o core/stats_c.o
+	core/exec_c.o core/job_memory_c.o core/stats_c.o core/gem/bar_c.o
 
 # Backends: one module each, built from drivers/<name>/<name>.rs.
 # A new backend adds one line here and a Kconfig entry.

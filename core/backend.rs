@@ -12,13 +12,13 @@
 //! defaults that refuse). Nothing here is `unsafe`: a backend never touches `bindings`.
 
 use crate::fence::Timestamp;
-use crate::gem::DeviceMemory;
+use crate::gem::{BarMemory, DeviceMemory};
 use crate::name::Name;
 use crate::sched::JobHandle;
 use crate::submission::Submission;
 use crate::uapi;
 use core::{ops::Range, ptr::NonNull};
-use kernel::prelude::*;
+use kernel::{device, prelude::*};
 
 /// A vendor backend: one implementation per backend module.
 ///
@@ -115,13 +115,17 @@ pub trait Backend: Send + Sync + 'static {
     }
 
     /// Maps `[va, va + len)` of the device VM `vm`, where `len` is the sum of the lengths of
-    /// `pages`, to the DMA addresses in `pages`, in order, with `access` rights.
+    /// `pages`, to the addresses in `pages`, in order, with `access` rights. Each range says
+    /// whether it is host memory mapped for DMA or the device's own memory
+    /// ([`AddressKind`]): the page-table entries must tell them apart.
     ///
     /// Called by `VM_BIND` for devices that declare [`Capabilities::mmu`] (never for the
     /// others), in process context (it may sleep and allocate), with the VM's lock held: calls
     /// for one VM never overlap, and `[va, va + len)` is inside the device's VA window and
-    /// unmapped. The addresses are those of a buffer object's pages, mapped for DMA by the
-    /// backend's device; each range is page-aligned and a multiple of the page size. On error the
+    /// unmapped. The addresses are those of a buffer object's memory: its pages mapped for DMA by
+    /// the backend's device, or its blocks of one of the device's [`RegionBacking::PciBar`]
+    /// regions as device addresses; each range is page-aligned and a multiple of the page size,
+    /// and one call has ranges of one kind. On error the
     /// bind fails with that error, and the backend must leave nothing of the range mapped.
     ///
     /// The default refuses (`EOPNOTSUPP`): a backend declaring an MMU implements both methods.
@@ -179,13 +183,28 @@ impl<B: Backend> VendorOps for BackendDevice<B> {
 /// Names one device VM to its backend: unique among the VMs of the running core, never reused.
 pub type VmId = u64;
 
-/// Device-visible (DMA) addresses of a piece of memory, as the backend's device reaches it.
+/// Device-visible addresses of a piece of memory, as the backend's device reaches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DmaRange {
-    /// The first DMA address.
+    /// The first address, of the kind `kind` says.
     pub addr: u64,
     /// Length in bytes.
     pub len: u64,
+    /// What `addr` is.
+    pub kind: AddressKind,
+}
+
+/// What the addresses of a [`DmaRange`] are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AddressKind {
+    /// DMA addresses of host memory (or of a peer's memory), mapped for the backend's device:
+    /// system, userptr and imported objects, and device-memory objects of core-allocated pages
+    /// or migrated to system memory.
+    Host,
+    /// Device addresses of the device's own memory: a [`RegionBacking::PciBar`] region's
+    /// `device_base` plus the offset in the region. The device reaches them without leaving
+    /// the card.
+    DeviceLocal,
 }
 
 /// What the device may do through a mapping; mirrors `DRM_XACCEL_VM_BIND_READ_*`.
@@ -304,7 +323,9 @@ pub struct RegionDesc {
 ///
 /// [`RegionBacking::CorePages`] are host pages that every importer reaches, unless the region
 /// is declared [`RegionDesc::p2p`]: then the core treats them as device memory that only
-/// peer-to-peer importers reach, so that both paths can be tested without hardware.
+/// peer-to-peer importers reach, so that both paths can be tested without hardware. A
+/// [`RegionBacking::PciBar`] region is reached only by peer-to-peer importers that
+/// `pci_p2pdma_distance()` finds a path to, and only if it is declared `p2p`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExportFallback {
     /// The buffer object moves to system memory (for good) when such an importer attaches,
@@ -316,12 +337,6 @@ pub enum ExportFallback {
 
 /// What backs the buffer objects of a region; the core allocates and maps it, so backends
 /// declare memory without touching it.
-///
-/// A PCI device with memory behind a BAR (the hlx backend) will add a `PciBar` variant carrying
-/// the BAR's CPU physical base and size (a `pci::Bar` the backend mapped at probe), whose pages
-/// the core maps for the CPU write-combined (`pgprot_writecombine`, `vmf_insert_pfn`) and whose
-/// bus addresses it gives to VM binds and P2P importers. It is not there yet: no backend has a
-/// BAR, and an unused variant would be untested code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RegionBacking {
     /// A system-memory region: shmem files, one per buffer object, allocated on first use.
@@ -330,6 +345,27 @@ pub enum RegionBacking {
     /// device registers: for software devices (vaccel), so device memory is real memory. The
     /// region's `gpu_buddy` allocator hands out blocks of these pages.
     CorePages,
+    /// A device-memory region behind a memory BAR of the PCI device the backend registers
+    /// (the `parent` of [`Registration::new`], whose BARs its driver claimed with
+    /// [`crate::pci::enable`]): [`RegionDesc::size`] bytes from byte `offset` of BAR `bar`.
+    ///
+    /// The region's `gpu_buddy` allocator hands out contiguous, zeroed ranges of it; the core
+    /// maps them for the CPU write-combined, reports their device address in `BO_INFO` and
+    /// [`BoDesc::device_addr`], binds them in VMs as [`AddressKind::DeviceLocal`] ranges and
+    /// gives their PCI bus addresses to dma-buf importers that reach the BAR peer-to-peer
+    /// (`Documentation/memory.rst`, "Device memory behind a PCI BAR").
+    ///
+    /// [`Registration::new`]: crate::Registration::new
+    /// [`BoDesc::device_addr`]: crate::BoDesc::device_addr
+    PciBar {
+        /// The BAR index (0-5).
+        bar: u32,
+        /// Where the region starts in the BAR, a multiple of the page size.
+        offset: u64,
+        /// The device address of the region's first byte, as the backend's device (and its
+        /// command buffers) name device memory.
+        device_base: u64,
+    },
 }
 
 /// Device capabilities; mirrors `DRM_XACCEL_CAP_*`.
@@ -403,8 +439,9 @@ impl DeviceLayout {
     /// Returns `EINVAL` for an empty engine or region list, more than 64 of either, an engine
     /// with no ring credits, no system region, a reversed VA window, or a region whose backing
     /// does not suit its kind or whose device memory is empty or not a multiple of the page
-    /// size; `ENOMEM` if the core cannot allocate a region's backing.
-    pub(crate) fn new(desc: &DeviceDesc) -> Result<Self> {
+    /// size, or a BAR region outside a memory BAR of `parent` (or `parent` not a PCI device);
+    /// `ENOMEM` if the core cannot allocate a region's backing.
+    pub(crate) fn new(desc: &DeviceDesc, parent: &device::Device<device::Bound>) -> Result<Self> {
         let engines_ok = !desc.engines.is_empty() && desc.engines.len() <= MAX_ITEMS;
         let regions_ok = !desc.regions.is_empty() && desc.regions.len() <= MAX_ITEMS;
         let has_system = desc.regions.iter().any(|r| r.kind == RegionKind::System);
@@ -440,6 +477,17 @@ impl DeviceLayout {
                 (RegionKind::System, RegionBacking::Shmem) => None,
                 (RegionKind::Device, RegionBacking::CorePages) => {
                     Some(DeviceMemory::new(r.size, r.cpu_visible, r.p2p)?)
+                }
+                (
+                    RegionKind::Device,
+                    RegionBacking::PciBar {
+                        bar,
+                        offset,
+                        device_base,
+                    },
+                ) => {
+                    let memory = BarMemory::new(parent, bar, offset, r.size, device_base)?;
+                    Some(DeviceMemory::new_bar(memory, r.size, r.cpu_visible, r.p2p)?)
                 }
                 _ => return Err(EINVAL),
             };
@@ -530,10 +578,12 @@ mod tests {
             DmaRange {
                 addr: 0x1000,
                 len: 0x2000,
+                kind: AddressKind::Host,
             },
             DmaRange {
                 addr: 0x8000,
                 len: 0x1000,
+                kind: AddressKind::Host,
             },
         ];
         ops.map(7, 1 << 32, &pages, Access::ReadOnly)?;

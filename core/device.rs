@@ -278,7 +278,7 @@ impl<B: Backend> Registration<B> {
         desc: &DeviceDesc,
         data: impl PinInit<B::Device, Error>,
     ) -> Result<Self> {
-        let layout = DeviceLayout::new(desc)?;
+        let layout = DeviceLayout::new(desc, parent)?;
         // SAFETY: `parent` is bound, and nothing maps DMA for it through us yet.
         unsafe {
             gem::prepare_dma_device(ptr::from_ref(parent).cast::<bindings::device>().cast_mut())

@@ -14,7 +14,9 @@
 //!   blocks, the system pages it migrated to, or its pinned user pages), kept the same way; the
 //!   memory no longer migrates once mapped (`PagesState::kernel_mapped`);
 //! - imported objects: the exporter's `dma_buf_vmap()` for each job; I/O memory is refused
-//!   (`EOPNOTSUPP`).
+//!   (`EOPNOTSUPP`);
+//! - device-memory objects in a PCI BAR region: nothing. Such memory belongs to a device that
+//!   reaches it itself; the core's CPU operations on the slot fail with `EOPNOTSUPP`.
 //!
 //! The scheduler's job owns its memory, so mappings and references last until the job's last
 //! reference goes: after its fence has signalled and after the backend has dropped its
@@ -195,12 +197,13 @@ impl KernelMapping {
 ///
 /// # Invariants
 ///
-/// `vaddr` is a kernel mapping of the first `size` bytes of `bo`: its [`KernelMapping`], valid
+/// `vaddr` is `None` or a kernel mapping of the first `size` bytes of `bo`: its [`KernelMapping`], valid
 /// until `bo` is freed, or, for an import (`imported`), the exporter's vmap made for this slot
 /// and valid until the slot is dropped. `bo` keeps the memory and the mapping alive.
 struct Slot {
     bo: ARef<Bo>,
-    vaddr: NonNull<u8>,
+    /// `None` for BAR memory, which the core does not map for jobs.
+    vaddr: Option<NonNull<u8>>,
     size: usize,
     writable: bool,
     imported: bool,
@@ -226,13 +229,24 @@ impl Slot {
             let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
             // An exporter's dma-buf may be shorter than the object (rounded up to whole pages).
             (vaddr, size.min(bo_size))
+        } else if bo.device_addr().is_some() {
+            // BAR memory, which stays where it is once a job names it (`Bo::pin_device_addr`).
+            let vaddr = None;
+            // INVARIANT: No mapping.
+            return Ok(Self {
+                bo,
+                vaddr,
+                size: bo_size,
+                writable,
+                imported,
+            });
         } else {
             (bo.kernel_map().get_or_map(&bo)?, bo_size)
         };
         // INVARIANT: A mapping of at least `size` bytes of `bo`, of the kind `imported` says.
         Ok(Self {
             bo,
-            vaddr,
+            vaddr: Some(vaddr),
             size,
             writable,
             imported,
@@ -242,12 +256,10 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if self.imported {
+        if let (true, Some(vaddr)) = (self.imported, self.vaddr) {
             // SAFETY: The exporter's vmap made for this slot (type invariants), not used again;
             // the object is still held.
-            unsafe {
-                xaccel_job_vunmap_gem(self.bo.gem(), true, self.vaddr.as_ptr().cast::<c_void>())
-            };
+            unsafe { xaccel_job_vunmap_gem(self.bo.gem(), true, vaddr.as_ptr().cast::<c_void>()) };
         }
     }
 }
@@ -323,9 +335,11 @@ impl JobMemory {
     }
 
     /// The address of `len` bytes at `offset` of `slot`, checked: `EINVAL` for no such slot,
-    /// `EFAULT` for a range outside it, `EACCES` for a `write` to a read-only slot.
+    /// `EFAULT` for a range outside it, `EACCES` for a `write` to a read-only slot,
+    /// `EOPNOTSUPP` for BAR memory (not mapped).
     fn range(&self, slot: usize, offset: u64, len: u64, write: bool) -> Result<*mut u8> {
         let s = self.slot_list().get(slot).ok_or(EINVAL)?;
+        let vaddr = s.vaddr.ok_or(EOPNOTSUPP)?;
         match offset.checked_add(len) {
             Some(end) if end <= s.size as u64 => {}
             _ => return Err(EFAULT),
@@ -335,7 +349,7 @@ impl JobMemory {
         }
         // SAFETY: `offset <= size` (checked), so the result is inside, or one past the end
         // of, the slot's mapping (type invariants of `Slot`).
-        Ok(unsafe { s.vaddr.as_ptr().add(offset as usize) })
+        Ok(unsafe { vaddr.as_ptr().add(offset as usize) })
     }
 
     /// Copies `dst.len()` bytes at `offset` of `slot` into `dst`.

@@ -38,6 +38,14 @@ pub struct BoDesc {
     pub placement: Placement,
     /// The region the object's memory is accounted in.
     pub region: u32,
+    /// The device address of the object's memory if it is one contiguous range of a
+    /// [`RegionBacking::PciBar`] region: the device reaches the object's bytes at
+    /// `[device_addr, device_addr + size)`. The memory stays there while the object lives (a
+    /// job naming it pins it). `None` for other memory, including device memory that migrated
+    /// to system memory.
+    ///
+    /// [`RegionBacking::PciBar`]: crate::backend::RegionBacking::PciBar
+    pub device_addr: Option<u64>,
 }
 
 /// A byte range of one slot of the job's memory.

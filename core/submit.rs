@@ -129,6 +129,7 @@ pub(crate) fn submit(
                 },
                 placement: bo.placement(),
                 region: bo.region(),
+                device_addr: bo.pin_device_addr(),
             },
             GFP_KERNEL,
         )?;

@@ -88,8 +88,8 @@ pub mod uapi;
 mod uapi_bytes;
 
 pub use backend::{
-    Access, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc, ExportFallback,
-    RegionBacking, RegionDesc, RegionKind, VendorItems, VmId,
+    Access, AddressKind, Backend, Capabilities, DeviceDesc, DmaRange, EngineClass, EngineDesc,
+    ExportFallback, RegionBacking, RegionDesc, RegionKind, VendorItems, VmId,
 };
 pub use device::{AccelDevice, Registration};
 pub use job_memory::JobMemory;

@@ -44,20 +44,14 @@ use crate::{
     backend::ExportFallback,
     device::AccelDevice,
     gem::{
+        bar,
         export::DmaBufOps,
         pages::{self, Memory, PagesState},
         Bo, Placement,
     },
 };
 use core::ptr;
-use kernel::{
-    bindings,
-    ffi::c_int,
-    new_mutex,
-    page::{Page, PAGE_SIZE},
-    prelude::*,
-    sync::Mutex,
-};
+use kernel::{bindings, ffi::c_int, new_mutex, prelude::*, sync::Mutex};
 
 /// The exporter ops of device-memory objects: dynamic (`pin`/`unpin`).
 pub(super) static DEVICE_DMABUF_OPS: DmaBufOps = DmaBufOps(bindings::dma_buf_ops {
@@ -175,9 +169,17 @@ extern "C" fn attach_device(
     attach: *mut bindings::dma_buf_attachment,
 ) -> c_int {
     // SAFETY: Called for one of our device-memory dma-bufs and an attachment being set up.
-    let (bo, peer2peer) = unsafe { (object(dma_buf), (*attach).peer2peer) };
+    let (bo, peer2peer, importer) =
+        unsafe { (object(dma_buf), (*attach).peer2peer, (*attach).dev) };
     let (Some(memory), Some(region)) = (bo.device_memory(), bo.region_desc()) else {
         return EINVAL.to_errno();
+    };
+    // The p2pdma provider of a BAR lives while the device is registered. Entered before the
+    // reservation lock, as CPU faults do.
+    // SAFETY: The object holds its device.
+    let dev = unsafe { AccelDevice::from_raw((*bo.gem()).dev) };
+    let Some(_plugged) = dev.enter() else {
+        return ENODEV.to_errno();
     };
     let mut guard = bo.lock_state();
     let state = guard.state();
@@ -187,7 +189,7 @@ extern "C" fn attach_device(
     if matches!(state.memory, Memory::Migrated(_)) {
         return 0;
     }
-    let result = match memory.reach(peer2peer) {
+    let result = match memory.reach(peer2peer, importer) {
         Err(e) if e == EREMOTEIO => match region.fallback {
             ExportFallback::Refuse => Err(EOPNOTSUPP),
             ExportFallback::Migrate => migrate(bo, state),
@@ -221,20 +223,10 @@ fn migrate(bo: &Bo, state: &mut PagesState) -> Result {
     if waited < 0 {
         return Err(Error::from_errno(waited as i32));
     }
-    let mut copy = KVVec::with_capacity(usize::try_from(blocks.size())? / PAGE_SIZE, GFP_KERNEL)?;
-    let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
-    blocks.for_each_page(memory, |page| {
-        let new = Page::alloc_page(GFP_KERNEL)?;
-        // SAFETY: Both pages are the object's, which nothing else writes while the reservation
-        // lock is held and its fences have signalled (CPU writers through a mapping race with
-        // the copy as they would with any move; their mappings are zapped right after).
-        unsafe {
-            page.read_raw(buf.as_mut_ptr(), 0, PAGE_SIZE)?;
-            new.write_raw(buf.as_ptr(), 0, PAGE_SIZE)?;
-        }
-        copy.push(new, GFP_KERNEL)?;
-        Ok(())
-    })?;
+    // Nothing else writes the blocks while the reservation lock is held and the fences have
+    // signalled (CPU writers through a mapping race with the copy as they would with any
+    // move; their mappings are zapped right after).
+    let copy = blocks.copy_out(memory)?;
     pages::zap_cpu_mappings(bo, state);
     if !state.dma_buf.is_null() {
         // SAFETY: The reservation lock of the object's live dma-buf is held.
@@ -263,7 +255,9 @@ extern "C" fn unpin_device(attach: *mut bindings::dma_buf_attachment) {
     state.pins = state.pins.saturating_sub(1);
 }
 
-/// `map_dma_buf`: the object's current pages, DMA-mapped for the importing device.
+/// `map_dma_buf`: the addresses of the object's current memory for the importing device: the
+/// bus addresses of its BAR blocks (an importer that reaches the BAR: any other was refused or
+/// migrated the object at attach), or its pages DMA-mapped for the device.
 extern "C" fn map_dma_buf(
     attach: *mut bindings::dma_buf_attachment,
     _dir: bindings::dma_data_direction,
@@ -275,6 +269,22 @@ extern "C" fn map_dma_buf(
     };
     if state.revoked {
         return ENODEV.to_ptr();
+    }
+    if let (Memory::Blocks(blocks), Some(bar)) =
+        (&state.memory, bo.device_memory().and_then(|m| m.bar()))
+    {
+        let mut ranges = KVec::new();
+        for range in blocks.ranges() {
+            if let Err(e) = ranges.push(range, GFP_KERNEL) {
+                return Error::from(e).to_ptr();
+            }
+        }
+        // SAFETY: The reservation lock is held; not revoked, so the device is registered (the
+        // revocation at unplug takes the same lock); the importer reached the BAR at attach.
+        return match unsafe { bar.map_for(attach, &ranges) } {
+            Ok(sgt) => sgt,
+            Err(e) => e.to_ptr(),
+        };
     }
     let mapped = state
         .pages(bo.device_memory())
@@ -291,8 +301,15 @@ extern "C" fn unmap_dma_buf(
     sgt: *mut bindings::sg_table,
     _dir: bindings::dma_data_direction,
 ) {
-    // SAFETY: `sgt` was made by `map_dma_buf` for this attachment's device.
-    unsafe { pages::unmap_raw((*attach).dev, sgt) };
+    // SAFETY: `sgt` was made by `map_dma_buf` for this attachment: by `map_for` if it maps a
+    // BAR, else by `map_pages` for the attachment's device.
+    unsafe {
+        if bar::is_bar_table(sgt) {
+            bar::unmap_for(attach, sgt);
+        } else {
+            pages::unmap_raw((*attach).dev, sgt);
+        }
+    }
 }
 
 /// Revokes the exported device memory of `dev`, which was just unplugged; see the module
@@ -324,7 +341,12 @@ mod tests {
     use crate::gem::{export::export, import::dma_device, kunit_device};
     use core::ptr::NonNull;
     use core::sync::atomic::{AtomicU32, Ordering};
-    use kernel::{error::from_err_ptr, faux, page::BorrowedPage, sync::aref::ARef};
+    use kernel::{
+        error::from_err_ptr,
+        faux,
+        page::{BorrowedPage, Page, PAGE_SIZE},
+        sync::aref::ARef,
+    };
 
     /// The page at `index` of `bo`, read or written by `f` under the object's lock.
     fn with_page(bo: &Bo, index: usize, f: impl FnOnce(&Page) -> Result) -> Result {

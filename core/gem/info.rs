@@ -5,14 +5,20 @@
 //! The mmap offset is DRM's fake offset for the object: system-memory objects get it from the
 //! shmem helper when they are created, other placements will get it the first time it is asked
 //! for. `mmap()` of the device file at that offset maps the object, and only files holding a
-//! handle to it may do so.
+//! handle to it may do so. Objects in device memory behind a PCI BAR also report their device
+//! address (`DRM_XACCEL_BO_DEVICE_ADDR`).
 
-use crate::{device::Plugged, file::DrmFile, gem::Bo, uapi::drm_xaccel_bo_info};
+use crate::{
+    device::Plugged,
+    file::DrmFile,
+    gem::Bo,
+    uapi::{drm_xaccel_bo_info, DRM_XACCEL_BO_DEVICE_ADDR},
+};
 use kernel::prelude::*;
 
 /// Checks the input side of BO_INFO: `pad` and `reserved` must be zero (`EINVAL`).
 fn check_input(args: &drm_xaccel_bo_info) -> Result {
-    if args.pad != 0 || args.reserved != [0; 2] {
+    if args.pad != 0 || args.reserved != 0 {
         return Err(EINVAL);
     }
     Ok(())
@@ -30,14 +36,17 @@ pub(crate) fn bo_info(
     check_input(args)?;
     let bo = Bo::lookup(file, args.handle)?;
     let mmap_offset = bo.mmap_offset()?;
+    let device_addr = bo.device_addr();
+    let device_flag = device_addr.map_or(0, |_| DRM_XACCEL_BO_DEVICE_ADDR);
     *args = drm_xaccel_bo_info {
         handle: args.handle,
         pad: 0,
         size: bo.size(),
         region: bo.region(),
-        flags: bo.flags(),
+        flags: bo.flags() | device_flag,
         mmap_offset,
-        reserved: [0; 2],
+        device_addr: device_addr.unwrap_or(0),
+        reserved: 0,
     };
     Ok(0)
 }
@@ -56,6 +65,7 @@ mod tests {
             region: 3,
             flags: 1,
             mmap_offset: 1 << 40,
+            device_addr: 1 << 22,
             ..Default::default()
         };
         assert_eq!(check_input(&args), Ok(()));
@@ -68,10 +78,10 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(check_input(&pad), Err(EINVAL));
-        for i in 0..2 {
-            let mut args = drm_xaccel_bo_info::default();
-            args.reserved[i] = 1;
-            assert_eq!(check_input(&args), Err(EINVAL));
-        }
+        let reserved = drm_xaccel_bo_info {
+            reserved: 1,
+            ..Default::default()
+        };
+        assert_eq!(check_input(&reserved), Err(EINVAL));
     }
 }

@@ -53,8 +53,8 @@ pub(crate) fn device_from(
     faux: &faux::Registration,
     desc: &DeviceDesc,
 ) -> Result<ARef<AccelDevice>> {
-    let layout = DeviceLayout::new(desc)?;
     let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+    let layout = DeviceLayout::new(desc, parent)?;
     let raw = ptr::from_ref(parent).cast::<bindings::device>().cast_mut();
     // SAFETY: The faux device is bound and nothing maps DMA for it.
     unsafe { prepare_dma_device(raw) }?;

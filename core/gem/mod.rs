@@ -22,6 +22,7 @@
 //! `Documentation/memory.rst` describes placements, lifetimes, handles and accounting as
 //! userspace sees them.
 
+mod bar;
 pub(crate) mod create;
 mod debugfs;
 mod devmem;
@@ -37,6 +38,7 @@ mod pages;
 mod usage;
 pub(crate) mod userptr;
 
+pub(crate) use bar::BarMemory;
 pub(crate) use debugfs::register as register_debugfs;
 pub(crate) use devmem::DeviceMemory;
 pub(crate) use export_pages::{revoke, ExportList};

@@ -38,7 +38,11 @@ use kernel::{
 extern "C" {
     /// The VM operations of page-backed mappings (`pages_c.c`): fault, and the GEM reference.
     pub(crate) static xaccel_pages_vm_ops: bindings::vm_operations_struct;
-    fn xaccel_pages_vma_prepare(vma: *mut bindings::vm_area_struct, read_only: bool) -> c_int;
+    fn xaccel_pages_vma_prepare(
+        vma: *mut bindings::vm_area_struct,
+        read_only: bool,
+        io: bool,
+    ) -> c_int;
     fn xaccel_pages_insert(vmf: *mut bindings::vm_fault, page: *mut bindings::page) -> c_uint;
     fn xaccel_pages_fault_index(
         vmf: *mut bindings::vm_fault,
@@ -184,6 +188,9 @@ pub(crate) struct PagesState {
     /// The memory is mapped for the kernel for jobs (`job_memory::KernelMapping`), until the
     /// object is freed: it cannot move.
     pub(crate) kernel_mapped: bool,
+    /// The device addresses of the memory (blocks of a BAR region) went to the backend's MMU
+    /// (a VM bind), until the object is freed: it cannot move.
+    pub(crate) local_bound: bool,
     /// The device is gone: no CPU fault, importer mapping or attach reaches the memory.
     pub(crate) revoked: bool,
 }
@@ -197,14 +204,24 @@ impl PagesState {
             dma_buf: ptr::null_mut(),
             pins: 0,
             kernel_mapped: false,
+            local_bound: false,
             revoked: false,
         }
     }
 
     /// Whether the memory must stay where it is: pinned by an importer, mapped for the
-    /// backend's device or mapped for jobs.
+    /// backend's device (DMA addresses or device addresses) or mapped for jobs.
     pub(crate) fn is_pinned(&self) -> bool {
-        self.pins > 0 || self.backend_dma.is_some() || self.kernel_mapped
+        self.pins > 0 || self.backend_dma.is_some() || self.kernel_mapped || self.local_bound
+    }
+
+    /// The device address of the memory, if it is one contiguous range of blocks of a BAR
+    /// region (`device`, the object's region).
+    pub(crate) fn device_addr(&self, device: Option<&DeviceMemory>) -> Option<u64> {
+        match &self.memory {
+            Memory::Blocks(blocks) => blocks.device_addr(device?),
+            _ => None,
+        }
     }
 
     /// The page at `index` of the object, if it has one there. `memory` is the region of a
@@ -324,6 +341,56 @@ impl Bo {
     }
 }
 
+impl Bo {
+    /// The device address of the object's memory now, if it is in a BAR region (and has not
+    /// migrated): what `BO_INFO` reports and a queue without an MMU uses. Sleeps.
+    pub(crate) fn device_addr(&self) -> Option<u64> {
+        let device = self.device_memory()?;
+        self.lock_state().state().device_addr(Some(device))
+    }
+
+    /// The device address of the object's memory if it is in a BAR region, which then stays
+    /// there for good (`EBUSY` for a later migration): for a job that names the object (its
+    /// [`BoDesc`](crate::BoDesc)), validated against this address. Sleeps.
+    pub(crate) fn pin_device_addr(&self) -> Option<u64> {
+        let device = self.device_memory()?;
+        let mut guard = self.lock_state();
+        let state = guard.state();
+        let addr = state.device_addr(Some(device));
+        if addr.is_some() {
+            state.local_bound = true;
+        }
+        addr
+    }
+
+    /// The `(device address, length)` ranges of the object's memory if it is in a BAR region,
+    /// for the backend's MMU (`VM_BIND`); the memory no longer moves afterwards. `None` for
+    /// other memory, which the MMU reaches by DMA address ([`Bo::backend_pages`]). Sleeps;
+    /// `ENODEV` once revoked.
+    pub(crate) fn bind_device_local(&self) -> Result<Option<KVec<(u64, u64)>>> {
+        let Some(device) = self.device_memory() else {
+            return Ok(None);
+        };
+        let Some(bar) = device.bar() else {
+            return Ok(None);
+        };
+        let mut guard = self.lock_state();
+        let state = guard.state();
+        if state.revoked {
+            return Err(ENODEV);
+        }
+        let Memory::Blocks(blocks) = &state.memory else {
+            return Ok(None);
+        };
+        let mut ranges = KVec::new();
+        for (offset, len) in blocks.ranges() {
+            ranges.push((bar.device_addr(offset), len), GFP_KERNEL)?;
+        }
+        state.local_bound = true;
+        Ok(Some(ranges))
+    }
+}
+
 /// Maps `pages` for DMA by `dev`.
 pub(crate) fn map_pages(
     dev: *mut bindings::device,
@@ -385,8 +452,11 @@ pub(super) extern "C" fn mmap_pages(
         return ENODEV.to_errno();
     }
     let read_only = bo.flags() & crate::uapi::DRM_XACCEL_BO_READ_ONLY != 0;
+    // BAR memory is I/O memory: no `get_user_pages()` through the mapping, whatever it holds
+    // later (a migrated object's pages fault in as RAM).
+    let io = bo.device_memory().is_some_and(|m| m.bar().is_some());
     // SAFETY: `vma` is a mapping being set up by `mmap()`, with its lock held.
-    match to_result(unsafe { xaccel_pages_vma_prepare(vma, read_only) }) {
+    match to_result(unsafe { xaccel_pages_vma_prepare(vma, read_only, io) }) {
         Ok(()) => 0,
         Err(e) => e.to_errno(),
     }
@@ -421,6 +491,21 @@ fn fault_locked(bo: &Bo, vmf: *mut bindings::vm_fault, index: c_ulong) -> c_uint
     let state = guard.state();
     if state.revoked {
         return SIGBUS;
+    }
+    if let (Memory::Blocks(blocks), Some(bar)) = (
+        &state.memory,
+        bo.device_memory().and_then(DeviceMemory::bar),
+    ) {
+        let offset = (index as u64)
+            .checked_mul(PAGE_SIZE as u64)
+            .and_then(|offset| blocks.region_offset(offset));
+        return match offset {
+            // SAFETY: `vmf` is the fault being handled, of a PFN map (`mmap_pages`); the caller
+            // holds the device registered. The blocks are the object's until the lock is
+            // dropped, and a move zaps the mapping before they are freed, as below.
+            Some(offset) => unsafe { bar.insert(vmf, offset) },
+            None => SIGBUS,
+        };
     }
     // `pgoff_t` is an `unsigned long`, which the kernel's `ffi` makes a `usize`.
     match state.page(bo.device_memory(), index) {

@@ -23,7 +23,8 @@
 /* Declared for the Rust side, which has no header to include. */
 extern const struct vm_operations_struct xaccel_pages_vm_ops;
 vm_fault_t xaccel_pages_fault(struct vm_fault *vmf);
-int xaccel_pages_vma_prepare(struct vm_area_struct *vma, bool read_only);
+int xaccel_pages_vma_prepare(struct vm_area_struct *vma, bool read_only,
+			     bool io);
 vm_fault_t xaccel_pages_insert(struct vm_fault *vmf, struct page *page);
 pgoff_t xaccel_pages_fault_index(struct vm_fault *vmf,
 				 struct drm_gem_object **obj);
@@ -47,9 +48,11 @@ const struct vm_operations_struct xaccel_pages_vm_ops = {
 /*
  * Refuses private (copy-on-write) mappings, as the shmem helper does, and
  * writable ones of @read_only objects; the mapping has no struct pages of its
- * own (PFN map, filled on fault), neither grows nor goes into core dumps.
+ * own (PFN map, filled on fault), neither grows nor goes into core dumps. @io
+ * marks a mapping of I/O memory (a PCI BAR).
  */
-int xaccel_pages_vma_prepare(struct vm_area_struct *vma, bool read_only)
+int xaccel_pages_vma_prepare(struct vm_area_struct *vma, bool read_only,
+			     bool io)
 {
 	if (vma_is_cow_mapping(vma))
 		return -EINVAL;
@@ -58,7 +61,8 @@ int xaccel_pages_vma_prepare(struct vm_area_struct *vma, bool read_only)
 			return -EACCES;
 		vm_flags_clear(vma, VM_MAYWRITE);
 	}
-	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_PFNMAP | VM_DONTEXPAND | VM_DONTDUMP |
+			  (io ? VM_IO : 0));
 	return 0;
 }
 

@@ -2,12 +2,17 @@
 
 //! The DMA addresses behind a byte range of a buffer object, for backends with an MMU.
 //!
-//! A system-memory buffer object's pages come from the shmem helper as an sg table mapped for
-//! the backend's device (`Bo::dma_sg_table`). [`dma_ranges`] cuts the part a `VM_BIND` maps out
-//! of it; the cutting itself is [`cut`], a pure function tested by the KUnit suite
+//! A buffer object's pages come as an sg table mapped for the backend's device
+//! (`Bo::dma_sg_table`); a device-memory object in a PCI BAR region gives its blocks' device
+//! addresses instead (`Bo::bind_device_local`). [`mmu_ranges`] cuts the part a `VM_BIND` maps
+//! out of either; the cutting itself is [`cut`], a pure function tested by the KUnit suite
 //! `xaccel_vm_dma`.
 
-use crate::backend::DmaRange;
+use crate::{
+    backend::{AddressKind, DmaRange},
+    device::AccelDevice,
+    gem::Bo,
+};
 use kernel::{prelude::*, scatterlist::SGTable};
 
 /// The DMA ranges of bytes `[offset, offset + len)` of the memory that `segments` (DMA address
@@ -18,6 +23,7 @@ fn cut(
     segments: impl Iterator<Item = (u64, u64)>,
     offset: u64,
     len: u64,
+    kind: AddressKind,
 ) -> Result<KVec<DmaRange>> {
     let end = offset.checked_add(len).ok_or(EINVAL)?;
     let mut out = KVec::new();
@@ -32,6 +38,7 @@ fn cut(
                 DmaRange {
                     addr: addr.checked_add(from - seg_start).ok_or(EINVAL)?,
                     len: to - from,
+                    kind,
                 },
                 GFP_KERNEL,
             )?;
@@ -47,12 +54,25 @@ fn cut(
     Err(EINVAL)
 }
 
-/// The DMA ranges of bytes `[offset, offset + len)` of the memory `table` maps.
-pub(super) fn dma_ranges(table: &SGTable, offset: u64, len: u64) -> Result<KVec<DmaRange>> {
+/// The addresses the backend's MMU maps for bytes `[offset, offset + len)` of `bo`: device
+/// addresses of blocks of a BAR region ([`AddressKind::DeviceLocal`]), or the DMA addresses of
+/// the object's pages mapped for the backend's device ([`AddressKind::Host`]). Either way the
+/// memory no longer moves. Sleeps; errors as [`Bo::dma_sg_table`].
+pub(super) fn mmu_ranges(
+    dev: &AccelDevice,
+    bo: &Bo,
+    offset: u64,
+    len: u64,
+) -> Result<KVec<DmaRange>> {
+    if let Some(local) = bo.bind_device_local()? {
+        return cut(local.into_iter(), offset, len, AddressKind::DeviceLocal);
+    }
+    let table: &SGTable = bo.dma_sg_table(dev)?;
     cut(
         table.iter().map(|sg| (sg.dma_address(), sg.dma_len())),
         offset,
         len,
+        AddressKind::Host,
     )
 }
 
@@ -67,7 +87,8 @@ mod tests {
 
     fn ranges(offset: u64, len: u64) -> Result<KVec<(u64, u64)>> {
         let mut out = KVec::new();
-        for r in cut(SEGMENTS.iter().copied(), offset, len)?.iter() {
+        for r in cut(SEGMENTS.iter().copied(), offset, len, AddressKind::Host)?.iter() {
+            assert_eq!(r.kind, AddressKind::Host);
             out.push((r.addr, r.len), GFP_KERNEL)?;
         }
         Ok(out)
@@ -93,6 +114,25 @@ mod tests {
             ranges(P, 4 * P).unwrap()[..],
             [(0x10000 + P, P), (0x80000, P), (0x40000, 2 * P)]
         );
+    }
+
+    #[test]
+    fn device_local_ranges_keep_their_kind() -> Result {
+        let local = cut(
+            [(0x40_0000, 4 * P)].into_iter(),
+            P,
+            2 * P,
+            AddressKind::DeviceLocal,
+        )?;
+        assert_eq!(
+            local[..],
+            [DmaRange {
+                addr: 0x40_0000 + P,
+                len: 2 * P,
+                kind: AddressKind::DeviceLocal
+            }]
+        );
+        Ok(())
     }
 
     #[test]

@@ -103,8 +103,8 @@ impl Vm {
     ///
     /// The caller has checked alignment, the device's VA window and the object range. On a device
     /// with an MMU the backend programs its page tables first, with the DMA addresses of the
-    /// object's pages (shmem pages, device-memory blocks, pinned user pages; the memory then
-    /// never moves). Errors: `ENOENT` if the VM was destroyed, `EEXIST` if any address of the
+    /// object's pages (shmem pages, device-memory blocks, pinned user pages) or the device
+    /// addresses of its blocks of a PCI BAR region; the memory then never moves. Errors: `ENOENT` if the VM was destroyed, `EEXIST` if any address of the
     /// range is mapped, `EACCES` for a read-write mapping of a read-only object, `EOPNOTSUPP`
     /// for an imported object on an MMU device, `ENODEV` for revoked device memory, the
     /// backend's and the DMA layer's errors, `ENOMEM`. On error the VM is unchanged.
@@ -123,11 +123,7 @@ impl Vm {
         let mmu = plugged.mmu();
         // Outside the VM's lock: this takes the object's reservation lock.
         let pages = match mmu {
-            Some(_) => Some(dma::dma_ranges(
-                bo.dma_sg_table(plugged.dev)?,
-                offset,
-                size,
-            )?),
+            Some(_) => Some(dma::mmu_ranges(plugged.dev, &bo, offset, size)?),
             None => None,
         };
         let mut state = self.state.lock();

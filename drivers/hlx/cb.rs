@@ -9,7 +9,8 @@
 //! - privileged packets are refused with `EPERM`: WREG32, STOP, PTE_WRITE and MSG_LONG to the
 //!   completion queue (the driver appends the job's completion itself, see `queue`);
 //! - every memory range a packet reads or writes is checked with an [`AddressCheck`], refused
-//!   with `EACCES`, as are ranges that wrap around the address space;
+//!   with `EACCES`, as are ranges that wrap around the address space ([`ListedBos`] on a
+//!   context without a VM; the VM's mappings otherwise, in `hlx.rs`);
 //! - malformed packets (unknown opcode, wrong size, reserved bits, bad operands, VEC on a DMA
 //!   engine, a truncated packet) are refused with `EINVAL`, a buffer over [`MAX_CB_BYTES`] with
 //!   `E2BIG`.
@@ -18,6 +19,7 @@
 //! so that the device only ever sees well-formed rings.
 
 use kernel::prelude::*;
+use xaccel::BoDesc;
 
 /// The largest user command buffer, so that a ring always holds a full set of jobs.
 pub(crate) const MAX_CB_BYTES: usize = 4096;
@@ -51,6 +53,31 @@ pub(crate) trait AddressCheck {
     /// Whether the job may access `[addr, addr + len)` (`len` > 0, no wrap), writing if `write`;
     /// the errno to refuse it with otherwise.
     fn check(&mut self, addr: u64, len: u64, write: bool) -> Result;
+}
+
+/// On a context without a VM, addresses are physical: a job may reach the HBM of the buffer
+/// objects of its BO list ([`BoDesc::device_addr`]), writing only those listed for writing, as
+/// Goya's parser checks a queue without the MMU against the user's memory. Anything else
+/// (another client's HBM, the page tables, host memory) is `EACCES`.
+pub(crate) struct ListedBos<'a> {
+    /// The submission's BO list.
+    pub(crate) bos: &'a [BoDesc],
+}
+
+impl AddressCheck for ListedBos<'_> {
+    fn check(&mut self, addr: u64, len: u64, write: bool) -> Result {
+        let end = addr.checked_add(len).ok_or(EACCES)?;
+        let inside = |bo: &BoDesc| {
+            bo.device_addr.is_some_and(|base| {
+                addr >= base && base.checked_add(bo.size).is_some_and(|limit| end <= limit)
+            }) && (!write || bo.access.writable())
+        };
+        if self.bos.iter().any(inside) {
+            Ok(())
+        } else {
+            Err(EACCES)
+        }
+    }
 }
 
 /// The engines a buffer is parsed for.
@@ -479,6 +506,45 @@ mod tests {
                 }
             }
         }
+        Ok(())
+    }
+
+    #[test]
+    fn listed_bos_allow_their_hbm_only() -> Result {
+        use xaccel::{gem::Placement, Access};
+        let bo = |size, access, device_addr| BoDesc {
+            size,
+            access,
+            placement: Placement::Device,
+            region: 1,
+            device_addr,
+        };
+        let list = [
+            bo(0x2000, Access::ReadWrite, Some(0x40_0000)),
+            bo(0x1000, Access::ReadOnly, Some(0x50_0000)),
+            // A system BO: no device address, nothing reachable through it.
+            bo(0x1000, Access::ReadWrite, None),
+            // An object whose end would overflow reaches nothing (and nothing panics).
+            bo(0x2000, Access::ReadWrite, Some(u64::MAX - 0xfff)),
+        ];
+        let mut check = ListedBos { bos: &list };
+        ensure!(check.check(0x40_0000, 0x2000, true).is_ok());
+        ensure!(check.check(0x40_1ff0, 0x10, true).is_ok());
+        ensure!(check.check(0x40_1ff0, 0x11, false) == Err(EACCES));
+        ensure!(check.check(0x3f_fff0, 0x20, false) == Err(EACCES));
+        ensure!(check.check(0x50_0000, 0x1000, false).is_ok());
+        ensure!(check.check(0x50_0000, 4, true) == Err(EACCES));
+        // Between and outside the objects, the page tables, host memory.
+        ensure!(check.check(0x48_0000, 4, false) == Err(EACCES));
+        ensure!(check.check(0, 4, false) == Err(EACCES));
+        ensure!(check.check(1 << 63, 4, false) == Err(EACCES));
+        ensure!(check.check(u64::MAX - 0xfff, 0x10, true) == Err(EACCES));
+        // Through the parser: a DMA between the two, and one out of the read-only object.
+        let mut parse_with = |p: &[u8]| parse(p, EngineKind::Dma, &mut check).map(|_| ());
+        ensure!(parse_with(&dma(0, 0x100, 0x50_0000, 0x40_0100)).is_ok());
+        ensure!(parse_with(&dma(0, 0x100, 0x40_0100, 0x50_0000)) == Err(EACCES));
+        let empty: [BoDesc; 0] = [];
+        ensure!(ListedBos { bos: &empty }.check(0x40_0000, 4, false) == Err(EACCES));
         Ok(())
     }
 

@@ -7,9 +7,11 @@
 //! ivshmem-doorbell served by `tools/hlx-model`): it maps BAR0 (doorbells) and the register
 //! page of BAR2, sets a 48-bit DMA mask, brings the device up (`hw`), takes its CQ and EQ
 //! interrupts on MSI-X vectors 0 and 1 and registers one xaccel device with four engines (two
-//! DMA queues, two compute queues). Command buffers are checked by the parser (`cb`) before
-//! they reach a ring; timeouts soft-reset the queue, or hard-reset the device when the engine
-//! is wedged beyond a soft reset.
+//! DMA queues, two compute queues) and an HBM region: the HBM after the driver's page tables,
+//! which the core allocates, maps and exports ([`RegionBacking::PciBar`]). Command buffers are
+//! checked by the parser (`cb`) before they reach a ring: a job reaches only the HBM of the
+//! buffer objects it names (its BO list, or its VM); timeouts soft-reset the queue, or
+//! hard-reset the device when the engine is wedged beyond a soft reset.
 //!
 //! debugfs `hlx-accelN/control`: reading shows the counters and the queues; writing
 //! `QUEUE MODE` wedges a queue's engine (test control: 1 soft, 2 hard, 0 disarm).
@@ -22,7 +24,7 @@ mod hw;
 mod mmu;
 mod regs;
 
-use cb::{AddressCheck, EngineKind};
+use cb::{AddressCheck, EngineKind, ListedBos};
 use hw::{Hw, JOBS_PER_QUEUE, QUEUES};
 use kernel::{
     debugfs::{Dir, File},
@@ -49,56 +51,32 @@ kernel::module_pci_driver! {
     authors: ["The xaccel developers"],
     description: "hlx: xaccel backend for the HLX accelerator",
     license: "GPL",
+    params: {
+        hbm_refuse: u32 {
+            default: 0,
+            description: "HBM dma-buf importers that cannot reach it peer-to-peer: 0 migrate the \
+                buffer to system memory, 1 refuse the attach (read at probe)",
+        },
+    },
 }
 
-/// HBM below this offset is the driver's (page tables); user jobs reach the rest.
-const HBM_USER_BASE: u64 = mmu::POOL_BYTES;
+/// The first HBM byte of the HBM region; below it are the driver's page tables.
+const HBM_REGION_BASE: u64 = mmu::POOL_BYTES;
+/// BAR2 offset of HBM byte 0 (after the register page).
+const BAR2_HBM_OFFSET: u64 = 0x1000;
 
 /// The backend type.
 struct Hlx;
 
-/// Which device addresses a job on a context without a VM may reach: physical HBM from
-/// [`HBM_USER_BASE`] on, as Goya's parser allows the user DRAM range on queues without the MMU.
-/// Host memory is reached only through a VM.
-struct UserHbm {
-    hbm_size: u64,
-}
-
-impl AddressCheck for UserHbm {
-    fn check(&mut self, addr: u64, len: u64, _write: bool) -> Result {
-        let inside = addr & PA_HOST == 0
-            && addr >= HBM_USER_BASE
-            && addr
-                .checked_add(len)
-                .is_some_and(|end| end <= self.hbm_size);
-        if inside {
-            Ok(())
-        } else {
-            Err(EACCES)
-        }
-    }
-}
-
 /// On a context with a VM, addresses are device virtual addresses, translated by the MMU with
-/// the VM's ASID: a range is either inside the HBM window every address space has
-/// ([`mmu::HBM_VA`], `EACCES` past its end), or mapped in the VM (`EFAULT`), writable if written
-/// (`EACCES`).
+/// the VM's ASID: a range must be mapped in the VM (`EFAULT`), writable if written (`EACCES`).
+/// HBM is reached only through HBM buffer objects bound in the VM.
 struct VmCheck<'s, 'a> {
     submission: &'s mut Submission<'a>,
-    hbm_window: u64,
 }
 
 impl AddressCheck for VmCheck<'_, '_> {
     fn check(&mut self, addr: u64, len: u64, write: bool) -> Result {
-        let window = mmu::HBM_VA..mmu::HBM_VA + self.hbm_window;
-        let end = addr.checked_add(len).ok_or(EACCES)?;
-        if window.contains(&addr) || (addr < window.start && end > window.start) {
-            return if addr >= window.start && end <= window.end {
-                Ok(())
-            } else {
-                Err(EACCES)
-            };
-        }
         let access = if write {
             Access::ReadWrite
         } else {
@@ -124,20 +102,13 @@ impl xaccel::Backend for Hlx {
         let (asid, packets) = match submission.vm_id() {
             Some(vm) => (
                 dev.asid(vm)?,
-                cb::parse(
-                    commands,
-                    kind,
-                    &mut VmCheck {
-                        submission,
-                        hbm_window: mmu::Mmu::hbm_window_bytes(dev.hbm_size()),
-                    },
-                )?,
+                cb::parse(commands, kind, &mut VmCheck { submission })?,
             ),
             None => {
-                let mut hbm = UserHbm {
-                    hbm_size: dev.hbm_size(),
+                let mut listed = ListedBos {
+                    bos: submission.bos(),
                 };
-                (0, cb::parse(commands, kind, &mut hbm)?)
+                (0, cb::parse(commands, kind, &mut listed)?)
             }
         };
         // The job starts by switching its queue to its address space (privileged: ours).
@@ -187,7 +158,16 @@ const ENGINES: [(&CStr, EngineClass); QUEUES] = [
     (c"cmp1", EngineClass::Compute),
 ];
 
-fn describe() -> Result<DeviceDesc> {
+/// What an HBM dma-buf importer that cannot reach HBM peer-to-peer gets (`hbm_refuse`).
+fn hbm_fallback() -> ExportFallback {
+    if module_parameters::hbm_refuse.value() != 0 {
+        ExportFallback::Refuse
+    } else {
+        ExportFallback::Migrate
+    }
+}
+
+fn describe(hbm_size: u64) -> Result<DeviceDesc> {
     let mut engines = KVec::new();
     for (name, class) in ENGINES {
         engines.push(
@@ -212,12 +192,31 @@ fn describe() -> Result<DeviceDesc> {
         },
         GFP_KERNEL,
     )?;
+    // HBM after the page tables, in whole pages: CPU-visible and P2P-capable through BAR2.
+    let page = kernel::page::PAGE_SIZE as u64;
+    let hbm_region = hbm_size.checked_sub(HBM_REGION_BASE).ok_or(ENODEV)? / page * page;
+    regions.push(
+        RegionDesc {
+            name: c"hbm",
+            kind: RegionKind::Device,
+            size: hbm_region,
+            cpu_visible: true,
+            p2p: true,
+            backing: RegionBacking::PciBar {
+                bar: 2,
+                offset: BAR2_HBM_OFFSET + HBM_REGION_BASE,
+                device_base: HBM_REGION_BASE,
+            },
+            fallback: hbm_fallback(),
+        },
+        GFP_KERNEL,
+    )?;
     Ok(DeviceDesc {
         engines,
         regions,
         capabilities: Capabilities {
             mmu: true,
-            ..Capabilities::default()
+            p2p: true,
         },
         va_range: VA_RANGE,
     })
@@ -247,7 +246,7 @@ fn vendor_query(hw: &Hw, kind: u32) -> Result<VendorItems> {
         HLX_QUERY_HW_INFO => {
             let (tables, asids) = hw.mmu_usage();
             f.u32(hw.register(HLX_ID))?.u32(hw.register(HLX_VERSION))?;
-            f.u64(hw.hbm_size())?.u64(HBM_USER_BASE)?.u64(tables)?;
+            f.u64(hw.hbm_size())?.u64(HBM_REGION_BASE)?.u64(tables)?;
             f.u32(QUEUES as u32)?.u32(asids)?;
             f.u32(hw.register(HARD_RESET_COUNT))?.u32(0)?;
             size_of::<hlx_hw_info>()
@@ -414,7 +413,7 @@ impl pci::Driver for HlxDriver {
             hw.unmask_interrupts()?;
             let accel = xaccel::Registration::<Hlx>::new(
                 pdev.as_ref(),
-                &describe()?,
+                &describe(hw.hbm_size())?,
                 Ok::<_, Error>(hw.clone()),
             )?;
             let index = accel.device().minor_index().unwrap_or(-1);

@@ -3,15 +3,13 @@
 //! The HLX device MMU as the driver keeps it: one address space (ASID) per xaccel VM, with
 //! four-level page tables in a pool at the start of HBM (Documentation/hlx.rst, "Device MMU").
 //!
-//! The core calls `mmu_map`/`mmu_unmap` for VM_BIND/VM_UNBIND with the DMA addresses of the
-//! bound pages; they become 4 KiB leaf PTEs (HOST for host memory). Tables are written through
-//! an uncached mapping of the pool, one `writeq()` per PTE; a new PTE needs no invalidation,
-//! a cleared one is followed by `MMU_INVALIDATE` of the ASID (by the caller, `hw`).
-//!
-//! Every address space also maps the HBM jobs may use, `[POOL_BYTES, end of HBM)` rounded down to
-//! 2 MiB pages, at the fixed window [`HBM_VA`] (below the core's VA window, so no bind can
-//! overlap it), as habanalabs' Goya leaves DRAM outside what userspace maps: HBM is shared
-//! by the contexts of the device, host memory is per VM.
+//! The core calls `mmu_map`/`mmu_unmap` for VM_BIND/VM_UNBIND with the addresses of the bound
+//! memory: DMA addresses of host pages (leaf PTEs with HOST set) or HBM addresses of buffer
+//! objects in the HBM region ([`AddressKind::DeviceLocal`], leaf PTEs without HOST). They
+//! become 4 KiB leaf PTEs. An address space maps nothing else: no HBM is shared between
+//! contexts, and the page-table pool is never mapped. Tables are written through an uncached
+//! mapping of the pool, one `writeq()` per PTE; a new PTE needs no invalidation, a cleared one
+//! is followed by `MMU_INVALIDATE` of the ASID (by the caller, `hw`).
 //!
 //! ASIDs are never reused while the device lives: a job validated against a VM may still run
 //! after that VM's mappings went, and must never find another VM's pages under its ASID. With 63
@@ -19,16 +17,11 @@
 //! and not freed before the device goes (a pool of [`POOL_BYTES`] holds 1024 tables).
 
 use kernel::{devres::Devres, page::PAGE_SIZE, prelude::*};
-use xaccel::{pci::IoMem, Access, DmaRange, VmId};
+use xaccel::{pci::IoMem, Access, AddressKind, DmaRange, VmId};
 
-/// Bytes of HBM (from HBM offset 0) that hold page tables; user jobs reach HBM after it.
+/// Bytes of HBM (from HBM offset 0) that hold page tables; the HBM region of buffer objects
+/// starts after it.
 pub(crate) const POOL_BYTES: u64 = 4 << 20;
-/// Where every address space sees HBM offset `POOL_BYTES`: VA `HBM_VA + x` is HBM
-/// `POOL_BYTES + x`.
-pub(crate) const HBM_VA: u64 = crate::hlx_uapi::HLX_HBM_VA;
-/// 2 MiB pages of the HBM window.
-const HUGE: u64 = 2 << 20;
-const PTE_LAST: u64 = 1 << 11;
 /// Address-space IDs: 0 is bypass, 1-63 translate.
 const NUM_ASIDS: usize = 64;
 const TABLE_BYTES: u64 = 4096;
@@ -104,42 +97,7 @@ impl Mmu {
             .ok_or(ENOSPC)?;
         let hop0 = self.alloc_table()?;
         self.asids[asid] = Some((vm, hop0));
-        if let Err(e) = self.map_hbm_window(asid as u32) {
-            // The tables stay allocated (never freed); the ASID is free again.
-            self.asids[asid] = None;
-            return Err(e);
-        }
         Ok((asid as u32, true))
-    }
-
-    /// Bytes of HBM the window maps for a device with `hbm_size` bytes of HBM.
-    pub(crate) fn hbm_window_bytes(hbm_size: u64) -> u64 {
-        hbm_size.saturating_sub(POOL_BYTES) / HUGE * HUGE
-    }
-
-    /// Maps the HBM window of `asid` with writable 2 MiB pages (hop-2 leaves).
-    fn map_hbm_window(&mut self, asid: u32) -> Result {
-        let (_, hop0) = self.asids[asid as usize].ok_or(EINVAL)?;
-        let mut offset = 0;
-        while offset < Self::hbm_window_bytes(self.hbm_size) {
-            let va = HBM_VA + offset;
-            let mut table = hop0;
-            for hop in 0..2 {
-                let pte_at = table + 8 * index(va, hop);
-                let pte = self.read_pte(pte_at)?;
-                table = if pte & PTE_PRESENT != 0 {
-                    pte & PTE_ADDR
-                } else {
-                    let next = self.alloc_table()?;
-                    self.write_pte(pte_at, next | PTE_PRESENT)?;
-                    next
-                };
-            }
-            let leaf = (POOL_BYTES + offset) | PTE_PRESENT | PTE_WRITABLE | PTE_LAST;
-            self.write_pte(table + 8 * index(va, 2), leaf)?;
-            offset += HUGE;
-        }
-        Ok(())
     }
 
     /// Every ASID's hop-0 table, to program `MMU_HOP0` (after a hard reset).
@@ -170,8 +128,9 @@ impl Mmu {
         Ok(Some(table + 8 * index(va, 3)))
     }
 
-    /// Maps `[va, va + sum of lengths)` of `vm` to host pages; returns the ASID and whether it
-    /// is new. On error nothing of the range stays mapped.
+    /// Maps `[va, va + sum of lengths)` of `vm` to host pages or HBM (by each range's kind);
+    /// returns the ASID and whether it is new. HBM ranges must lie in the HBM region, above the
+    /// page-table pool (`EINVAL`). On error nothing of the range stays mapped.
     pub(crate) fn map(
         &mut self,
         vm: VmId,
@@ -180,10 +139,22 @@ impl Mmu {
         access: Access,
     ) -> Result<(u32, bool)> {
         let (asid, new) = self.asid(vm)?;
-        let flags = PTE_PRESENT | PTE_HOST | if access.writable() { PTE_WRITABLE } else { 0 };
+        let writable = if access.writable() { PTE_WRITABLE } else { 0 };
         let mut page_va = va;
         for range in pages {
-            if range.addr % PAGE != 0 || range.len % PAGE != 0 || range.addr >> 48 != 0 {
+            let (flags, inside) = match range.kind {
+                AddressKind::Host => (PTE_HOST, range.addr >> 48 == 0),
+                AddressKind::DeviceLocal => (
+                    0,
+                    range.addr >= POOL_BYTES
+                        && range
+                            .addr
+                            .checked_add(range.len)
+                            .is_some_and(|end| end <= self.hbm_size),
+                ),
+            };
+            let flags = PTE_PRESENT | writable | flags;
+            if range.addr % PAGE != 0 || range.len % PAGE != 0 || !inside {
                 self.unmap(asid, va, page_va - va);
                 return Err(EINVAL);
             }

@@ -463,6 +463,22 @@ hlx_teardown_tests() {
 	tap "hlx unloads" unload hlx
 	echo "1..$tap_n"
 }
+# HBM exports to importers that cannot reach it peer-to-peer (vgem, a faux vaccel device) are
+# refused with hbm_refuse=1; the default (0) migrates them, as the first hlx run tested.
+hlx_refuse_setup() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "hlx loads with hbm_refuse=1" eval 'load hlx hbm_refuse=1 && hlx_node >/dev/null'
+	echo "1..$tap_n"
+}
+hlx_rebind() { echo "$1" >/sys/bus/pci/drivers/hlx/bind && hlx_node >/dev/null; }
+hlx_refuse_teardown() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "hlx binds again after the unplug test" hlx_rebind "$1"
+	tap "hlx unloads after the unplug test" unload hlx
+	echo "1..$tap_n"
+}
 
 kunit_results() {
 	local suite found=0
@@ -523,12 +539,31 @@ check)
 		run_tap "selftest-hlx:${node##*/}" "$bin/xaccel-selftest-hlx" "$node"
 	done
 	if node=$(hlx_node); then
+		# The HBM region through the common device-memory selftest (a PCI BAR region).
+		run_tap "selftest-devmem:${node##*/}" "$bin/xaccel-selftest-devmem" "$node"
+		# PCI peer-to-peer between the two HLX devices, each way: HBM of one, exported as a
+		# dma-buf, read and written by the other's DMA engine at its bus addresses.
+		second=$(hlx_nodes | sed -n 2p)
+		run_tap "selftest-hlx-p2p:${node##*/}+${second##*/}" "$bin/xaccel-selftest-hlx-p2p" \
+			"$node" "$second"
+		run_tap "selftest-hlx-p2p:${second##*/}+${node##*/}" "$bin/xaccel-selftest-hlx-p2p" \
+			"$second" "$node"
 		# dma-buf between devices of two backends: hlx <-> vaccel, both ways, and hlx with
 		# vgem and udmabuf.
 		run_tap "selftest-dmabuf:${node##*/}+accel0" "$bin/xaccel-selftest-dmabuf" \
-			"$node" /dev/accel/accel0
+			--devmem-rule migrate --second-not-p2p "$node" /dev/accel/accel0
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
+	run_tap hlx-refuse-setup hlx_refuse_setup
+	if node=$(hlx_node) && bdf=$(hlx_bdf "$node"); then
+		run_tap "selftest-dmabuf-hbm-refuse:${node##*/}+accel0" "$bin/xaccel-selftest-dmabuf" \
+			--devmem-rule refuse --second-not-p2p "$node" /dev/accel/accel0
+		# HBM exported (to vgem: migrated, hbm_refuse=0) and held while the function unbinds.
+		unload hlx && load hlx && node=$(hlx_node) && bdf=$(hlx_bdf "$node")
+		run_tap "selftest-dmabuf-hbm-unplug:${node##*/}" "$bin/xaccel-selftest-dmabuf" \
+			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node"
+		run_tap hlx-refuse-teardown hlx_refuse_teardown "$bdf"
+	fi
 	run_tap devmem-refuse-setup devmem_rule_setup 1
 	run_tap selftest-dmabuf-devmem-refuse "$bin/xaccel-selftest-dmabuf" --devmem-rule refuse \
 		/dev/accel/accel0 /dev/accel/accel1

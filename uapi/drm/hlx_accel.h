@@ -13,11 +13,11 @@
 #include <linux/types.h>
 
 /*
- * Every VM of an hlx device sees HBM from hlx_hw_info.hbm_user_base on at this
- * device virtual address (2 MiB pages, shared by all contexts); host memory is
- * reached through VM_BIND in the device VA window.
+ * HBM is a device-memory region of the device ("hbm" in QUERY REGIONS):
+ * buffer objects created there have a device address (BO_INFO), which jobs
+ * on a context without a VM use when the object is in their BO list; jobs
+ * in a VM reach it where VM_BIND maps it. No HBM is reachable otherwise.
  */
-#define HLX_HBM_VA		0x40000000ULL
 
 /* One struct hlx_hw_info. */
 #define HLX_QUERY_HW_INFO	0
@@ -36,7 +36,10 @@ struct hlx_hw_info {
 	__u32 version;
 	/** @hbm_size: HBM in bytes. */
 	__u64 hbm_size;
-	/** @hbm_user_base: First HBM byte jobs without a VM may reach. */
+	/**
+	 * @hbm_user_base: First HBM byte of the HBM region (the driver's page
+	 * tables are below it).
+	 */
 	__u64 hbm_user_base;
 	/** @page_table_bytes: HBM used by page tables. */
 	__u64 page_table_bytes;

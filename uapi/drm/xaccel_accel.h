@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		8
+#define DRM_XACCEL_UAPI_MINOR		9
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -229,8 +229,10 @@ struct drm_xaccel_region_info {
  * of a region of kind DRM_XACCEL_REGION_DEVICE is allocated, zeroed, at
  * creation, from the region's allocator in blocks aligned to @alignment; the
  * size is rounded up to a multiple of @alignment there. Such objects can be
- * mapped if the region is CPU-visible (-ENODEV from mmap() otherwise); dma-buf
- * export and VM_BIND of them fail with -EOPNOTSUPP for now.
+ * mapped if the region is CPU-visible (-ENODEV from mmap() otherwise), bound
+ * in VMs and exported as dma-bufs. In a region behind a PCI BAR an object is
+ * one contiguous range with a device address (BO_INFO), mapped
+ * write-combined.
  *
  * The whole (rounded) size counts against the region's size from creation
  * on (&drm_xaccel_region_info.used), and in the fdinfo of every file holding
@@ -273,6 +275,11 @@ struct drm_xaccel_bo_create {
 #define DRM_XACCEL_BO_READ_ONLY		(1U << 0)
 /* The object is user memory (DRM_IOCTL_XACCEL_BO_CREATE_USERPTR). */
 #define DRM_XACCEL_BO_USERPTR		(1U << 1)
+/*
+ * BO_INFO @flags, out: the object is in device memory behind a PCI BAR and
+ * &drm_xaccel_bo_info.device_addr holds its device address.
+ */
+#define DRM_XACCEL_BO_DEVICE_ADDR	(1U << 2)
 
 /**
  * struct drm_xaccel_bo_create_userptr - Argument of
@@ -345,13 +352,24 @@ struct drm_xaccel_bo_info {
 	__u32 region;
 	/**
 	 * @flags: Out: DRM_XACCEL_BO_* flags: DRM_XACCEL_BO_USERPTR for user
-	 * memory, DRM_XACCEL_BO_READ_ONLY for read-only objects.
+	 * memory, DRM_XACCEL_BO_READ_ONLY for read-only objects,
+	 * DRM_XACCEL_BO_DEVICE_ADDR when @device_addr is valid.
 	 */
 	__u32 flags;
 	/** @mmap_offset: Out: the offset to pass to mmap() on this file. */
 	__u64 mmap_offset;
+	/**
+	 * @device_addr: Out: with DRM_XACCEL_BO_DEVICE_ADDR, the address at
+	 * which the device reaches the object's first byte: the object is one
+	 * contiguous range of device memory behind a PCI BAR (a region
+	 * declared that way by the backend, e.g. hlx's HBM), and the backend's
+	 * command buffers may name [@device_addr, @device_addr + @size) when
+	 * the object is in a SUBMIT's BO list. Zero otherwise, also once the
+	 * object migrated to system memory. Ignored on input.
+	 */
+	__u64 device_addr;
 	/** @reserved: In: must be zero. Out: zero. */
-	__u64 reserved[2];
+	__u64 reserved;
 };
 
 /**

@@ -15,7 +15,8 @@ use std::os::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
 use serde::Serialize;
 use xaccel_uapi::{
-    drm_xaccel_bo_create, drm_xaccel_bo_create_userptr, drm_xaccel_bo_info, DRM_XACCEL_BO_READ_ONLY,
+    drm_xaccel_bo_create, drm_xaccel_bo_create_userptr, drm_xaccel_bo_info,
+    DRM_XACCEL_BO_DEVICE_ADDR, DRM_XACCEL_BO_READ_ONLY,
 };
 
 use crate::device::{drm_prime_handle, Device, PRIME_FLAGS};
@@ -35,6 +36,9 @@ pub struct BoInfo {
     pub flags: u32,
     /// Where `mmap()` of the device file maps the object.
     pub mmap_offset: u64,
+    /// The device address of the object's memory (device memory behind a PCI BAR, e.g. hlx
+    /// HBM): what the backend's command buffers name it by when it is in the BO list.
+    pub device_addr: Option<u64>,
 }
 
 impl From<&drm_xaccel_bo_info> for BoInfo {
@@ -45,6 +49,7 @@ impl From<&drm_xaccel_bo_info> for BoInfo {
             region: raw.region,
             flags: raw.flags,
             mmap_offset: raw.mmap_offset,
+            device_addr: (raw.flags & DRM_XACCEL_BO_DEVICE_ADDR != 0).then_some(raw.device_addr),
         }
     }
 }
@@ -120,10 +125,17 @@ impl<'d> Bo<'d> {
                 region: 0,
                 flags: 0,
                 mmap_offset: 0,
+                device_addr: None,
             },
         };
         bo.info = dev.bo_info(handle)?;
         Ok(bo)
+    }
+
+    /// The device address of the object (device memory behind a PCI BAR), from BO_INFO at
+    /// creation: what command buffers name it by when it is in the BO list.
+    pub fn device_addr(&self) -> Option<u64> {
+        self.info.device_addr
     }
 
     /// Exports the object as a dma-buf (`DRM_IOCTL_PRIME_HANDLE_TO_FD`),
@@ -203,6 +215,7 @@ mod tests {
             region: 1,
             flags: 0,
             mmap_offset: 0x1_0000_0000,
+            device_addr: 0x40_0000,
             ..Default::default()
         };
         let info = BoInfo::from(&raw);
@@ -214,7 +227,13 @@ mod tests {
                 region: 1,
                 flags: 0,
                 mmap_offset: 0x1_0000_0000,
+                device_addr: None,
             }
         );
+        let local = BoInfo::from(&drm_xaccel_bo_info {
+            flags: DRM_XACCEL_BO_DEVICE_ADDR,
+            ..raw
+        });
+        assert_eq!(local.device_addr, Some(0x40_0000));
     }
 }

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! A typed encoder for HLX packets (Documentation/hlx.rst, "Packets"): build a command
 //! buffer for an `hlx` device's queues from [`Packet`]s. [`hw_info`], [`counters`] and
-//! [`queues`] read the hlx vendor queries (`uapi/drm/hlx_accel.h`).
+//! [`queues`] read the hlx vendor queries (`uapi/drm/hlx_accel.h`); [`hbm_region`] finds the
+//! HBM region, whose buffer objects' device addresses ([`crate::Bo::device_addr`]) are what
+//! packets name HBM by.
 //!
 //! ```
 //! use xaccel::hlx::{Packet, VecOp, encode};
@@ -13,9 +15,17 @@
 //! ```
 
 pub use xaccel_uapi::hlx::{
-    hlx_counters, hlx_hw_info, hlx_queue_info, HLX_HBM_VA, HLX_QUERY_COUNTERS, HLX_QUERY_HW_INFO,
+    hlx_counters, hlx_hw_info, hlx_queue_info, HLX_QUERY_COUNTERS, HLX_QUERY_HW_INFO,
     HLX_QUERY_QUEUES,
 };
+
+/// The device's HBM region (its device-memory region), if it has one.
+pub fn hbm_region(dev: &crate::Device) -> crate::Result<Option<crate::RegionInfo>> {
+    Ok(dev
+        .regions()?
+        .into_iter()
+        .find(|r| r.kind == crate::RegionKind::Device))
+}
 
 /// Little-endian fields read in order from a uAPI item.
 struct Fields<'a>(&'a [u8]);

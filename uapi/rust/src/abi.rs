@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 8;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 9;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -224,6 +224,8 @@ pub struct drm_xaccel_bo_create {
 pub const DRM_XACCEL_BO_READ_ONLY: u32 = 1 << 0;
 /// `DRM_XACCEL_BO_USERPTR`: the object is user memory (BO_INFO `flags`).
 pub const DRM_XACCEL_BO_USERPTR: u32 = 1 << 1;
+/// `DRM_XACCEL_BO_DEVICE_ADDR`: BO_INFO's `device_addr` is valid (device memory behind a BAR).
+pub const DRM_XACCEL_BO_DEVICE_ADDR: u32 = 1 << 2;
 
 /// `struct drm_xaccel_bo_create_userptr`: a buffer object of the caller's pinned memory.
 #[repr(C)]
@@ -253,12 +255,15 @@ pub struct drm_xaccel_bo_info {
     pub size: u64,
     /// Out: id of the region the object was created in.
     pub region: u32,
-    /// Out: `DRM_XACCEL_BO_*` flags: `USERPTR` for user memory, `READ_ONLY`.
+    /// Out: `DRM_XACCEL_BO_*` flags: `USERPTR` for user memory, `READ_ONLY`, `DEVICE_ADDR`.
     pub flags: u32,
     /// Out: the offset to pass to `mmap()` on the same file.
     pub mmap_offset: u64,
+    /// Out: with `DRM_XACCEL_BO_DEVICE_ADDR`, the device address of the object's first byte.
+    /// Ignored on input.
+    pub device_addr: u64,
     /// In: must be zero. Out: zero.
-    pub reserved: [u64; 2],
+    pub reserved: u64,
 }
 
 /// `struct drm_xaccel_vm_create`: creates a VM in the calling file.

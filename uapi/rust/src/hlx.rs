@@ -6,9 +6,6 @@
 
 #![allow(non_camel_case_types)]
 
-/// Every VM sees HBM from `hlx_hw_info::hbm_user_base` on at this device virtual address.
-pub const HLX_HBM_VA: u64 = 0x4000_0000;
-
 /// One [`hlx_hw_info`].
 pub const HLX_QUERY_HW_INFO: u32 = 0;
 /// One [`hlx_counters`].
@@ -26,7 +23,7 @@ pub struct hlx_hw_info {
     pub version: u32,
     /// HBM in bytes.
     pub hbm_size: u64,
-    /// First HBM byte jobs without a VM may reach.
+    /// First HBM byte of the HBM region (the driver's page tables are below it).
     pub hbm_user_base: u64,
     /// HBM used by page tables.
     pub page_table_bytes: u64,

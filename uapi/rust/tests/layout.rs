@@ -269,7 +269,8 @@ fn rust_facts() -> BTreeMap<String, u64> {
     });
     layout!(f, drm_xaccel_bo_info {
         "handle" => handle, "pad" => pad, "size" => size, "region" => region,
-        "flags" => flags, "mmap_offset" => mmap_offset, "reserved" => reserved,
+        "flags" => flags, "mmap_offset" => mmap_offset, "device_addr" => device_addr,
+        "reserved" => reserved,
     });
     layout!(f, drm_xaccel_context_create {
         "engine" => engine, "priority" => priority, "flags" => flags,
@@ -364,6 +365,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_IOCTL_XACCEL_BO_CREATE_USERPTR,
         DRM_XACCEL_BO_READ_ONLY,
         DRM_XACCEL_BO_USERPTR,
+        DRM_XACCEL_BO_DEVICE_ADDR,
     );
     f
 }
@@ -468,13 +470,7 @@ fn hlx_rust_facts() -> BTreeMap<String, u64> {
     layout!(f, hlx_queue_info {
         "queue" => queue, "status" => status, "ci" => ci, "soft_resets" => soft_resets,
     });
-    constants!(
-        f,
-        HLX_HBM_VA,
-        HLX_QUERY_HW_INFO,
-        HLX_QUERY_COUNTERS,
-        HLX_QUERY_QUEUES
-    );
+    constants!(f, HLX_QUERY_HW_INFO, HLX_QUERY_COUNTERS, HLX_QUERY_QUEUES);
     f
 }
 

@@ -192,7 +192,7 @@ fn expect_info_error(ctx: &Ctx, mut args: drm_xaccel_bo_info, want: Errno) -> Ch
     ctx.usable()
 }
 
-/// BO_INFO on a valid handle with `pad` or a `reserved` word set.
+/// BO_INFO on a valid handle with `pad` or `reserved` set.
 pub fn info_reserved(ctx: &Ctx) -> TestResult {
     let bo = Bo::create(&ctx.dev, ctx.page, ctx.system.id)?;
     let valid = drm_xaccel_bo_info {
@@ -200,11 +200,11 @@ pub fn info_reserved(ctx: &Ctx) -> TestResult {
         ..Default::default()
     };
     expect_info_error(ctx, drm_xaccel_bo_info { pad: 1, ..valid }, Errno::INVAL)?;
-    for i in 0..2 {
-        let mut args = valid;
-        args.reserved[i] = 1;
-        expect_info_error(ctx, args, Errno::INVAL)?;
-    }
+    let reserved = drm_xaccel_bo_info {
+        reserved: 1,
+        ..valid
+    };
+    expect_info_error(ctx, reserved, Errno::INVAL)?;
     pass()
 }
 

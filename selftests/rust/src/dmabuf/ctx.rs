@@ -123,16 +123,25 @@ pub struct Ctx {
     pub vgem: Option<Vgem>,
     /// What device-memory exports do for vgem.
     pub devmem_rule: crate::devmem::Rule,
+    /// The second device reaches the first's device memory peer-to-peer (two vaccel devices
+    /// with `local_p2p=1`), or gets the rule like vgem (hlx HBM and a faux vaccel device).
+    pub second_reaches_p2p: bool,
 }
 
 impl Ctx {
     /// Opens the devices; vgem and the second device are optional.
-    pub fn new(a: &Path, b: &Path, devmem_rule: crate::devmem::Rule) -> Check<Self> {
+    pub fn new(
+        a: &Path,
+        b: &Path,
+        devmem_rule: crate::devmem::Rule,
+        second_reaches_p2p: bool,
+    ) -> Check<Self> {
         Ok(Self {
             a: Accel::open(a)?,
             b: Accel::open(b).ok(),
             vgem: Vgem::open().ok(),
             devmem_rule,
+            second_reaches_p2p,
         })
     }
 }

@@ -3,7 +3,9 @@
 //! region declares for importers that cannot reach it (`--devmem-rule`):
 //! `direct` (vaccel's host pages reach every importer), `migrate` or `refuse`
 //! (vaccel `local_p2p=1`: only peer-to-peer importers, here the other vaccel
-//! device, reach the region; vgem does not).
+//! device, reach the region; vgem does not; hlx HBM: only PCI peers that
+//! pci_p2pdma finds a path to reach it, so neither vgem nor a faux vaccel
+//! device, `--second-not-p2p`).
 
 use std::os::fd::{AsFd, AsRawFd};
 
@@ -88,9 +90,11 @@ pub fn to_vgem(ctx: &Ctx) -> TestResult {
     pass()
 }
 
-/// A device BO imported by the other vaccel device (dynamically; peer-to-peer
+/// A device BO imported by the other xaccel device (dynamically; peer-to-peer
 /// when the devices declare P2P): both mappings see each other's writes,
-/// under every rule.
+/// under every rule; if the second device does not reach the memory
+/// peer-to-peer, the BO migrates first, or the import is refused with
+/// EOPNOTSUPP (leaving both devices usable), as the rule says.
 pub fn to_second_device(ctx: &Ctx) -> TestResult {
     let Some(b) = &ctx.b else {
         return skip("no second xaccel device");
@@ -101,6 +105,20 @@ pub fn to_second_device(ctx: &Ctx) -> TestResult {
     };
     let (bo, ours) = filled(a, region, 23)?;
     let fd = bo.export()?;
+    if !ctx.second_reaches_p2p && ctx.devmem_rule == Rule::Refuse {
+        let import = b.dev.prime_fd_to_handle_raw(fd.as_fd());
+        ensure!(
+            import == Err(Errno::OPNOTSUPP),
+            "the second device's import: {}, expected EOPNOTSUPP",
+            result_name(&import.map(|_| ()))
+        );
+        ours.check(23)?;
+        drop((ours, fd));
+        bo.close()?;
+        a.usable()?;
+        b.usable()?;
+        return pass();
+    }
     let imported = b.dev.import(fd.as_fd())?;
     let theirs = Accel::map(&b.dev, imported.handle())?;
     theirs.check(23)?;

@@ -49,6 +49,10 @@ struct Args {
     /// peer-to-peer-only region (vaccel `local_p2p=1`, `local_fallback`).
     #[arg(long, value_enum, default_value = "direct")]
     devmem_rule: devmem::Rule,
+    /// The second device cannot reach DEVICE's device memory peer-to-peer
+    /// (hlx HBM and a faux vaccel device): RULE applies to it as to vgem.
+    #[arg(long)]
+    second_not_p2p: bool,
     /// Internal: map a device BO of DEVICE, say so, and touch it again once
     /// stdin has a line (the device is gone by then: SIGBUS is expected).
     #[arg(long, hide = true)]
@@ -76,7 +80,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("import of a memfd, the device fd -> EINVAL; bad fds -> EBADF",  rules::import_bad_fds),
     ("imported BO: MAP_PRIVATE -> EINVAL; re-export maps the memory", rules::imported_bo_rules),
     ("device BO exported to vgem: read back, or refused, as declared", devmem::to_vgem),
-    ("device BO imported by the other xaccel device, both ways",      devmem::to_second_device),
+    ("device BO imported by the other xaccel device, or refused",     devmem::to_second_device),
     ("device BO: one dma-buf, re-import gives the same handle",       devmem::same_dma_buf),
 ];
 
@@ -123,7 +127,12 @@ fn main() -> ExitCode {
         };
         tap::run(&u, UNPLUG_TESTS)
     } else {
-        let ctx = match Ctx::new(&args.device, &args.second, args.devmem_rule) {
+        let ctx = match Ctx::new(
+            &args.device,
+            &args.second,
+            args.devmem_rule,
+            !args.second_not_p2p,
+        ) {
             Ok(ctx) => ctx,
             Err(err) => {
                 tap::header();

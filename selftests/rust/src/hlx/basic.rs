@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Jobs without a VM (physical HBM), the parser's refusals, hang recovery and the vendor
-//! queries.
+//! Jobs without a VM (the HBM of the buffer objects in their BO list), the parser's
+//! refusals, hang recovery and the vendor queries.
 
 use std::time::Duration;
 
 use xaccel::hlx::{self, MsgTarget, Packet, VecOp};
+use xaccel::uapi::DRM_XACCEL_SUBMIT_BO_WRITE;
 use xaccel::{Bo, Context, Errno, Priority, Submit};
 use xaccel_selftests::ensure;
 use xaccel_selftests::tap::{self, TestResult};
@@ -34,8 +35,48 @@ pub fn nop_on_every_queue(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
+/// An HBM BO has a device address in the HBM region, reads as zero, keeps what the CPU writes
+/// through its mapping, and a new BO over the same HBM reads as zero again.
+pub fn hbm_bo_basics(c: &Ctx) -> TestResult {
+    let info = hlx::hw_info(&c.dev)?;
+    let len = 2 * 4096;
+    let pattern: Vec<u8> = (0..len).map(|i| (i * 13 + 5) as u8).collect();
+    let mut addrs = Vec::new();
+    for round in 0..2 {
+        let (bo, addr) = c.hbm_bo(len as u64)?;
+        ensure!(
+            addr >= HBM_REGION_BASE && addr + len as u64 <= info.hbm_size && addr % 4096 == 0,
+            "device address {addr:#x} outside the HBM region"
+        );
+        ensure!(
+            bo.info().region == c.hbm
+                && bo.info().flags & xaccel::uapi::DRM_XACCEL_BO_DEVICE_ADDR != 0,
+            "BO_INFO {:?}",
+            bo.info()
+        );
+        let map = bo.map()?;
+        let mut got = vec![0xffu8; len];
+        map.read(0, &mut got);
+        ensure!(
+            got.iter().all(|&b| b == 0),
+            "round {round}: a new HBM BO is not zeroed"
+        );
+        map.write(0, &pattern);
+        map.read(0, &mut got);
+        ensure!(got == pattern, "round {round}: HBM read back differs");
+        addrs.push(addr);
+    }
+    // The allocator reuses freed HBM: the second object got the first one's bytes, zeroed.
+    ensure!(addrs[0] == addrs[1], "HBM was not reused: {addrs:x?}");
+    tap::pass()
+}
+
+/// Three pages of an HBM BO in the BO list of a DMA job and a compute job: the device
+/// computes on them, and the CPU reads the results through the BO's (write-combined) mapping.
 pub fn hbm_dma_and_compute(c: &Ctx) -> TestResult {
-    let (a, b, d) = (HBM_USER, HBM_USER + 0x1000, HBM_USER + 0x2000);
+    let (hbm, base) = c.hbm_bo(0x3000)?;
+    let (a, b, d) = (base, base + 0x1000, base + 0x2000);
+    let listed = [(&hbm, DRM_XACCEL_SUBMIT_BO_WRITE)];
     let dma = [
         Packet::Memset {
             dst: a,
@@ -54,7 +95,7 @@ pub fn hbm_dma_and_compute(c: &Ctx) -> TestResult {
         },
     ];
     ensure!(
-        c.run(hlx::ENGINE_DMA0, &dma, None)? == Ok(()),
+        c.run_bos(hlx::ENGINE_DMA0, &dma, &listed)? == Ok(()),
         "DMA job failed"
     );
     let vec = [
@@ -67,24 +108,33 @@ pub fn hbm_dma_and_compute(c: &Ctx) -> TestResult {
             b,
             cols: 0,
         },
-        Packet::Vec {
-            op: VecOp::Gemv,
-            count: 16,
-            dst: d,
-            a,
-            b,
-            cols: 64,
-        },
     ];
     ensure!(
-        c.run(hlx::ENGINE_CMP0, &vec, None)? == Ok(()),
+        c.run_bos(hlx::ENGINE_CMP0, &vec, &listed)? == Ok(()),
         "compute job failed"
+    );
+    let map = hbm.map()?;
+    let mut got = vec![0u8; 0x3000];
+    map.read(0, &mut got);
+    let word = |page: usize, v: u32| {
+        got[page * 0x1000..][..0x1000]
+            .chunks(4)
+            .all(|w| w == v.to_le_bytes())
+    };
+    ensure!(
+        word(0, 3) && word(1, 3) && word(2, 6),
+        "the CPU mapping does not show MEMSET 3, its copy and their sum"
     );
     tap::pass()
 }
 
+/// Privileged packets, HBM outside the job's BOs (another BO's, the page tables, past the
+/// end), writes to a BO listed read-only, and malformed packets are refused at SUBMIT.
 pub fn privileged_packets_refused(c: &Ctx) -> TestResult {
-    let cases: [(&str, u32, Vec<Packet>, Errno); 10] = [
+    let (mine, base) = c.hbm_bo(0x2000)?;
+    let (_other, other) = c.hbm_bo(0x1000)?;
+    let (read_only, ro_base) = c.hbm_bo(0x1000)?;
+    let cases: [(&str, u32, Vec<Packet>, Errno); 14] = [
         (
             "WREG32",
             0,
@@ -116,7 +166,47 @@ pub fn privileged_packets_refused(c: &Ctx) -> TestResult {
             0,
             vec![Packet::Copy {
                 src: 1 << 63,
-                dst: HBM_USER,
+                dst: base,
+                len: 64,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "LIN_DMA from another BO's HBM",
+            0,
+            vec![Packet::Copy {
+                src: other,
+                dst: base,
+                len: 64,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "MSG_LONG into another BO's HBM",
+            1,
+            vec![Packet::MsgLong {
+                target: MsgTarget::Mem,
+                addr: other,
+                value: 1,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "LIN_DMA across the end of the BO",
+            0,
+            vec![Packet::Memset {
+                dst: base + 0x1ff0,
+                len: 0x20,
+                pattern: 0,
+            }],
+            Errno::ACCESS,
+        ),
+        (
+            "LIN_DMA into a BO listed read-only",
+            0,
+            vec![Packet::Copy {
+                src: base,
+                dst: ro_base,
                 len: 64,
             }],
             Errno::ACCESS,
@@ -132,14 +222,14 @@ pub fn privileged_packets_refused(c: &Ctx) -> TestResult {
             Errno::ACCESS,
         ),
         (
-            "VEC past the end of HBM",
+            "VEC past the end of the BO and of HBM",
             2,
             vec![Packet::Vec {
                 op: VecOp::Add,
                 count: 1 << 24,
-                dst: HBM_USER,
-                a: HBM_USER,
-                b: HBM_USER,
+                dst: base,
+                a: base,
+                b: base,
                 cols: 0,
             }],
             Errno::ACCESS,
@@ -150,9 +240,9 @@ pub fn privileged_packets_refused(c: &Ctx) -> TestResult {
             vec![Packet::Vec {
                 op: VecOp::Add,
                 count: 1,
-                dst: HBM_USER,
-                a: HBM_USER,
-                b: HBM_USER,
+                dst: base,
+                a: base,
+                b: base,
                 cols: 0,
             }],
             Errno::INVAL,
@@ -173,18 +263,31 @@ pub fn privileged_packets_refused(c: &Ctx) -> TestResult {
             Errno::TOOBIG,
         ),
     ];
+    let listed = [(&mine, DRM_XACCEL_SUBMIT_BO_WRITE), (&read_only, 0)];
     for (what, engine, packets, want) in cases {
-        let got = c.refusal(engine, &packets)?;
+        let got = c.refusal(engine, &packets, &listed)?;
         ensure!(got == Some(want), "{what}: got {got:?}, want {want:?}");
     }
+    // The same HBM named by a job that does not list the BO.
+    let own = [Packet::Memset {
+        dst: base,
+        len: 64,
+        pattern: 0,
+    }];
+    let got = c.refusal(0, &own, &[])?;
+    ensure!(got == Some(Errno::ACCESS), "HBM of an unlisted BO: {got:?}");
+    ensure!(
+        c.run_bos(0, &own, &listed)? == Ok(()),
+        "the listed BO's HBM was refused"
+    );
     // A truncated packet.
     let ctx = Context::create(&c.dev, 0, Priority::Normal)?;
     let bo = Bo::create(&c.dev, 4096, c.system)?;
     bo.map()?.write(
         0,
         &hlx::encode(&[Packet::Copy {
-            src: HBM_USER,
-            dst: HBM_USER,
+            src: base,
+            dst: base,
             len: 8,
         }])[..16],
     );
@@ -240,8 +343,13 @@ pub fn vendor_queries(c: &Ctx) -> TestResult {
         "identity {info:?}"
     );
     ensure!(
-        info.hbm_size > HBM_USER && info.hbm_user_base == HBM_USER,
+        info.hbm_size > HBM_REGION_BASE && info.hbm_user_base == HBM_REGION_BASE,
         "HBM {info:?}"
+    );
+    let region = c.dev.regions()?.into_iter().find(|r| r.id == c.hbm);
+    ensure!(
+        region.is_some_and(|r| r.size == (info.hbm_size - HBM_REGION_BASE) / 4096 * 4096),
+        "the HBM region is not the HBM after the page tables"
     );
     ensure!(
         info.num_queues == 4 && info.page_table_bytes > 0 && info.asids_used > 0,

@@ -15,8 +15,8 @@ pub type Check<T = ()> = Result<T, Failure>;
 
 /// How long any wait may take before the test fails (a hang guard, not a timing check).
 pub const GUARD: Duration = Duration::from_secs(20);
-/// HBM the driver leaves to user jobs starts here (drivers/hlx).
-pub const HBM_USER: u64 = 4 << 20;
+/// The HBM region starts here, after the driver's page tables (drivers/hlx).
+pub const HBM_REGION_BASE: u64 = 4 << 20;
 
 /// The device under test.
 pub struct Ctx {
@@ -24,6 +24,8 @@ pub struct Ctx {
     pub dev: Device,
     /// Its system region.
     pub system: u32,
+    /// Its HBM region.
+    pub hbm: u32,
     /// Its debugfs control file.
     pub control: PathBuf,
 }
@@ -41,13 +43,47 @@ impl Ctx {
         let Some(system) = dev.system_region()?.map(|r| r.id) else {
             fail!("no system region");
         };
+        let Some(hbm) = hlx::hbm_region(&dev)?.map(|r| r.id) else {
+            fail!("no HBM region");
+        };
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let control = PathBuf::from(format!("/sys/kernel/debug/hlx-{name}/control"));
         Ok(Self {
             dev,
             system,
+            hbm,
             control,
         })
+    }
+
+    /// A new HBM buffer object of `len` bytes and its device address.
+    pub fn hbm_bo(&self, len: u64) -> Check<(Bo<'_>, u64)> {
+        let bo = Bo::create(&self.dev, len, self.hbm)?;
+        let Some(addr) = bo.device_addr() else {
+            fail!("an HBM BO without a device address: {:?}", bo.info());
+        };
+        Ok((bo, addr))
+    }
+
+    /// Runs `packets` on `engine` in a new context with the BO list `bos` (object and
+    /// `DRM_XACCEL_SUBMIT_BO_*` flags); returns the fence's outcome.
+    pub fn run_bos(
+        &self,
+        engine: u32,
+        packets: &[Packet],
+        bos: &[(&Bo<'_>, u32)],
+    ) -> Check<Result<(), Errno>> {
+        let ctx = Context::create(&self.dev, engine, Priority::Normal)?;
+        let cb = hlx::encode(packets);
+        let bo = Bo::create(&self.dev, cb.len() as u64, self.system)?;
+        bo.map()?.write(0, &cb);
+        let out = Syncobj::create(&self.dev, false)?;
+        let mut submit = Submit::new(&bo, 0, cb.len() as u64).signal(&out, 0);
+        for (listed, flags) in bos {
+            submit = submit.bo(listed, *flags);
+        }
+        ctx.submit(&submit)?;
+        outcome(&out)
     }
 
     /// Runs `packets` on `engine` in a new context; returns the fence's outcome.
@@ -101,14 +137,23 @@ impl Ctx {
         Ok(out)
     }
 
-    /// SUBMIT's errno for `packets` on `engine`.
-    pub fn refusal(&self, engine: u32, packets: &[Packet]) -> Check<Option<Errno>> {
+    /// SUBMIT's errno for `packets` on `engine` with the BO list `bos`.
+    pub fn refusal(
+        &self,
+        engine: u32,
+        packets: &[Packet],
+        bos: &[(&Bo<'_>, u32)],
+    ) -> Check<Option<Errno>> {
         let ctx = Context::create(&self.dev, engine, Priority::Normal)?;
         let cb = hlx::encode(packets);
         let bo = Bo::create(&self.dev, cb.len().max(8) as u64, self.system)?;
         bo.map()?.write(0, &cb);
+        let mut submit = Submit::new(&bo, 0, cb.len() as u64);
+        for (listed, flags) in bos {
+            submit = submit.bo(listed, *flags);
+        }
         Ok(ctx
-            .submit(&Submit::new(&bo, 0, cb.len() as u64))
+            .submit(&submit)
             .err()
             .map(|e| e.errno().unwrap_or(Errno::INVAL)))
     }
@@ -148,6 +193,8 @@ pub fn outcome(syncobj: &Syncobj<'_>) -> Check<Result<(), Errno>> {
 
 /// Where the MMU tests bind their buffers.
 pub const VA: u64 = 1 << 32;
+/// Where the MMU tests bind HBM buffer objects.
+pub const HBM_VA: u64 = VA + (256 << 20);
 
 /// A system BO of `len` bytes filled with a pattern (or zeroes), bound at `va` in `vm`.
 pub fn bound<'d, 'v>(

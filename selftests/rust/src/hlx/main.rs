@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `xaccel-selftest-hlx`: selftest of the `hlx` backend on an HLX device (the model in the
 //! VM), in TAP version 13: engines, jobs on every queue through the CQ and MSI-X, the
-//! command-buffer parser's refusals, DMA and compute through the device MMU (host memory bound
-//! in a VM, HBM through the VM's HBM window) checked against userspace, MMU faults and access
+//! command-buffer parser's refusals, HBM buffer objects (created zeroed, mapped by the CPU,
+//! reached by jobs through their BO list or a VM binding, nothing else), DMA and compute
+//! through the device MMU (host memory and HBM bound in a VM) checked against userspace, MMU
+//! faults and access
 //! errors failing only their job, hang recovery (soft, then hard reset) with an innocent
 //! context continuing, and the vendor queries. Test control (wedges) comes from debugfs
 //! `hlx-accelN/control` (basic.rs, vm.rs; ctx.rs has the helpers).
@@ -23,11 +25,12 @@ use crate::vm::*;
 const TESTS: &[Test<Ctx>] = &[
     ("engines: dma0 dma1 cmp0 cmp1",                                engines),
     ("NOP jobs complete on every queue (CQ, MSI-X)",                nop_on_every_queue),
-    ("MEMSET, COPY on DMA0, then FENCE + VEC on CMP0 via a SOB",     hbm_dma_and_compute),
-    ("privileged, out-of-range and malformed packets are refused",  privileged_packets_refused),
+    ("HBM BO: device address, zeroed, mmap write/read, no leak",    hbm_bo_basics),
+    ("HBM BO listed: MEMSET, COPY on DMA0, FENCE + VEC on CMP0",     hbm_dma_and_compute),
+    ("privileged, other HBM, out-of-range, malformed: refused",     privileged_packets_refused),
     ("VM_BIND: LIN_DMA host -> host through the MMU is bit-exact",  vm_dma_is_bit_exact),
     ("VM: unmapped VA EFAULT, read-only write EACCES at SUBMIT",    vm_refusals),
-    ("DMA host -> HBM -> host (HBM window of the VM) is bit-exact",  host_hbm_host_is_bit_exact),
+    ("VM_BIND of an HBM BO: DMA host -> HBM -> host is bit-exact",  host_hbm_host_is_bit_exact),
     ("VEC ADD/MUL/MAX/GEMV on HBM equal userspace's results",        compute_on_hbm_matches_userspace),
     ("MMU fault (unbound after SUBMIT) fails only that job",        mmu_fault_fails_only_that_job),
     ("VEC on a host page: ACCESS_ERROR fails only that job",        compute_on_host_page_fails_only_that_job),

@@ -194,13 +194,17 @@ pub fn compute_on_host_page_fails_only_that_job(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
-/// HBM through the window every VM has: host BO -> HBM -> host BO in one DMA job.
+/// An HBM BO bound in a VM (the device MMU maps its HBM, not host memory): host BO -> HBM ->
+/// host BO in one DMA job, bit-exact, and the HBM BO's CPU mapping shows the bytes. A range
+/// across the end of the bound HBM is unmapped (`EFAULT`).
 pub fn host_hbm_host_is_bit_exact(c: &Ctx) -> TestResult {
     let vm = Vm::create(&c.dev)?;
     let len = 5 * 4096 + 96;
     let (_src, _sb, data) = bound(c, &vm, VA, 6 * 4096, Some(11))?;
     let (dst, _db, _) = bound(c, &vm, VA + (1 << 20), 6 * 4096, None)?;
-    let hbm = hlx::HLX_HBM_VA + 0x30000;
+    let (hbm_bo, _) = c.hbm_bo(6 * 4096)?;
+    let _hbm_binding = vm.bind(&hbm_bo, 0, hbm_bo.size(), HBM_VA, Access::ReadWrite)?;
+    let hbm = HBM_VA + 0x20;
     let job = [
         Packet::Copy {
             src: VA + 8,
@@ -227,12 +231,14 @@ pub fn host_hbm_host_is_bit_exact(c: &Ctx) -> TestResult {
         got[..16].iter().chain(&got[16 + len..]).all(|&b| b == 0),
         "bytes outside changed"
     );
-    // The window ends with the HBM jobs may use (whole 2 MiB pages): a range across its end
-    // is refused.
-    let info = hlx::hw_info(&c.dev)?;
-    let window = (info.hbm_size - info.hbm_user_base) / (2 << 20) * (2 << 20);
+    let mut in_hbm = vec![0u8; len];
+    hbm_bo.map()?.read(0x20, &mut in_hbm);
+    ensure!(
+        in_hbm == data[8..8 + len],
+        "the HBM BO's CPU mapping does not show the DMAed bytes"
+    );
     let bad = [Packet::Memset {
-        dst: hlx::HLX_HBM_VA + window - 4,
+        dst: HBM_VA + hbm_bo.size() - 4,
         len: 8,
         pattern: 0,
     }];
@@ -244,7 +250,7 @@ pub fn host_hbm_host_is_bit_exact(c: &Ctx) -> TestResult {
         .submit(&Submit::new(&bo, 0, cb.len() as u64).vm(&vm))
         .err()
         .and_then(|e| e.errno());
-    ensure!(got == Some(Errno::ACCESS), "past the HBM window: {got:?}");
+    ensure!(got == Some(Errno::FAULT), "past the bound HBM: {got:?}");
     tap::pass()
 }
 
@@ -267,11 +273,9 @@ pub fn compute_on_hbm_matches_userspace(c: &Ctx) -> TestResult {
     map.write(0, &bytes(&a));
     map.write(4 * N, &bytes(&b));
     let _binding = vm.bind(&host, 0, host.size(), VA, Access::ReadWrite)?;
-    let (ha, hb, hout) = (
-        hlx::HLX_HBM_VA,
-        hlx::HLX_HBM_VA + 0x1000,
-        hlx::HLX_HBM_VA + 0x2000,
-    );
+    let (hbm, _) = c.hbm_bo(0x3000)?;
+    let _hbm_binding = vm.bind(&hbm, 0, hbm.size(), HBM_VA, Access::ReadWrite)?;
+    let (ha, hb, hout) = (HBM_VA, HBM_VA + 0x1000, HBM_VA + 0x2000);
     let nbytes = (4 * N) as u32;
     let load = [
         Packet::Copy {
