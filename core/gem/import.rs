@@ -20,7 +20,8 @@
 //! devices whose backend declares the P2P capability.
 //!
 //! A device with an MMU binds an import in a VM only when its mapping is peer-to-peer
-//! ([`Bo::with_peer_table`]): the attachment is then pinned until the object is freed, so a
+//! ([`Bo::with_peer_table`], which is also how a job's memory leaves such an import unmapped
+//! for the CPU): the attachment is then pinned until the object is freed, so a
 //! dynamic exporter never moves the memory under the page tables, and the addresses the MMU
 //! keeps are PCI bus addresses of a BAR, which never become host memory or IOVAs of another
 //! mapping (as DMA-API addresses of pages could, once an exporter's revocation unmapped them).
@@ -271,22 +272,30 @@ impl Bo {
         // SAFETY: The reservation lock is held until the end of the closure, as `pinned`, `sgt`
         // (type invariants) and dynamic attachments need.
         let result = (|| unsafe {
+            let peer_table = || -> Result<*mut bindings::sg_table> {
+                if (*mapping.sgt.get()).is_null() {
+                    let sgt = from_err_ptr(bindings::dma_buf_map_attachment(
+                        attach,
+                        bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                    ))?;
+                    // INVARIANT: A mapping of the attachment, stored under the reservation lock.
+                    *mapping.sgt.get() = sgt;
+                }
+                let sgt = *mapping.sgt.get();
+                if super::bar::is_peer_table(sgt) {
+                    Ok(sgt)
+                } else {
+                    Err(EOPNOTSUPP)
+                }
+            };
+            // Checked before pinning: an import mapped with pages is never pinned here.
+            let mut sgt = peer_table()?;
             // A static attachment's exporter pins the memory for as long as it is mapped.
             if !(*attach).importer_ops.is_null() && !*mapping.pinned.get() {
                 to_result(bindings::dma_buf_pin(attach))?;
                 *mapping.pinned.get() = true;
-            }
-            if (*mapping.sgt.get()).is_null() {
-                let sgt = from_err_ptr(bindings::dma_buf_map_attachment(
-                    attach,
-                    bindings::dma_data_direction::DMA_BIDIRECTIONAL,
-                ))?;
-                // INVARIANT: A mapping of the attachment, stored under the reservation lock.
-                *mapping.sgt.get() = sgt;
-            }
-            let sgt = *mapping.sgt.get();
-            if !super::bar::is_peer_table(sgt) {
-                return Err(EOPNOTSUPP);
+                // Pinning may have moved the memory (and invalidated the mapping).
+                sgt = peer_table()?;
             }
             // The table stays mapped while the lock is held: `invalidate_mappings` needs it.
             f(SGTable::from_raw(sgt))
