@@ -231,17 +231,6 @@ pub(crate) unsafe fn is_bar_table(sgt: *mut bindings::sg_table) -> bool {
     unsafe { xaccel_sgt_is_mmio(sgt) }
 }
 
-/// Whether `sgt`, a mapping of an imported dma-buf (of any exporter), holds PCI bus addresses of
-/// a BAR (peer-to-peer, no pages) rather than DMA addresses of pages.
-///
-/// # Safety
-///
-/// `sgt` must be a live sg table.
-pub(crate) unsafe fn is_peer_table(sgt: *mut bindings::sg_table) -> bool {
-    // SAFETY: By the safety requirements.
-    unsafe { xaccel_sgt_is_mmio(sgt) }
-}
-
 /// Frees a table made by [`BarMemory::map_for`] for `attach`.
 ///
 /// # Safety

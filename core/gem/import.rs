@@ -19,8 +19,8 @@
 //! exporter's fences. Peer-to-peer (an sg table of PCI bus addresses) is allowed only for
 //! devices whose backend declares the P2P capability.
 //!
-//! A device with an MMU binds an import in a VM only when its mapping is peer-to-peer
-//! ([`Bo::with_peer_table`], which is also how a job's memory leaves such an import unmapped
+//! A device with an MMU binds an import in a VM only when its mapping is peer-to-peer, the
+//! export of another xaccel device's PCI BAR region ([`Bo::with_peer_table`], which is also how a job's memory leaves such an import unmapped
 //! for the CPU): the attachment is then pinned until the object is freed, so a
 //! dynamic exporter never moves the memory under the page tables, and the addresses the MMU
 //! keeps are PCI bus addresses of a BAR, which never become host memory or IOVAs of another
@@ -246,7 +246,8 @@ unsafe fn import(dev: &AccelDevice, dma_buf: *mut bindings::dma_buf) -> Result<A
 
 impl Bo {
     /// Runs `f` on the imported object's mapping for its device if that mapping is
-    /// peer-to-peer (PCI bus addresses of another device's BAR), with the attachment pinned
+    /// peer-to-peer (PCI bus addresses of another xaccel device's BAR region: the only
+    /// exporter whose mappings the core can tell apart), with the attachment pinned
     /// (until the object is freed) and mapped, under the dma-buf's reservation lock. For
     /// `VM_BIND` on a device with an MMU.
     ///
@@ -281,9 +282,8 @@ impl Bo {
                     // INVARIANT: A mapping of the attachment, stored under the reservation lock.
                     *mapping.sgt.get() = sgt;
                 }
-                let sgt = *mapping.sgt.get();
-                if super::bar::is_peer_table(sgt) {
-                    Ok(sgt)
+                if super::export_pages::maps_bar((*attach).dmabuf) {
+                    Ok(*mapping.sgt.get())
                 } else {
                     Err(EOPNOTSUPP)
                 }
