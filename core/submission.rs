@@ -40,9 +40,9 @@ pub struct BoDesc {
     pub region: u32,
     /// The device address of the object's memory if it is one contiguous range of a
     /// [`RegionBacking::PciBar`] region: the device reaches the object's bytes at
-    /// `[device_addr, device_addr + size)`. The memory stays there while the object lives (a
-    /// job naming it pins it). `None` for other memory, including device memory that migrated
-    /// to system memory.
+    /// `[device_addr, device_addr + size)`. Once the job is validated the memory stays there
+    /// while the object lives (SUBMIT pins it, `EAGAIN` if it moved meanwhile). `None` for
+    /// other memory, including device memory that migrated to system memory.
     ///
     /// [`RegionBacking::PciBar`]: crate::backend::RegionBacking::PciBar
     pub device_addr: Option<u64>,

@@ -13,8 +13,9 @@
 //!    returns the kernel-owned copy the engine will run;
 //! 5. the in-syncobjs' fences (binary, or timeline points) become the job's dependencies;
 //! 6. the out-syncobj and, for a timeline point, its chain node are looked up and allocated;
-//! 7. the job's memory is mapped: every BO-list object and every object a VA operand resolved
-//!    to (see `job_memory.rs`);
+//! 7. BO-list objects in a PCI BAR are pinned there (`EAGAIN` if one moved since step 3, which
+//!    read the device addresses the backend validated), and the job's memory is mapped: every
+//!    BO-list object and every object a VA operand resolved to (see `job_memory.rs`);
 //! 8. the BO list is locked (one fence slot reserved in each reservation) and the implicit
 //!    fences of its objects join the dependencies (see `resv.rs`);
 //! 9. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
@@ -129,7 +130,7 @@ pub(crate) fn submit(
                 },
                 placement: bo.placement(),
                 region: bo.region(),
-                device_addr: bo.pin_device_addr(),
+                device_addr: bo.device_addr(),
             },
             GFP_KERNEL,
         )?;
@@ -153,6 +154,14 @@ pub(crate) fn submit(
     };
     if arg.out_syncobj == 0 && arg.out_point != 0 {
         return Err(EINVAL);
+    }
+
+    // BAR memory stays where the backend validated it from now on (`EAGAIN` if an export
+    // moved it meanwhile: the device addresses checked are stale).
+    for ((bo, _), desc) in bos.entries().zip(descs.iter()) {
+        if desc.device_addr.is_some() && bo.pin_device_addr() != desc.device_addr {
+            return Err(EAGAIN);
+        }
     }
 
     // The job's memory: the BO list's objects, then those VA operands resolved to. Mapped

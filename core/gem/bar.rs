@@ -135,13 +135,19 @@ impl BarMemory {
 
     /// Zeroes `[offset, offset + len)`. `ENXIO` once the driver unbound, `EINVAL` outside.
     pub(crate) fn zero(&self, offset: u64, len: u64) -> Result {
-        let kernel = self.kernel.try_access().ok_or(ENXIO)?;
+        /// Bytes zeroed per access to the mapping (an RCU read section each).
+        const CHUNK: usize = 64 << 10;
         let zeroes = [0u8; 256];
-        let (mut at, end) = (usize::try_from(offset)?, usize::try_from(offset + len)?);
+        let end = usize::try_from(offset.checked_add(len).ok_or(EINVAL)?)?;
+        let mut at = usize::try_from(offset)?;
         while at < end {
-            let n = (end - at).min(zeroes.len());
-            kernel.write_bytes(at, &zeroes[..n])?;
-            at += n;
+            let chunk_end = end.min(at + CHUNK);
+            let kernel = self.kernel.try_access().ok_or(ENXIO)?;
+            while at < chunk_end {
+                let n = (chunk_end - at).min(zeroes.len());
+                kernel.write_bytes(at, &zeroes[..n])?;
+                at += n;
+            }
         }
         Ok(())
     }

@@ -4,23 +4,26 @@
 //! userptr (static: the pages are pinned for the object's life).
 //!
 //! `export` picks [`DEVICE_DMABUF_OPS`] or [`USERPTR_DMABUF_OPS`] by placement. Importers get
-//! sg tables of the object's current pages, DMA-mapped for the importing device
-//! ([`map_dma_buf`]); `mmap()` of the dma-buf maps them as the device file does.
+//! sg tables of the object's current memory for the importing device ([`map_dma_buf`]): its
+//! pages DMA-mapped, or the bus addresses of its blocks of a PCI BAR; `mmap()` of the dma-buf
+//! maps them as the device file does.
 //!
 //! # Device memory
 //!
 //! [`attach_device`] decides, under the reservation lock, whether the importer reaches the
 //! region ([`DeviceMemory::reach`](crate::gem::DeviceMemory::reach): host pages reach every
-//! importer; a region declared `p2p` only peer-to-peer attachments). If it does not, the
+//! importer; a region declared `p2p` only peer-to-peer attachments; a BAR only peer-to-peer
+//! attachments of devices `pci_p2pdma_distance()` finds a path to). If it does not, the
 //! region's [`ExportFallback`] applies: `Refuse` fails the attach with `EOPNOTSUPP`; `Migrate`
 //! moves the object to system pages ([`migrate`]), for good: after the object's fences, the
 //! blocks are copied, the CPU mappings zapped (they fault in the new pages), dynamic importers
 //! told ([`dma_buf_invalidate_mappings`]), and the blocks freed. Memory that is pinned by a
-//! dynamic importer or mapped for the backend's device (VM binds on an MMU device) never moves:
-//! `EBUSY`.
+//! dynamic importer or mapped for the backend's device (VM binds on an MMU device, BAR memory a
+//! job named) never moves: `EBUSY`.
 //!
-//! A PCI BAR backing plugs in at the two places that touch addresses: `reach` (the p2pdma
-//! distance to the importer) and the pages [`map_dma_buf`] maps (bus addresses instead).
+//! The backing supplies the addresses and the copy: `reach`, the BAR table [`map_dma_buf`]
+//! makes (`BarMemory::map_for`, freed in [`unmap_dma_buf`]) and `DeviceBlocks::copy_out`.
+//! Pin, unpin, migration, invalidation and revocation are the same for every backing.
 //!
 //! # Revocation
 //!
@@ -37,6 +40,9 @@
 //! object under the list's mutex. Everywhere else they are taken one at a time (`exported` and
 //! `release` take the list's mutex without a reservation lock); the dma-buf core holds the
 //! reservation lock around `pin`, `unpin` and `map_dma_buf`, which take nothing else.
+//! [`attach_device`] enters the device (`drm_dev_enter()`, an SRCU read section that unplug
+//! waits for) before the reservation lock, as CPU faults do: a BAR's p2pdma provider is used
+//! only inside it.
 //!
 //! [`dma_buf_invalidate_mappings`]: bindings::dma_buf_invalidate_mappings
 

@@ -350,8 +350,9 @@ impl Bo {
     }
 
     /// The device address of the object's memory if it is in a BAR region, which then stays
-    /// there for good (`EBUSY` for a later migration): for a job that names the object (its
-    /// [`BoDesc`](crate::BoDesc)), validated against this address. Sleeps.
+    /// there for good (`EBUSY` for a later migration): for a job that names the object, once
+    /// validated against the address of its [`BoDesc`](crate::BoDesc), which must be this one.
+    /// Sleeps.
     pub(crate) fn pin_device_addr(&self) -> Option<u64> {
         let device = self.device_memory()?;
         let mut guard = self.lock_state();

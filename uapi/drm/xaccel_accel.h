@@ -627,9 +627,12 @@ struct drm_xaccel_submit_bo {
  * VM or syncobj (handles of other files are never found); -EIO on a guilty
  * context; -EOPNOTSUPP if the backend does not execute jobs; -EFAULT for a
  * bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
- * buffer objects; the backend's errno for a rejected command
- * buffer; -ENODEV once the device is gone. On error nothing is queued and
- * the struct is left as it was.
+ * buffer objects; -EAGAIN if a listed buffer object in device memory behind
+ * a PCI BAR migrated (a dma-buf export) while the command buffer was being
+ * checked against its device address (retry); the backend's errno for a
+ * rejected command buffer; -ENODEV once the device is gone. On error nothing
+ * is queued and the struct is left as it was. Listed buffer objects in
+ * device memory behind a PCI BAR stay there from a successful check on.
  */
 struct drm_xaccel_submit {
 	/** @context_id: In: a context of this file. */

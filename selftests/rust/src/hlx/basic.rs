@@ -452,3 +452,68 @@ pub fn vendor_query_validation(c: &Ctx) -> TestResult {
     ensure!(probe.count == 4 && probe.item_size == 16, "probe {probe:?}");
     tap::pass()
 }
+
+/// HBM exported to a device that does not reach it peer-to-peer (vaccel's faux device, at
+/// `/dev/accel/accel0` in the VM run; `hbm_refuse=0`): an HBM BO no job used migrates to
+/// system memory (no device address any more, jobs naming its old HBM are refused, the data
+/// moved), also after a refused SUBMIT listed it; one a job named stays in HBM and the import
+/// fails with `EBUSY`.
+pub fn hbm_export_migrates_unless_used(c: &Ctx) -> TestResult {
+    let peer = match xaccel::Device::open(std::path::Path::new("/dev/accel/accel0")) {
+        Ok(peer) if peer.device_info()?.backend == "vaccel" => peer,
+        _ => return tap::skip("no vaccel device at /dev/accel/accel0"),
+    };
+    let (idle, idle_addr) = c.hbm_bo(0x1000)?;
+    idle.map()?.write(8, &[0x5a; 16]);
+    // A SUBMIT the parser refuses does not keep the BO in HBM.
+    let refused = c.refusal(
+        hlx::ENGINE_DMA0,
+        &[Packet::Stop],
+        &[(&idle, DRM_XACCEL_SUBMIT_BO_WRITE)],
+    )?;
+    ensure!(refused == Some(Errno::PERM), "STOP: {refused:?}");
+    let fd = idle.export()?;
+    let imported = peer.import(std::os::fd::AsFd::as_fd(&fd))?;
+    let after = c.dev.bo_info(idle.handle())?;
+    ensure!(
+        after.device_addr.is_none() && after.flags & xaccel::uapi::DRM_XACCEL_BO_DEVICE_ADDR == 0,
+        "a migrated BO still reports a device address: {after:?}"
+    );
+    let mut got = [0u8; 16];
+    idle.map()?.read(8, &mut got);
+    ensure!(got == [0x5a; 16], "the data did not move with the BO");
+    let old = [Packet::Memset {
+        dst: idle_addr,
+        len: 64,
+        pattern: 0,
+    }];
+    let listed = [(&idle, DRM_XACCEL_SUBMIT_BO_WRITE)];
+    let got = c.refusal(hlx::ENGINE_DMA0, &old, &listed)?;
+    ensure!(
+        got == Some(Errno::ACCESS),
+        "a job on a migrated BO's old HBM: {got:?}"
+    );
+    drop(imported);
+    let (used, used_addr) = c.hbm_bo(0x1000)?;
+    let job = [Packet::Memset {
+        dst: used_addr,
+        len: 64,
+        pattern: 9,
+    }];
+    let listed = [(&used, DRM_XACCEL_SUBMIT_BO_WRITE)];
+    ensure!(
+        c.run_bos(hlx::ENGINE_DMA0, &job, &listed)? == Ok(()),
+        "the job failed"
+    );
+    let fd = used.export()?;
+    let import = peer.prime_fd_to_handle_raw(std::os::fd::AsFd::as_fd(&fd));
+    ensure!(
+        import == Err(Errno::BUSY),
+        "import of HBM a job used: {import:?}, expected EBUSY"
+    );
+    ensure!(
+        c.dev.bo_info(used.handle())?.device_addr == Some(used_addr),
+        "the used BO left HBM"
+    );
+    tap::pass()
+}

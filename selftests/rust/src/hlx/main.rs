@@ -28,6 +28,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("HBM BO: device address, zeroed, mmap write/read, no leak",    hbm_bo_basics),
     ("HBM BO listed: MEMSET, COPY on DMA0, FENCE + VEC on CMP0",     hbm_dma_and_compute),
     ("privileged, other HBM, out-of-range, malformed: refused",     privileged_packets_refused),
+    ("HBM to vaccel: migrates (old HBM refused), EBUSY once used",  hbm_export_migrates_unless_used),
     ("VM_BIND: LIN_DMA host -> host through the MMU is bit-exact",  vm_dma_is_bit_exact),
     ("VM: unmapped VA EFAULT, read-only write EACCES at SUBMIT",    vm_refusals),
     ("VM_BIND of an HBM BO: DMA host -> HBM -> host is bit-exact",  host_hbm_host_is_bit_exact),
