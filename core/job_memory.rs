@@ -14,7 +14,8 @@
 //!   blocks, the system pages it migrated to, or its pinned user pages), kept the same way; the
 //!   memory no longer migrates once mapped (`PagesState::kernel_mapped`);
 //! - imported objects: the exporter's `dma_buf_vmap()` for each job; I/O memory is refused
-//!   (`EOPNOTSUPP`);
+//!   (`EOPNOTSUPP`); an import mapped peer-to-peer (another device's BAR, `Bo::with_peer_table`)
+//!   is not mapped, as BAR memory;
 //! - device-memory objects in a PCI BAR region: nothing. Such memory belongs to a device that
 //!   reaches it itself; the core's CPU operations on the slot fail with `EOPNOTSUPP`.
 //!
@@ -202,7 +203,8 @@ impl KernelMapping {
 /// and valid until the slot is dropped. `bo` keeps the memory and the mapping alive.
 struct Slot {
     bo: ARef<Bo>,
-    /// `None` for BAR memory, which the core does not map for jobs.
+    /// `None` for BAR memory (ours, or an import mapped peer-to-peer), which the core does not
+    /// map for jobs.
     vaddr: Option<NonNull<u8>>,
     size: usize,
     writable: bool,
@@ -221,7 +223,18 @@ impl Slot {
     fn map(bo: ARef<Bo>, writable: bool) -> Result<Self> {
         let bo_size = usize::try_from(bo.size())?;
         let imported = bo.placement() == Placement::Imported;
-        let (vaddr, size) = if imported {
+        // An import mapped peer-to-peer is another device's BAR, reached by the backend's device
+        // through the bus (its attachment is pinned: the memory stays): not mapped, as BAR memory.
+        let peer = if imported {
+            match bo.with_peer_table(|_| Ok(())) {
+                Ok(()) => true,
+                Err(e) if e == EOPNOTSUPP => false,
+                Err(e) => return Err(e),
+            }
+        } else {
+            false
+        };
+        let (vaddr, size) = if imported && !peer {
             let mut size = 0;
             // SAFETY: `bo` is a live import (we hold a reference): its attachment lives as long
             // as it; `size` is a valid out pointer.
@@ -229,7 +242,7 @@ impl Slot {
             let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
             // An exporter's dma-buf may be shorter than the object (rounded up to whole pages).
             (vaddr, size.min(bo_size))
-        } else if bo.device_addr().is_some() {
+        } else if peer || bo.device_addr().is_some() {
             // BAR memory, which stays where it is once a job names it (`Bo::pin_device_addr`).
             let vaddr = None;
             // INVARIANT: No mapping.
@@ -238,7 +251,7 @@ impl Slot {
                 vaddr,
                 size: bo_size,
                 writable,
-                imported,
+                imported: false,
             });
         } else {
             (bo.kernel_map().get_or_map(&bo)?, bo_size)

@@ -301,6 +301,29 @@ extern "C" fn map_dma_buf(
     }
 }
 
+/// Whether `map_dma_buf` maps `dma_buf` for importers as PCI bus addresses of a BAR: one of our
+/// exports of device memory in a PCI BAR region, neither migrated nor revoked. (Importers
+/// cannot tell from the table: with `CONFIG_DMABUF_DEBUG` no importer's table has pages.)
+///
+/// # Safety
+///
+/// `dma_buf` must be a live dma-buf whose reservation lock the caller holds.
+pub(super) unsafe fn maps_bar(dma_buf: *mut bindings::dma_buf) -> bool {
+    // SAFETY: `dma_buf` is live; its `ops` never change.
+    if !ptr::eq(unsafe { (*dma_buf).ops }, &DEVICE_DMABUF_OPS.0) {
+        return false;
+    }
+    // SAFETY: One of our device-memory dma-bufs; the reservation lock is held, so the state
+    // may be read, and this is its only reference while we look.
+    let (bo, state) = unsafe {
+        let bo = object(dma_buf);
+        (bo, bo.state_cell().get())
+    };
+    !state.revoked
+        && matches!(state.memory, Memory::Blocks(_))
+        && bo.device_memory().and_then(|m| m.bar()).is_some()
+}
+
 /// `unmap_dma_buf`: undoes a `map_dma_buf`.
 extern "C" fn unmap_dma_buf(
     attach: *mut bindings::dma_buf_attachment,

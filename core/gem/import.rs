@@ -19,6 +19,13 @@
 //! exporter's fences. Peer-to-peer (an sg table of PCI bus addresses) is allowed only for
 //! devices whose backend declares the P2P capability.
 //!
+//! A device with an MMU binds an import in a VM only when its mapping is peer-to-peer, the
+//! export of another xaccel device's PCI BAR region ([`Bo::with_peer_table`], which is also how a job's memory leaves such an import unmapped
+//! for the CPU): the attachment is then pinned until the object is freed, so a
+//! dynamic exporter never moves the memory under the page tables, and the addresses the MMU
+//! keeps are PCI bus addresses of a BAR, which never become host memory or IOVAs of another
+//! mapping (as DMA-API addresses of pages could, once an exporter's revocation unmapped them).
+//!
 //! CPU mappings of an imported object are the exporter's: `mmap()` at the object's offset
 //! hands the mapping to `dma_buf_mmap()`, so the mapping belongs to the dma-buf file and never
 //! to this module. Exporters that cannot be mapped give `ENODEV`.
@@ -43,6 +50,7 @@ use kernel::{
     ffi::c_int,
     page::PAGE_SIZE,
     prelude::*,
+    scatterlist::SGTable,
     sync::aref::ARef,
 };
 
@@ -51,10 +59,12 @@ use kernel::{
 /// # Invariants
 ///
 /// `sgt` is null or an sg table mapped by `dma_buf_map_attachment()` for the object's
-/// attachment. It is read and written only with the dma-buf's reservation lock held, or while
-/// nothing else can reach the object (before it is published, in `free`).
+/// attachment; `pinned` says whether this object pinned its (dynamic) attachment with
+/// `dma_buf_pin()`. Both are read and written only with the dma-buf's reservation lock held, or
+/// while nothing else can reach the object (before it is published, in `free`).
 pub(crate) struct ImportMapping {
     sgt: UnsafeCell<*mut bindings::sg_table>,
+    pinned: UnsafeCell<bool>,
 }
 
 impl ImportMapping {
@@ -63,6 +73,7 @@ impl ImportMapping {
         // INVARIANT: Null.
         Self {
             sgt: UnsafeCell::new(ptr::null_mut()),
+            pinned: UnsafeCell::new(false),
         }
     }
 
@@ -233,6 +244,68 @@ unsafe fn import(dev: &AccelDevice, dma_buf: *mut bindings::dma_buf) -> Result<A
     Ok(bo)
 }
 
+impl Bo {
+    /// Runs `f` on the imported object's mapping for its device if that mapping is
+    /// peer-to-peer (PCI bus addresses of another xaccel device's BAR region: the only
+    /// exporter whose mappings the core can tell apart), with the attachment pinned
+    /// (until the object is freed) and mapped, under the dma-buf's reservation lock. For
+    /// `VM_BIND` on a device with an MMU.
+    ///
+    /// Errors: `EOPNOTSUPP` if the object is not imported or its mapping is not peer-to-peer
+    /// (pages: see the module documentation), the exporter's pin and map errors (`ENODEV` once
+    /// it revoked the buffer), and `f`'s.
+    pub(crate) fn with_peer_table<T>(&self, f: impl FnOnce(&SGTable) -> Result<T>) -> Result<T> {
+        if self.placement() != crate::gem::Placement::Imported {
+            return Err(EOPNOTSUPP);
+        }
+        // SAFETY: An imported object's `import_attach` is set once, before it is published, and
+        // lives (with its dma-buf) until the object is freed, which `&self` prevents.
+        let (attach, resv) = unsafe {
+            let attach = (*self.gem()).import_attach;
+            if attach.is_null() {
+                return Err(EOPNOTSUPP);
+            }
+            (attach, (*(*attach).dmabuf).resv)
+        };
+        let mapping = self.import_mapping();
+        // SAFETY: `resv` is the dma-buf's live reservation object; no acquire context.
+        to_result(unsafe { bindings::dma_resv_lock(resv, ptr::null_mut()) })?;
+        // SAFETY: The reservation lock is held until the end of the closure, as `pinned`, `sgt`
+        // (type invariants) and dynamic attachments need.
+        let result = (|| unsafe {
+            let peer_table = || -> Result<*mut bindings::sg_table> {
+                if (*mapping.sgt.get()).is_null() {
+                    let sgt = from_err_ptr(bindings::dma_buf_map_attachment(
+                        attach,
+                        bindings::dma_data_direction::DMA_BIDIRECTIONAL,
+                    ))?;
+                    // INVARIANT: A mapping of the attachment, stored under the reservation lock.
+                    *mapping.sgt.get() = sgt;
+                }
+                if super::export_pages::maps_bar((*attach).dmabuf) {
+                    Ok(*mapping.sgt.get())
+                } else {
+                    Err(EOPNOTSUPP)
+                }
+            };
+            // Checked before pinning: an import mapped with pages is never pinned here.
+            let mut sgt = peer_table()?;
+            // A static attachment's exporter pins the memory for as long as it is mapped.
+            if !(*attach).importer_ops.is_null() && !*mapping.pinned.get() {
+                to_result(bindings::dma_buf_pin(attach))?;
+                *mapping.pinned.get() = true;
+                // Pinning may have moved the memory (and invalidated the mapping).
+                sgt = peer_table()?;
+            }
+            // The table stays mapped while the lock is held: `invalidate_mappings` needs it.
+            f(SGTable::from_raw(sgt))
+        })();
+        // SAFETY: Locked above.
+        unsafe { bindings::dma_resv_unlock(resv) };
+        result
+    }
+}
+
 /// `free` (imported objects): unmaps and detaches, drops the dma-buf, frees the object.
 ///
 /// # Safety
@@ -253,7 +326,11 @@ pub(super) unsafe fn release_import(obj: *mut bindings::drm_gem_object) {
         let resv = (*(*attach).dmabuf).resv;
         // Without an acquire context, locking only fails if interrupted, which it is not.
         let _ = bindings::dma_resv_lock(resv, ptr::null_mut());
-        bo.import_mapping().unmap_locked(attach);
+        let mapping = bo.import_mapping();
+        if mapping.pinned.get().replace(false) {
+            bindings::dma_buf_unpin(attach);
+        }
+        mapping.unmap_locked(attach);
         bindings::dma_resv_unlock(resv);
         // Detaches and drops the reference `import` took.
         bindings::drm_prime_gem_destroy(obj, ptr::null_mut());

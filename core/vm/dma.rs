@@ -55,9 +55,12 @@ fn cut(
 }
 
 /// The addresses the backend's MMU maps for bytes `[offset, offset + len)` of `bo`: device
-/// addresses of blocks of a BAR region ([`AddressKind::DeviceLocal`]), or the DMA addresses of
-/// the object's pages mapped for the backend's device ([`AddressKind::Host`]). Either way the
-/// memory no longer moves. Sleeps; errors as [`Bo::dma_sg_table`].
+/// addresses of blocks of a BAR region ([`AddressKind::DeviceLocal`]), the DMA addresses of
+/// the object's pages mapped for the backend's device ([`AddressKind::Host`]), or, for an
+/// import mapped peer-to-peer, the PCI bus addresses of the exporter's BAR
+/// ([`AddressKind::Host`] too: the device reaches them as it reaches host memory, through the
+/// bus). Either way the memory no longer moves. Sleeps; errors as [`Bo::dma_sg_table`] and
+/// [`Bo::with_peer_table`] (`EOPNOTSUPP` for imports mapped with pages).
 pub(super) fn mmu_ranges(
     dev: &AccelDevice,
     bo: &Bo,
@@ -66,6 +69,16 @@ pub(super) fn mmu_ranges(
 ) -> Result<KVec<DmaRange>> {
     if let Some(local) = bo.bind_device_local()? {
         return cut(local.into_iter(), offset, len, AddressKind::DeviceLocal);
+    }
+    if bo.placement() == crate::gem::Placement::Imported {
+        return bo.with_peer_table(|table| {
+            cut(
+                table.iter().map(|sg| (sg.dma_address(), sg.dma_len())),
+                offset,
+                len,
+                AddressKind::Host,
+            )
+        });
     }
     let table: &SGTable = bo.dma_sg_table(dev)?;
     cut(

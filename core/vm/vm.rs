@@ -106,7 +106,7 @@ impl Vm {
     /// object's pages (shmem pages, device-memory blocks, pinned user pages) or the device
     /// addresses of its blocks of a PCI BAR region; the memory then never moves. Errors: `ENOENT` if the VM was destroyed, `EEXIST` if any address of the
     /// range is mapped, `EACCES` for a read-write mapping of a read-only object, `EOPNOTSUPP`
-    /// for an imported object on an MMU device, `ENODEV` for revoked device memory, the
+    /// for an imported object on an MMU device unless it is mapped peer-to-peer, `ENODEV` for revoked device memory, the
     /// backend's and the DMA layer's errors, `ENOMEM`. On error the VM is unchanged.
     pub(crate) fn bind(
         &self,

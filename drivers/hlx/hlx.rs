@@ -13,7 +13,7 @@
 //! buffer objects it names (its BO list, or its VM); timeouts soft-reset the queue, or
 //! hard-reset the device when the engine is wedged beyond a soft reset.
 //!
-//! debugfs `hlx/accelN/control`: reading shows the counters and the queues; writing
+//! debugfs `hlx-accelN/control`: reading shows the counters and the queues; writing
 //! `QUEUE MODE` wedges a queue's engine (test control: 1 soft, 2 hard, 0 disarm).
 
 mod cb;
@@ -309,6 +309,9 @@ impl MsixHandler for Interrupts {
 fn show(hw: &Arc<Hw>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let c = hw.counters();
     writeln!(f, "hbm_bytes {}", hw.hbm_size())?;
+    let bus =
+        u64::from(hw.register(BAR2_BUS_ADDR)) | u64::from(hw.register(BAR2_BUS_ADDR + 4)) << 32;
+    writeln!(f, "bar2_bus_addr {bus:#x}")?;
     writeln!(f, "jobs_done {}", c.jobs_done)?;
     writeln!(f, "jobs_failed {}", c.jobs_failed)?;
     writeln!(f, "mmu_faults {}", c.mmu_faults)?;
@@ -397,7 +400,8 @@ impl pci::Driver for HlxDriver {
                 IoMem::map(pdev, 2, 4096, mmu::POOL_BYTES as usize, Caching::Uncached)?;
             xaccel::pci::set_dma_mask(pdev, 48)?;
             pdev.set_master();
-            let hw = Hw::new(pdev.as_ref(), bar0, regs, page_tables)?;
+            let bar2_bus = xaccel::pci::bar_bus_address(pdev, 2)?;
+            let hw = Hw::new(pdev.as_ref(), bar0, regs, page_tables, bar2_bus)?;
             let bound: &'bound pci::Device<kernel::device::Bound> = pdev;
             let irqs = Msix::new(
                 bound,
@@ -413,7 +417,9 @@ impl pci::Driver for HlxDriver {
                 Ok::<_, Error>(hw.clone()),
             )?;
             let index = accel.device().minor_index().unwrap_or(-1);
-            let dir = Dir::new(c"hlx").subdir(&CString::try_from_fmt(fmt!("accel{index}"))?);
+            // One top-level directory per device: a shared `hlx/` would need module-wide state,
+            // and a second `Dir::new(c"hlx")` fails with EEXIST.
+            let dir = Dir::new(&CString::try_from_fmt(fmt!("hlx-accel{index}"))?);
             dev_info!(
                 pdev,
                 "HLX ready: {} MiB HBM, accel{}\n",

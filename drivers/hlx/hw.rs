@@ -94,6 +94,8 @@ pub(crate) struct Hw {
     regs: Devres<IoMem>,
     peer: u32,
     hbm_size: u64,
+    /// BAR2's PCI bus address, told to the device at every bring-up (`BAR2_BUS_ADDR`).
+    bar2_bus: u64,
     cq: DmaBuffer,
     eq: DmaBuffer,
     rings: KVec<DmaBuffer>,
@@ -115,6 +117,7 @@ impl Hw {
         bar0: Devres<IoMem>,
         regs: Devres<IoMem>,
         page_tables: Devres<IoMem>,
+        bar2_bus: u64,
     ) -> Result<Arc<Self>> {
         let (peer, hbm_size, seq) = {
             let r = regs.access(dev)?;
@@ -155,6 +158,7 @@ impl Hw {
                 regs,
                 peer,
                 hbm_size,
+                bar2_bus,
                 cq: DmaBuffer::new(dev, CQ_ENTRIES_N as usize * CQ_ENTRY_BYTES)?,
                 eq: DmaBuffer::new(dev, EQ_ENTRIES_N as usize * EQ_ENTRY_BYTES)?,
                 rings,
@@ -227,10 +231,13 @@ impl Hw {
         }
     }
 
-    /// Hard reset and bring-up (the manual's steps 5-8): CQ, EQ, the queues in bypass (ASID
-    /// 0). Every job the driver held is forgotten. Interrupts stay masked.
+    /// Hard reset and bring-up (the manual's steps 5-8): BAR2's bus address for peers, CQ,
+    /// EQ, the queues in bypass (ASID 0). Every job the driver held is forgotten. Interrupts
+    /// stay masked.
     fn bring_up(&self) -> Result {
         self.command_ok(CMD_HARD_RESET, 0)?;
+        // The reset cleared it: until it is written, no peer's DMA reaches this HBM.
+        self.write64(BAR2_BUS_ADDR, self.bar2_bus | BAR2_BUS_VALID)?;
         {
             let mut st = self.state.lock();
             st.cq_ci = 0;

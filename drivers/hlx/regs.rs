@@ -78,6 +78,11 @@ pub(crate) const Q_CI: usize = 0x14;
 pub(crate) const Q_STATUS: usize = 0x18;
 pub(crate) const Q_SOFT_RESET_COUNT: usize = 0x2c;
 
+/// Peer-to-peer: BAR2's PCI bus address (u64, bits 12-47) with bit 0 VALID, written at
+/// bring-up so that peer devices route their DMA to this HBM.
+pub(crate) const BAR2_BUS_ADDR: usize = 0x0e0;
+pub(crate) const BAR2_BUS_VALID: u64 = 1;
+
 /// Physical address bit 63: host memory (the rest is a bus address).
 pub(crate) const PA_HOST: u64 = 1 << 63;
 

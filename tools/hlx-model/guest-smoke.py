@@ -7,7 +7,10 @@ of Documentation/hlx.rst, then drives the device the way the manual tells a driv
 userspace: BARs mapped through sysfs, MSI-X programmed to write into a page of this process
 (whose guest-physical address comes from /proc/self/pagemap), a CQ, an EQ and a ring in
 host memory. It proves the whole path: doorbells through QEMU, host DMA through the shared
-guest-RAM file, MSI-X messages, MMU faults. It ends with a hard reset.
+guest-RAM file, MSI-X messages, MMU faults. With a second unbound HLX function (under the same
+PCIe switch, served by its own model that has the first's BAR2 file as a peer) it also DMAs
+into and out of that device's HBM at its BAR2 bus address (peer-to-peer). It ends with a
+hard reset.
 
 Needs CONFIG_PROC_PAGE_MONITOR and sysfs PCI resource mmap (any x86 kernel has both).
 """
@@ -89,6 +92,8 @@ def dma_page():
 
 
 def find_hlx():
+    """Every HLX function without a driver, in bus order."""
+    found = []
     for dev in sorted(glob.glob("/sys/bus/pci/devices/*")):
         ids = open(f"{dev}/vendor").read().strip(), open(f"{dev}/device").read().strip()
         if ids != ("0x1af4", "0x1110") or os.path.exists(f"{dev}/driver"):
@@ -96,8 +101,8 @@ def find_hlx():
         with open(f"{dev}/enable", "w") as f:
             f.write("1")
         if map_bar(dev, 2).r32(0) == 0x31584C48:
-            return dev
-    return None
+            found.append(dev)
+    return found
 
 
 def wait(cond, secs=5.0):
@@ -110,9 +115,10 @@ def wait(cond, secs=5.0):
 
 
 def main():
-    dev = find_hlx()
-    if dev is None:
+    found = find_hlx()
+    if not found:
         return None
+    dev = found[0]
     cfg = os.open(f"{dev}/config", os.O_RDWR)
 
     def cr(off, n):
@@ -222,6 +228,43 @@ def main():
           done and status == (78, 0, 1) and event == (1, 0, 1, 1 | 3 << 16, va, len(packets)),
           f"{status} {event}")
     check("EQ interrupt arrives as MSI-X vector 1", wait(lambda: msi.r32(64) == 0xC0DE0001))
+
+    if len(found) > 1:
+        # Peer-to-peer: queue 0 back in bypass, then DMA through the other function's BAR2.
+        regs.w32(0xC0, 0)
+        regs.w32(0x110, 0)
+        other = found[1]
+        peer_bar2 = map_bar(other, 2)
+        # x86 without an IOMMU: the BAR's bus address is its resource address. This is what
+        # the driver writes to BAR2_BUS_ADDR at bring-up (with bit 0, VALID).
+        bus = int(open(f"{other}/resource").read().split("\n")[2].split()[0], 16)
+        peer_bar2.w64(0xE0, bus | 1)
+        back, back_gpa = dma_page()
+        at = HOST | (bus + PAGE + 0x200)
+        pi = len(packets) + len(fault)
+
+        def submit(job):
+            nonlocal pi
+            ring.write(pi, job)
+            pi += len(job)
+            regs.w32(0x10C, pi)
+            doorbell(0)
+
+        submit(lin_dma(PAGE, HOST | src_gpa, at) + lin_dma(PAGE, at, HOST | back_gpa)
+               + completion(79))
+        done = wait(lambda: regs.r32(0x90) == 3)
+        entry = struct.unpack("<IHH", cq.read(32, 8))
+        check("P2P: LIN_DMA host -> the other HLX's HBM (its BAR2 bus address) -> host",
+              done and entry == (79, 0, 0) and peer_bar2.read(PAGE + 0x200, PAGE) == data
+              and back.read(0, PAGE) == data, f"{entry} {os.path.basename(other)} bus {bus:#x}")
+        peer_bar2.w64(0xE0, 0)
+        submit(lin_dma(4, HOST | src_gpa, at) + completion(80))
+        done = wait(lambda: regs.r32(0x90) == 4 and regs.r32(0xB0) == 2)
+        status = struct.unpack("<IHH", cq.read(48, 8))
+        event = struct.unpack("<HBBIQ", eq.read(32, 16))
+        check("P2P: a peer whose BAR2_BUS_ADDR is not valid decodes nothing (HOST_RANGE)",
+              done and status == (80, 0, 2) and event[0] == 2 and event[3] == 1 | 1 << 16
+              and event[4] == at, f"{status} {event}")
 
     check("HARD_RESET at the end", cmd(1) == 0 and regs.r32(0x118) == 0)
     cw(cap + 2, 2, cr(cap + 2, 2) & ~0x8000)

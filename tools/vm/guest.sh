@@ -379,39 +379,69 @@ dmabuf_after_unplug() {
 	echo "1..$tap_n"
 }
 
-# The hlx backend on the HLX function the model serves (tools/hlx-model).
-hlx_node() { # the accel node of the HLX device
-	local d
-	for d in /sys/kernel/debug/hlx/accel*; do
-		[ -e "$d" ] && { echo "/dev/accel/${d##*/}"; return 0; }
-	done
-	return 1
+# The hlx backend on the HLX functions the models serve (tools/hlx-model): two, under the same
+# PCIe switch. They are found by asking every accel node its backend (QUERY), in accel order:
+# the first is hlx device 0, the one the single-device tests use.
+hlx_nodes() {
+	xaccel --json list | /usr/bin/python3 -c '
+import json, sys
+for r in json.load(sys.stdin):
+    if r["device"]["backend"] == "hlx":
+        print(r["path"])'
 }
-hlx_bdf() { basename "$(readlink -f /sys/bus/pci/drivers/hlx/0000:*)"; }
+hlx_node() { hlx_nodes | head -1 | grep .; } # the accel node of hlx device 0
+hlx_bdf() { basename "$(readlink -f "/sys/class/accel/${1##*/}/device")"; } # node -> PCI function
 hlx_probe() {
 	load hlx || return 1
-	hlx_node >/dev/null || { dmesg | grep -i hlx | tail -5; return 1; }
-	# Only the ivshmem-doorbell function is HLX: the ivshmem-plain one stays unbound.
-	[ "$(ls -d /sys/bus/pci/drivers/hlx/0000:* | wc -l)" = 1 ]
+	[ "$(hlx_nodes | wc -l)" = 2 ] || { hlx_nodes; dmesg | grep -i hlx | tail -5; return 1; }
+	# Only the ivshmem-doorbell functions are HLX: the ivshmem-plain one stays unbound.
+	[ "$(ls -d /sys/bus/pci/drivers/hlx/0000:* | wc -l)" = 2 ]
+}
+# Both HLX functions sit on downstream ports of the switch edu and ivshmem-plain are under.
+hlx_same_switch() {
+	local up node
+	for node in $(hlx_nodes); do
+		up=$(dirname "$(dirname "$(readlink -f "/sys/class/accel/${node##*/}/device")")")
+		[ "$up" = "$(dirname "$(dirname "$(pci_find 1234 11e8)")")" ] || return 1
+	done
+}
+# The driver told the device BAR2's bus address (BAR2_BUS_ADDR, bit 0 VALID) at probe, and
+# again after every hard reset: debugfs shows the register as the device sees it.
+hlx_bar2_bus_addr() { # node [min_hard_resets]: the driver's own device resets so far
+	local node=$1 bdf start want got resets
+	bdf=$(hlx_bdf "$node") || return 1
+	# x86 without an IOMMU: BAR2's bus address is its resource address.
+	start=$(sed -n 3p "/sys/bus/pci/devices/$bdf/resource" | cut -d' ' -f1)
+	want=$(printf '%#x' $((start | 1)))
+	got=$(sed -n 's/^bar2_bus_addr //p' "/sys/kernel/debug/hlx-${node##*/}/control")
+	resets=$(sed -n 's/^hard_resets //p' "/sys/kernel/debug/hlx-${node##*/}/control")
+	echo "$node ($bdf): BAR2_BUS_ADDR $got, want $want; $resets hard resets by the driver"
+	[ "$got" = "$want" ] && [ "$resets" -ge "${2:-0}" ]
 }
 hlx_kunit() { cat /sys/kernel/debug/kunit/xaccel_hlx_cb/results; }
 # Unbinding the PCI function with a client open: ioctls give ENODEV, closing is clean, the
 # function binds again.
 hlx_unbind_with_client_open() {
 	local node bdf got
-	node=$(hlx_node) && bdf=$(hlx_bdf) || return 1
+	node=$(hlx_node) && bdf=$(hlx_bdf "$node") || return 1
 	exec 3<"$node" || return 1
 	echo "$bdf" >/sys/bus/pci/drivers/hlx/unbind || return 1
 	[ ! -e "$node" ] || { echo "$node outlived the unbind"; return 1; }
 	got=$(version_ioctl_on_fd 3)
 	exec 3<&-
 	[ "$got" = ENODEV ] || { echo "ioctl after unbind gave $got, want ENODEV"; return 1; }
-	echo "$bdf" >/sys/bus/pci/drivers/hlx/bind && hlx_node >/dev/null
+	echo "$bdf" >/sys/bus/pci/drivers/hlx/bind && [ "$(hlx_nodes | wc -l)" = 2 ]
 }
 hlx_setup_tests() {
 	tap_n=0
 	echo "TAP version 13"
-	tap "hlx binds the HLX function only (HLX_ID), one accel node" hlx_probe
+	tap "hlx binds the two HLX functions only (HLX_ID), two accel nodes" hlx_probe
+	tap "both HLX functions sit under the PCIe switch of edu" hlx_same_switch
+	local node
+	for node in $(hlx_nodes); do
+		tap "hlx ${node##*/}: BAR2_BUS_ADDR holds BAR2's bus address after probe" \
+			hlx_bar2_bus_addr "$node"
+	done
 	echo "1..$tap_n"
 }
 hlx_cli() {
@@ -422,6 +452,12 @@ hlx_cli() {
 hlx_teardown_tests() {
 	tap_n=0
 	echo "TAP version 13"
+	local node
+	# selftest-hlx hard-reset every device it ran on (a hard wedge).
+	for node in $(hlx_nodes); do
+		tap "hlx ${node##*/}: BAR2_BUS_ADDR written again after a hard reset" \
+			hlx_bar2_bus_addr "$node" 1
+	done
 	tap "xaccel hlx: a DMA + compute program, queue and HBM state" hlx_cli
 	tap "hlx: unbind with a client open gives ENODEV, rebinds" hlx_unbind_with_client_open
 	tap "hlx unloads" unload hlx
@@ -499,10 +535,19 @@ check)
 	run_tap vm-mmu-teardown mmu_teardown_tests
 	run_tap hlx-setup hlx_setup_tests
 	run_tap kunit-hlx hlx_kunit
-	if node=$(hlx_node); then
+	for node in $(hlx_nodes); do
 		run_tap "selftest-hlx:${node##*/}" "$bin/xaccel-selftest-hlx" "$node"
+	done
+	if node=$(hlx_node); then
 		# The HBM region through the common device-memory selftest (a PCI BAR region).
 		run_tap "selftest-devmem:${node##*/}" "$bin/xaccel-selftest-devmem" "$node"
+		# PCI peer-to-peer between the two HLX devices, each way: HBM of one, exported as a
+		# dma-buf, read and written by the other's DMA engine at its bus addresses.
+		second=$(hlx_nodes | sed -n 2p)
+		run_tap "selftest-hlx-p2p:${node##*/}+${second##*/}" "$bin/xaccel-selftest-hlx-p2p" \
+			"$node" "$second"
+		run_tap "selftest-hlx-p2p:${second##*/}+${node##*/}" "$bin/xaccel-selftest-hlx-p2p" \
+			"$second" "$node"
 		# dma-buf between devices of two backends: hlx <-> vaccel, both ways, and hlx with
 		# vgem and udmabuf.
 		run_tap "selftest-dmabuf:${node##*/}+accel0" "$bin/xaccel-selftest-dmabuf" \
@@ -510,11 +555,11 @@ check)
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
 	run_tap hlx-refuse-setup hlx_refuse_setup
-	if node=$(hlx_node) && bdf=$(hlx_bdf); then
+	if node=$(hlx_node) && bdf=$(hlx_bdf "$node"); then
 		run_tap "selftest-dmabuf-hbm-refuse:${node##*/}+accel0" "$bin/xaccel-selftest-dmabuf" \
 			--devmem-rule refuse --second-not-p2p "$node" /dev/accel/accel0
 		# HBM exported (to vgem: migrated, hbm_refuse=0) and held while the function unbinds.
-		unload hlx && load hlx && node=$(hlx_node) && bdf=$(hlx_bdf)
+		unload hlx && load hlx && node=$(hlx_node) && bdf=$(hlx_bdf "$node")
 		run_tap "selftest-dmabuf-hbm-unplug:${node##*/}" "$bin/xaccel-selftest-dmabuf" \
 			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node"
 		run_tap hlx-refuse-teardown hlx_refuse_teardown "$bdf"

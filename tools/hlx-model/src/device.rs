@@ -100,6 +100,12 @@ impl Device {
         dev
     }
 
+    /// Makes the BAR2s of `peers` (other HLX devices under the same PCIe switch)
+    /// reachable by host DMA at the bus addresses in their `BAR2_BUS_ADDR` registers.
+    pub fn set_peers(&mut self, peers: Vec<Arc<Mem>>) -> std::io::Result<()> {
+        self.phys.set_peers(peers)
+    }
+
     /// The register page.
     pub fn regs(&self) -> &Regs {
         &self.regs

@@ -2,7 +2,8 @@
 //! The device's memory paths (Documentation/hlx.rst, "Address spaces"):
 //!
 //! - [`PhysMem`], the physical address space: bit 63 clear is an HBM offset, bit 63 set
-//!   is a host (PCI bus) address, which without an IOMMU is a guest-physical address;
+//!   is a host (PCI bus) address, which without an IOMMU is a guest-physical address, or
+//!   else an address inside a peer HLX's BAR2 (peer-to-peer through the PCIe switch);
 //! - [`GuestRam`], how guest-physical addresses land in QEMU's guest-RAM backend file
 //!   (split around the PCI hole below 4 GiB);
 //! - [`DataPath`], an engine's view: virtual addresses translated by the queue's ASID
@@ -26,7 +27,8 @@ pub const FOUR_GIB: u64 = 1 << 32;
 pub enum AccessReason {
     /// The HBM range extends beyond `HBM_SIZE`.
     HbmRange = 0,
-    /// The host range is not entirely guest RAM (or no guest RAM is attached).
+    /// The host range is not entirely guest RAM (or no guest RAM is attached), nor
+    /// entirely inside one peer's BAR2.
     HostRange = 1,
     /// A compute engine addressed host memory.
     HostDenied = 2,
@@ -110,12 +112,14 @@ impl GuestRam {
     }
 }
 
-/// The physical address space: HBM (in BAR2, after the register page) and host memory.
+/// The physical address space: HBM (in BAR2, after the register page), host memory, and
+/// the BAR2s of peer HLX devices under the same PCIe switch.
 #[derive(Debug)]
 pub struct PhysMem {
     bar: Arc<Mem>,
     hbm_size: u64,
     guest: Option<GuestRam>,
+    peers: Vec<Arc<Mem>>,
 }
 
 impl PhysMem {
@@ -126,7 +130,45 @@ impl PhysMem {
             bar,
             hbm_size,
             guest,
+            peers: Vec::new(),
         }
+    }
+
+    /// Makes the BAR2s of `peers` (each a register page followed by HBM) reachable at the
+    /// bus addresses their drivers write to their `BAR2_BUS_ADDR` registers.
+    ///
+    /// Errors: a peer that is not a power of two of at least 8 KiB, as a BAR2 is.
+    pub fn set_peers(&mut self, peers: Vec<Arc<Mem>>) -> io::Result<()> {
+        if let Some(bad) = peers
+            .iter()
+            .find(|p| !p.len().is_power_of_two() || p.len() < 2 * PAGE_SIZE)
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a peer BAR2 of {} bytes is not a power of two of at least 8K",
+                    bad.len()
+                ),
+            ));
+        }
+        self.peers = peers;
+        Ok(())
+    }
+
+    /// The peer BAR2 holding all of bus range `[bus, bus + len)`, and the offset in it.
+    ///
+    /// Each peer's `BAR2_BUS_ADDR` is read at every access, as a switch's routing follows
+    /// the bridge windows of the moment: a peer whose driver has not written it (or whose
+    /// hard reset cleared it) decodes nothing.
+    fn peer_window(&self, bus: u64, len: u64) -> Option<(&Mem, u64)> {
+        self.peers.iter().find_map(|peer| {
+            let reg = peer.load64(regs::BAR2_BUS_ADDR);
+            if reg & regs::BAR2_BUS_VALID == 0 {
+                return None;
+            }
+            let offset = bus.checked_sub(reg & regs::BAR2_BUS_MASK)?;
+            (offset.checked_add(len)? <= peer.len()).then_some((&**peer, offset))
+        })
     }
 
     /// HBM size in bytes.
@@ -161,11 +203,14 @@ impl PhysMem {
         if gpa >> HOST_ADDR_BITS != 0 {
             return Err(fault(AccessReason::HostWidth));
         }
-        let guest = self.guest.as_ref().ok_or(fault(AccessReason::HostRange))?;
-        let off = guest
-            .offset(gpa, len)
-            .ok_or(fault(AccessReason::HostRange))?;
-        Ok((&guest.mem, off))
+        // Guest RAM first (the root complex), then the peers (the switch).
+        if let Some(guest) = &self.guest {
+            if let Some(off) = guest.offset(gpa, len) {
+                return Ok((&guest.mem, off));
+            }
+        }
+        self.peer_window(gpa, len)
+            .ok_or(fault(AccessReason::HostRange))
     }
 
     /// Checks that `[pa, pa + len)` is one backed physical range, without accessing it.
@@ -337,5 +382,52 @@ mod tests {
         assert!(!phys.store_pte(0x2000, 7));
         assert_eq!(phys.load_pte(0x1FF8), Some(7));
         assert_eq!(phys.load_pte(0x1FFC), None);
+    }
+
+    #[test]
+    fn peers_decode_at_their_bar2_bus_address() {
+        let bar = Arc::new(Mem::memfd("bar", 0x2000).unwrap());
+        let ram = GuestRam::new(Mem::memfd("ram", 0x2000).unwrap(), 0x2000).unwrap();
+        let peer = Arc::new(Mem::memfd("peer", 0x4000).unwrap());
+        let mut phys = PhysMem::new(bar, Some(ram));
+        let tiny = Arc::new(Mem::memfd("tiny", 0x1000).unwrap());
+        assert!(phys.set_peers(vec![tiny]).is_err(), "smaller than a BAR2");
+        phys.set_peers(vec![peer.clone()]).unwrap();
+        let reason = |r: Result<(), AccessFault>| r.unwrap_err().reason;
+        let bus = 0x8000_0000u64;
+        // Not programmed yet: nothing decodes.
+        assert_eq!(
+            reason(phys.write(PA_HOST | bus | 0x1000, b"p2p", true)),
+            AccessReason::HostRange
+        );
+        peer.store64(regs::BAR2_BUS_ADDR, bus | regs::BAR2_BUS_VALID);
+        phys.write(PA_HOST | bus | 0x1010, b"p2p", true).unwrap();
+        let mut b = [0; 3];
+        peer.read(0x1010, &mut b).unwrap();
+        assert_eq!(&b, b"p2p");
+        phys.read(PA_HOST | bus | 0x1010, &mut b, true).unwrap();
+        assert_eq!(&b, b"p2p");
+        // Guest RAM still wins below it; the window ends with the peer's BAR2.
+        phys.write(PA_HOST | 0x10, b"ram", true).unwrap();
+        phys.check(PA_HOST | bus | 0x3FFC, 4, true).unwrap();
+        assert_eq!(
+            reason(phys.check(PA_HOST | bus | 0x3FFC, 8, true)),
+            AccessReason::HostRange
+        );
+        assert_eq!(
+            reason(phys.check(PA_HOST | (bus - 4), 8, true)),
+            AccessReason::HostRange
+        );
+        // Compute engines still reach no host address, peers included.
+        assert_eq!(
+            reason(phys.check(PA_HOST | bus | 0x1000, 4, false)),
+            AccessReason::HostDenied
+        );
+        // Cleared (a hard reset of the peer): nothing decodes again.
+        peer.store64(regs::BAR2_BUS_ADDR, bus);
+        assert_eq!(
+            reason(phys.check(PA_HOST | bus | 0x1000, 4, true)),
+            AccessReason::HostRange
+        );
     }
 }

@@ -12,12 +12,12 @@
 //! | --- | --- |
 //! | [`protocol`] | ivshmem server protocol (and the client side, for tests) |
 //! | [`server`] | the event loop: socket, doorbell eventfds, heartbeat |
-//! | [`shm`] | shared mappings (BAR2 memfd, guest-RAM file); all `unsafe` lives here |
+//! | [`shm`] | shared mappings (BAR2 memfd or file, guest-RAM file, peer BAR2 files); all `unsafe` lives here |
 //! | [`regs`] | the register page layout |
 //! | [`packets`] | packet types, encoder, decoder |
 //! | [`queues`] | packet rings, CQ and EQ, their entries |
 //! | [`mmu`] | page-table walks and the translation cache |
-//! | [`dma`] | physical address space, guest RAM layout, engine data paths |
+//! | [`dma`] | physical address space, guest RAM layout, peers, engine data paths |
 //! | [`engines`] | packet execution, errors, wedges |
 //! | [`compute`] | the VEC unit |
 //! | [`interrupts`] | interrupt causes, mask, eventfds |

@@ -2,7 +2,7 @@
 //! `hlx-model`: runs the HLX device model for one QEMU VM at a time.
 //!
 //! ```text
-//! hlx-model --socket PATH [--bar-size 64M]
+//! hlx-model --socket PATH [--bar-size 64M] [--bar-file FILE] [--peer FILE]...
 //!           [--guest-ram FILE --guest-ram-size 2G [--guest-ram-below-4g SIZE]]
 //!           [--once] [--verbose]
 //! ```
@@ -35,6 +35,16 @@ struct Cli {
     /// 8K (QEMU requires a power of two). Suffixes K, M, G.
     #[arg(long, value_name = "SIZE", default_value = "64M", value_parser = parse_size)]
     bar_size: u64,
+    /// Keep BAR2 in this file (created, sparse, if missing; otherwise exactly
+    /// --bar-size bytes) instead of an anonymous memfd, so that peer models can reach
+    /// this device's HBM (their --peer).
+    #[arg(long, value_name = "FILE")]
+    bar_file: Option<PathBuf>,
+    /// The BAR2 file (--bar-file) of a peer HLX under the same PCIe switch: host DMA to
+    /// a bus address that is not guest RAM reaches that peer's BAR2 when it falls inside
+    /// the address the peer's driver wrote to its BAR2_BUS_ADDR. Repeatable.
+    #[arg(long = "peer", value_name = "FILE")]
+    peers: Vec<PathBuf>,
     /// The guest-RAM file QEMU maps (memory-backend-file,share=on,mem-path=FILE). It
     /// is created, sparse, if missing. Without it, every host DMA fails.
     #[arg(long, value_name = "FILE", requires = "guest_ram_size")]
@@ -85,7 +95,20 @@ fn run(cli: &Cli) -> Result<(), String> {
             cli.bar_size
         ));
     }
-    let bar = Arc::new(Mem::memfd("hlx-bar2", cli.bar_size).map_err(|e| format!("BAR2: {e}"))?);
+    let bar = match &cli.bar_file {
+        Some(path) => Mem::open_file(path, cli.bar_size, true),
+        None => Mem::memfd("hlx-bar2", cli.bar_size),
+    };
+    let bar = Arc::new(bar.map_err(|e| format!("BAR2: {e}"))?);
+    let peers = cli
+        .peers
+        .iter()
+        .map(|path| {
+            Mem::open_existing(path)
+                .map(Arc::new)
+                .map_err(|e| format!("peer {}: {e}", path.display()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let guest = match (&cli.guest_ram, cli.guest_ram_size) {
         (Some(path), Some(size)) => {
             let mem = Mem::open_file(path, size, true)
@@ -97,7 +120,10 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         _ => None,
     };
-    let device = Device::new(bar.clone(), guest, MODEL_PEER_ID);
+    let mut device = Device::new(bar.clone(), guest, MODEL_PEER_ID);
+    device
+        .set_peers(peers)
+        .map_err(|e| format!("--peer: {e}"))?;
 
     let (shutdown, wake) = UnixStream::pair().map_err(|e| e.to_string())?;
     for sig in [
@@ -111,10 +137,11 @@ fn run(cli: &Cli) -> Result<(), String> {
     let listener = listen(&cli.socket).map_err(|e| format!("{}: {e}", cli.socket.display()))?;
     if cli.verbose {
         eprintln!(
-            "hlx-model: listening on {} (BAR2 {} bytes, HBM {} bytes)",
+            "hlx-model: listening on {} (BAR2 {} bytes, HBM {} bytes, {} peers)",
             cli.socket.display(),
             cli.bar_size,
-            cli.bar_size - 4096
+            cli.bar_size - 4096,
+            cli.peers.len()
         );
     }
     let result = Server::new(listener, shutdown, bar, device, cli.once)

@@ -93,6 +93,17 @@ pub const MMU_FAULT_VA: u64 = 0x0C8; // RO u64
 pub const MMU_FAULT_INFO: u64 = 0x0D0; // RO
 pub const MMU_FAULT_ID: u64 = 0x0D4; // RO: queue | asid << 8
 pub const MMU_INVAL_COUNT: u64 = 0x0D8; // RO
+
+// Peer-to-peer.
+/// `BAR2_BUS_ADDR` (RW u64): the PCI bus address the host assigned to BAR2, written by
+/// the driver at bring-up, with [`BAR2_BUS_VALID`]. Peers read it to decode which bus
+/// addresses reach this device (Documentation/hlx.rst, "Peer-to-peer").
+pub const BAR2_BUS_ADDR: u64 = 0x0E0;
+/// `BAR2_BUS_ADDR` bit 0: the address is valid; without it peers decode nothing here.
+pub const BAR2_BUS_VALID: u64 = 1 << 0;
+/// `BAR2_BUS_ADDR` bits 12-47: the address (BAR2 is at least 8 KiB, size-aligned).
+pub const BAR2_BUS_MASK: u64 = 0x0000_FFFF_FFFF_F000;
+
 /// `MMU_CTRL` bit: translate the addresses of queues whose ASID is not 0.
 pub const MMU_CTRL_ENABLE: u32 = 1 << 0;
 /// `MMU_HOP0[asid]` (RW u64): hop-0 table of each ASID.

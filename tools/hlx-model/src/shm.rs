@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Shared memory mappings: [`Mem`], a `MAP_SHARED` mapping of a file descriptor.
 //!
-//! The model maps two kinds of shared memory: the memfd that becomes the device's BAR2
-//! (register page + HBM, shared with QEMU and so with the guest), and the guest-RAM
-//! backend file QEMU was started with. Either side may write the memory at any time, so
+//! The model maps three kinds of shared memory: the memfd or file that becomes the
+//! device's BAR2 (register page + HBM, shared with QEMU and so with the guest), the
+//! guest-RAM backend file QEMU was started with, and the BAR2 files of peer devices. Either side may write the memory at any time, so
 //! the model never forms Rust references into a mapping: bulk data moves with raw-pointer
 //! copies into and out of private buffers, and registers and page-table entries are read
 //! and written as naturally aligned atomics (a guest `readl`/`writeq` of the same word
@@ -71,12 +71,16 @@ impl Mem {
         } else if size != len {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "{} is {size} bytes, expected {len} (the guest RAM size)",
-                    path.display()
-                ),
+                format!("{} is {size} bytes, expected {len}", path.display()),
             ));
         }
+        Self::map(file.into(), len)
+    }
+
+    /// Maps the whole existing regular file at `path` (another process's BAR2 file).
+    pub fn open_existing(path: &Path) -> io::Result<Self> {
+        let file = OpenOptions::new().read(true).write(true).open(path)?;
+        let len = file.metadata()?.len();
         Self::map(file.into(), len)
     }
 

@@ -47,7 +47,7 @@ impl Ctx {
             fail!("no HBM region");
         };
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        let control = PathBuf::from(format!("/sys/kernel/debug/hlx/{name}/control"));
+        let control = PathBuf::from(format!("/sys/kernel/debug/hlx-{name}/control"));
         Ok(Self {
             dev,
             system,

@@ -7,7 +7,7 @@
 //! faults and access
 //! errors failing only their job, hang recovery (soft, then hard reset) with an innocent
 //! context continuing, and the vendor queries. Test control (wedges) comes from debugfs
-//! `hlx/accelN/control` (basic.rs, vm.rs; ctx.rs has the helpers).
+//! `hlx-accelN/control` (basic.rs, vm.rs; ctx.rs has the helpers).
 //!
 //! Usage: `xaccel-selftest-hlx [DEVICE]`, as root in the VM.
 
