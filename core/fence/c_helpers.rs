@@ -20,6 +20,10 @@ extern "C" {
         -> *mut bindings::dma_fence;
     /// `dma_fence_put()`.
     pub(super) fn xaccel_dma_fence_put(fence: *mut bindings::dma_fence);
+    /// `dma_fence_begin_signalling()`: exported with `CONFIG_LOCKDEP`, inline without.
+    pub(super) fn xaccel_dma_fence_begin_signalling() -> bool;
+    /// `dma_fence_end_signalling()`: exported with `CONFIG_LOCKDEP`, inline without.
+    pub(super) fn xaccel_dma_fence_end_signalling(cookie: bool);
     /// `dma_fence_is_signaled()`.
     pub(super) fn xaccel_dma_fence_is_signaled(fence: *mut bindings::dma_fence) -> bool;
     /// `dma_fence_test_signaled_flag()`.

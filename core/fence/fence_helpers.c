@@ -130,3 +130,17 @@ void xaccel_counter_wait_zero(atomic64_t *counter)
 {
 	wait_var_event(counter, atomic64_read(counter) == 0);
 }
+
+/*
+ * Exported functions with lockdep, empty inline functions without it: the
+ * wrappers link either way.
+ */
+bool xaccel_dma_fence_begin_signalling(void)
+{
+	return dma_fence_begin_signalling();
+}
+
+void xaccel_dma_fence_end_signalling(bool cookie)
+{
+	dma_fence_end_signalling(cookie);
+}

@@ -26,6 +26,8 @@ struct dma_fence *xaccel_dma_fence_chain_contained(struct dma_fence *fence);
 struct dma_fence_chain *xaccel_dma_fence_chain_alloc(void);
 void xaccel_dma_fence_chain_free(struct dma_fence_chain *chain);
 struct dma_fence *xaccel_dma_fence_chain_base(struct dma_fence_chain *chain);
+bool xaccel_dma_fence_begin_signalling(void);
+void xaccel_dma_fence_end_signalling(bool cookie);
 void xaccel_list_del_init(struct list_head *entry);
 bool xaccel_list_empty(const struct list_head *head);
 #ifdef CONFIG_XACCEL_KUNIT_TEST

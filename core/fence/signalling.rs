@@ -13,7 +13,8 @@
 //! [`Fence::signal`]: super::Fence::signal
 //! [`FenceContext::cancel_all`]: super::FenceContext::cancel_all
 
-use kernel::{bindings, types::NotThreadSafe};
+use super::c_helpers::{xaccel_dma_fence_begin_signalling, xaccel_dma_fence_end_signalling};
+use kernel::types::NotThreadSafe;
 
 /// A fence signalling critical section, open while the value lives.
 ///
@@ -47,7 +48,7 @@ impl SignallingSection {
     pub fn begin() -> Self {
         // SAFETY: No requirements; the cookie is handed back to `dma_fence_end_signalling()` on
         // this thread by `drop`.
-        let cookie = unsafe { bindings::dma_fence_begin_signalling() };
+        let cookie = unsafe { xaccel_dma_fence_begin_signalling() };
         // INVARIANT: `cookie` was just returned by `dma_fence_begin_signalling()`.
         Self {
             cookie,
@@ -60,6 +61,6 @@ impl Drop for SignallingSection {
     fn drop(&mut self) {
         // SAFETY: By the type invariant, `cookie` is the unused cookie of a section begun on this
         // thread (the guard is not `Send`).
-        unsafe { bindings::dma_fence_end_signalling(self.cookie) };
+        unsafe { xaccel_dma_fence_end_signalling(self.cookie) };
     }
 }
