@@ -80,11 +80,7 @@ impl DeviceMemory {
         for _ in 0..count {
             pages.push(Page::alloc_page(GFP_KERNEL)?, GFP_KERNEL)?;
         }
-        let buddy = GpuBuddy::new(GpuBuddyParams {
-            base_offset: 0,
-            size,
-            chunk_size: Alignment::new::<PAGE_SIZE>(),
-        })?;
+        let buddy = page_buddy(size)?;
         // INVARIANT: `buddy` covers exactly the `count` pages, in page-sized chunks.
         Ok(Self {
             buddy,
@@ -103,11 +99,7 @@ impl DeviceMemory {
         if size == 0 || size % PAGE_SIZE as u64 != 0 {
             return Err(EINVAL);
         }
-        let buddy = GpuBuddy::new(GpuBuddyParams {
-            base_offset: 0,
-            size,
-            chunk_size: Alignment::new::<PAGE_SIZE>(),
-        })?;
+        let buddy = page_buddy(size)?;
         // INVARIANT: `buddy` covers the `size` bytes of the BAR range, in page-sized chunks.
         Ok(Self {
             buddy,
@@ -334,6 +326,15 @@ impl DeviceBlocks {
     fn offsets(&self) -> impl Iterator<Item = u64> + '_ {
         self.blocks.iter().map(|b| b.offset())
     }
+}
+
+/// A `gpu_buddy` allocator of `size` bytes from offset 0, in page-sized chunks.
+fn page_buddy(size: u64) -> Result<GpuBuddy> {
+    GpuBuddy::new(GpuBuddyParams {
+        base_offset: 0,
+        size,
+        chunk_size: Alignment::new::<PAGE_SIZE>(),
+    })
 }
 
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]

@@ -219,17 +219,6 @@ fn connect(dir: &TempDir, name: &str) -> UnixStream {
     UnixStream::connect(&path).unwrap()
 }
 
-fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    false
-}
-
 fn stop(mut child: Child) {
     let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
     rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
@@ -271,7 +260,7 @@ fn two_model_processes_reach_each_others_hbm() {
         let seq = regs_a.read(regs::CMD_SEQ) + 1;
         regs_a.write(regs::CMD_SEQ, seq);
         signal_eventfd(doorbells[usize::from(DOORBELL_CONTROL)].as_fd());
-        assert!(wait_for(|| regs_a.read(regs::CMD_DONE_SEQ) == seq));
+        assert!(common::wait_for(|| regs_a.read(regs::CMD_DONE_SEQ) == seq));
         regs_a.read(regs::CMD_STATUS)
     };
     regs_a.write64(regs::CQ_BASE, 0x10000);
@@ -296,7 +285,7 @@ fn two_model_processes_reach_each_others_hbm() {
     hbm_a.write(PAGE_SIZE, &ring).unwrap();
     regs_a.write(regs::queue_reg(0, regs::Q_PI), ring.len() as u32);
     signal_eventfd(doorbells[0].as_fd());
-    assert!(wait_for(|| regs_a.read(regs::CQ_PI) == 1));
+    assert!(common::wait_for(|| regs_a.read(regs::CQ_PI) == 1));
     let mut e = [0; 16];
     hbm_a.read(PAGE_SIZE + 0x10000, &mut e).unwrap();
     let e = CqEntry::decode(&e);

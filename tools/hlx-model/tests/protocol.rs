@@ -11,7 +11,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::TempDir;
 use hlx_model::device::{Device, CMD_CQ_INIT, CMD_OK, CMD_QUEUE_ENABLE, CMD_SET_IRQ_MASK};
@@ -51,18 +51,6 @@ impl Model {
         self.stop.write_all(b"x").unwrap();
         self.thread.take().unwrap().join().unwrap()
     }
-}
-
-/// Waits up to 5 s for `cond`.
-fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    false
 }
 
 fn is_eventfd(fd: &OwnedFd) -> bool {
@@ -131,7 +119,7 @@ fn one_vm_at_a_time_and_reconnect_after_reset() {
     assert_eq!(regs.read(regs::HARD_RESET_COUNT), 0);
     drop(first);
     // The VM going away hard-resets the device.
-    assert!(wait_for(|| regs.read(regs::HARD_RESET_COUNT) == 1));
+    assert!(common::wait_for(|| regs.read(regs::HARD_RESET_COUNT) == 1));
     let third = model.connect();
     let setup3 = client_handshake(&third, NUM_VECTORS.into()).unwrap();
     assert_eq!(setup3.id, 2, "IDs are not reused");
@@ -146,7 +134,7 @@ fn once_exits_when_the_vm_leaves() {
     drop(sock);
     let mut model = model;
     let thread = model.thread.take().unwrap();
-    assert!(wait_for(|| thread.is_finished()));
+    assert!(common::wait_for(|| thread.is_finished()));
     thread.join().unwrap().unwrap();
 }
 
@@ -157,7 +145,7 @@ fn heartbeat_runs_while_serving() {
     let setup = client_handshake(&sock, 8).unwrap();
     let regs = Regs::new(Arc::new(Mem::map(setup.shm, BAR).unwrap()));
     let beat = regs.read(regs::HEARTBEAT);
-    assert!(wait_for(|| regs.read(regs::HEARTBEAT) >= beat + 2));
+    assert!(common::wait_for(|| regs.read(regs::HEARTBEAT) >= beat + 2));
     model.stop().unwrap();
 }
 
@@ -195,7 +183,9 @@ impl Guest {
         let seq = self.regs.read(regs::CMD_SEQ) + 1;
         self.regs.write(regs::CMD_SEQ, seq);
         self.ring(DOORBELL_CONTROL);
-        assert!(wait_for(|| self.regs.read(regs::CMD_DONE_SEQ) == seq));
+        assert!(common::wait_for(
+            || self.regs.read(regs::CMD_DONE_SEQ) == seq
+        ));
         self.regs.read(regs::CMD_STATUS)
     }
 
@@ -237,7 +227,7 @@ fn doorbell_executes_and_signals_the_interrupt_eventfd() {
     assert_eq!(g.regs.read(regs::CQ_PI), 0);
     g.ring(2);
     let mut n = 0;
-    assert!(wait_for(|| {
+    assert!(common::wait_for(|| {
         n += g.interrupts_on(0);
         n > 0
     }));

@@ -377,3 +377,15 @@ pub fn completion(tag: u32) -> Packet {
         value: tag,
     }
 }
+
+/// Waits up to 5 s for `cond`.
+pub fn wait_for(mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    false
+}
