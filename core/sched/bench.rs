@@ -15,6 +15,11 @@
 //! - `throughput`: 1000 zero-length jobs on one entity (completed inside `run`).
 //!
 //! Each prints `xaccel-sched-bench: <case> jobs=N expected=Eus actual=Aus`.
+//!
+//! A fourth line, `timer-floor`, has no scheduler at all: 1000 hrtimers of 1000 µs, each started
+//! from the previous one's callback. Its overhead is what a timer expiry costs by itself (the
+//! guest's and, under emulation, the host's timer latency): the part of both schedulers'
+//! overhead that no scheduler can remove.
 
 use super::{EngineOps, Entity, JobDesc, JobHandle, Priority, Ring, RingConfig};
 use crate::fence::{DmaFence, Fence, WaitMode};
@@ -139,6 +144,104 @@ impl EngineOps for TimedEngine {
     }
 }
 
+/// One link of the timer-floor chain: when it fires it starts the next link, or records the
+/// end time if it is the last.
+#[pin_data]
+struct FloorTimer {
+    #[pin]
+    timer: HrTimer<FloorTimer>,
+    next: Option<Arc<FloorTimer>>,
+    /// The handle of this link's own timer, set by whoever started it and kept until the case
+    /// ends (dropping it would cancel the timer).
+    #[pin]
+    handle: SpinLockIrq<Option<ArcHrTimerHandle<FloorTimer>>>,
+    /// When the last link fired (`None` until then); shared by every link.
+    end: Arc<SpinLockIrq<Option<Instant<Monotonic>>>>,
+}
+
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for FloorTimer {
+        mode: RelativeMode<Monotonic>, field: self.timer
+    }
+}
+
+impl FloorTimer {
+    /// Starts this link's timer and keeps its handle.
+    fn start_link(self: &Arc<Self>) {
+        let handle = self.clone().start(Delta::from_micros(i64::from(JOB_US)));
+        *self.handle.lock() = Some(handle);
+    }
+}
+
+impl HrTimerCallback for FloorTimer {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        match &this.next {
+            Some(next) => next.start_link(),
+            None => *this.end.lock() = Some(Instant::now()),
+        }
+        HrTimerRestart::NoRestart
+    }
+}
+
+/// Every link of a timer-floor chain, oldest (the last to fire) first.
+struct FloorChain(KVec<Arc<FloorTimer>>);
+
+impl Drop for FloorChain {
+    fn drop(&mut self) {
+        // Newest first: each link then goes while the vector still holds the one it points to,
+        // so no drop recurses down the chain.
+        while let Some(link) = self.0.pop() {
+            drop(link);
+        }
+    }
+}
+
+/// The timer-floor case: the time from starting the first of [`JOBS`] chained timers until the
+/// last fires, in µs.
+fn timer_floor() -> Result<i64> {
+    let last_fired = Arc::pin_init(new_spinlock_irq!(None), GFP_KERNEL)?;
+    let mut links = FloorChain(KVec::with_capacity(JOBS, GFP_KERNEL)?);
+    let mut next: Option<Arc<FloorTimer>> = None;
+    for _ in 0..JOBS {
+        let shared_end = last_fired.clone();
+        let link = Arc::pin_init(
+            pin_init!(FloorTimer {
+                timer <- HrTimer::new(),
+                next: next.take(),
+                handle <- new_spinlock_irq!(None),
+                end: shared_end,
+            }),
+            GFP_KERNEL,
+        )?;
+        links.0.push(link.clone(), GFP_KERNEL)?;
+        next = Some(link);
+    }
+    let first = next.ok_or(EINVAL)?;
+    let start = Instant::<Monotonic>::now();
+    first.start_link();
+    // A hang guard, not a measurement: the end time is taken by the last callback.
+    let mut tries = 0;
+    while last_fired.lock().is_none() {
+        tries += 1;
+        if tries > 60_000 {
+            break;
+        }
+        fsleep(Delta::from_millis(1));
+    }
+    // Every timer has fired or is cancelled here, before the links (and their handles) go.
+    links
+        .0
+        .iter()
+        .for_each(|link| drop(link.handle.lock().take()));
+    drop(first);
+    let finished = *last_fired.lock();
+    finished
+        .map(|end| (end - start).as_micros_ceil())
+        .ok_or(ETIMEDOUT)
+}
+
 /// A job of `usecs` on timer `index`, depending on `dep`.
 fn job(index: u32, usecs: u32, dep: Option<ARef<DmaFence>>) -> Result<JobDesc> {
     let mut payload = KVec::with_capacity(8, GFP_KERNEL)?;
@@ -236,6 +339,15 @@ pub(crate) fn run() {
             ),
             Err(e) => pr_err!("xaccel-sched-bench: {} failed: {:?}\n", name, e),
         }
+    }
+    match timer_floor() {
+        Ok(actual) => pr_info!(
+            "xaccel-sched-bench: timer-floor jobs={} expected={}us actual={}us\n",
+            JOBS,
+            JOBS as i64 * i64::from(JOB_US),
+            actual
+        ),
+        Err(e) => pr_err!("xaccel-sched-bench: timer-floor failed: {:?}\n", e),
     }
     super::flush();
 }
