@@ -44,6 +44,9 @@ pub(super) struct Mock {
     device_reset_works: bool,
     deadlines: Atomic<u32>,
     last_deadline: Atomic<i64>,
+    /// The task whose runs [`Mock::runs_by_watched`] counts (0: none).
+    watched: Atomic<i32>,
+    runs_by_watched: Atomic<u32>,
 }
 
 impl Mock {
@@ -68,6 +71,8 @@ impl Mock {
                 device_reset_works,
                 deadlines: Atomic::new(0),
                 last_deadline: Atomic::new(0),
+                watched: Atomic::new(0),
+                runs_by_watched: Atomic::new(0),
             }),
             GFP_KERNEL,
         )
@@ -104,6 +109,17 @@ impl Mock {
         )
     }
 
+    /// From now on, counts the jobs run in the calling task's context.
+    pub(super) fn watch_current_task(&self) {
+        self.runs_by_watched.store(0, Relaxed);
+        self.watched.store(kernel::current!().pid(), Relaxed);
+    }
+
+    /// Jobs run in the watched task's context since [`Mock::watch_current_task`].
+    pub(super) fn runs_by_watched(&self) -> u32 {
+        self.runs_by_watched.load(Relaxed)
+    }
+
     /// Completes the oldest held job with `result`; `false` if none is held.
     pub(super) fn release(&self, result: Result) -> bool {
         let handle = {
@@ -130,6 +146,10 @@ impl EngineOps for Mock {
             _ => (0, COMPLETE),
         };
         let _ = self.log.lock().push_within_capacity(tag);
+        let watched = self.watched.load(Relaxed);
+        if watched != 0 && kernel::current!().pid() == watched {
+            self.runs_by_watched.add(1, Relaxed);
+        }
         match behaviour {
             HOLD | HANG => {
                 if let Err(e) = self.held.lock().push_within_capacity((tag, job)) {

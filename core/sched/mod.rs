@@ -77,6 +77,8 @@ mod stats;
 pub use entity::{Entity, PreparedJob, Priority};
 pub use job::{JobDesc, JobHandle};
 pub use reset::ResetDomain;
+#[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+pub(crate) use ring::INLINE_DISPATCHES;
 pub use ring::{EngineOps, Ring, RingConfig, AGING_LIMIT};
 pub use stats::{BusyClock, RingSnapshot};
 
@@ -95,6 +97,14 @@ extern "C" {
     fn xaccel_sched_wq_get() -> *mut bindings::workqueue_struct;
     /// `flush_workqueue()` of it.
     fn xaccel_sched_wq_flush();
+    /// `preemptible()`.
+    fn xaccel_sched_preemptible() -> bool;
+}
+
+/// Whether the caller is preemptible process context (never without `CONFIG_PREEMPT_COUNT`).
+pub(crate) fn caller_is_preemptible() -> bool {
+    // SAFETY: Reads the current context's preempt count and interrupt flag; no requirements.
+    unsafe { xaccel_sched_preemptible() }
 }
 
 /// Creates the scheduler's workqueue; module init.

@@ -19,8 +19,12 @@
 //! records the request in [`Ring::pass_wanted`] and only *tries* the lock; whoever holds it
 //! re-checks the request after unlocking. That also makes a completion from inside
 //! [`EngineOps::run`] (a backend that finishes a job at once) safe: the pass that called `run`
-//! simply goes round again. A pass that went round [`INLINE_ROUNDS`] times hands the rest to
-//! the work item, so no context dispatches for ever with interrupts off.
+//! simply goes round again. A pass that went round [`INLINE_ROUNDS`] times, or handed
+//! [`INLINE_DISPATCHES`] jobs to the backend, ends its section (the lock is dropped and
+//! interrupts are on again), so no context dispatches for ever with interrupts off: not even
+//! when thousands of jobs the backend completes inside `run` wait behind one that just finished.
+//! A preemptible caller (a submitter, the work item) then goes on with a new section; any other
+//! (an interrupt handler, a caller with interrupts off) leaves the rest to the work item.
 //!
 //! The ring's **work item**, on the scheduler's workqueue, does the rest: when the watchdog
 //! fires it retires, checks the oldest running job against its timeout (**recover** if it is
@@ -92,6 +96,10 @@ pub const AGING_LIMIT: u32 = 8;
 
 /// How many times one [`Ring::pump`] goes round before it leaves the rest to the work item.
 const INLINE_ROUNDS: u32 = 64;
+
+/// How many jobs one section of a pass (ring lock held, interrupts off) hands to the backend
+/// before it leaves the rest to the work item.
+pub(crate) const INLINE_DISPATCHES: u32 = 64;
 
 /// What the scheduler needs from a backend to run jobs on its engines.
 ///
@@ -357,6 +365,7 @@ impl Ring {
             let mut retired = List::new();
             let mut rounds = 0;
             let mut handed_off = false;
+            let mut budget = INLINE_DISPATCHES;
             let rearm;
             {
                 let _section = SignallingSection::begin();
@@ -364,7 +373,7 @@ impl Ring {
                     return;
                 };
                 while self.pass_wanted.xchg(0, Full) != 0 {
-                    if rounds == INLINE_ROUNDS {
+                    if rounds == INLINE_ROUNDS || budget == 0 {
                         // Enough with interrupts off: the work item goes on from here.
                         self.pass_wanted.xchg(1, Full);
                         handed_off = true;
@@ -372,7 +381,10 @@ impl Ring {
                     }
                     rounds += 1;
                     self.retire(&mut state, &mut retired);
-                    self.dispatch(&mut state);
+                    if !self.dispatch(&mut state, &mut budget) {
+                        // More may be ready: the next round hands them to the work item.
+                        self.pass_wanted.xchg(1, Full);
+                    }
                 }
                 self.deliver_deadline(&state);
                 rearm = self.arm_watchdog(&mut state);
@@ -382,10 +394,13 @@ impl Ring {
             if rearm {
                 self.watchdog_due.xchg(1, Full);
             }
-            if rearm || handed_off {
+            // A preemptible caller goes on with a new section (`pass_wanted` is set); the others
+            // leave the rest to the work item.
+            let leave = handed_off && !super::caller_is_preemptible();
+            if rearm || leave {
                 self.kick();
             }
-            if handed_off {
+            if leave {
                 return;
             }
             smp_mb(Full);
@@ -523,15 +538,22 @@ impl Ring {
         Some((level, index))
     }
 
-    /// Dispatches jobs while the arbitration picks one.
-    pub(super) fn dispatch(self: &Arc<Self>, state: &mut RingState) {
+    /// Dispatches jobs while the arbitration picks one, at most `budget` of them (counted
+    /// down). Returns `false` if it stopped because the budget ran out.
+    pub(super) fn dispatch(self: &Arc<Self>, state: &mut RingState, budget: &mut u32) -> bool {
         if state.frozen {
-            return;
+            return true;
         }
         let Some(backend) = state.backend.clone() else {
-            return;
+            return true;
         };
-        while let Some((level, index)) = self.pick(state) {
+        loop {
+            if *budget == 0 {
+                return false;
+            }
+            let Some((level, index)) = self.pick(state) else {
+                return true;
+            };
             let entity = state.entities[level][index].clone();
             let Some(job) = entity.pop_head() else {
                 continue;
@@ -540,6 +562,7 @@ impl Ring {
                 // Completed while queued (cannot happen today; be robust): skip it.
                 continue;
             }
+            *budget -= 1;
             self.in_flight.fetch_add(job.credits, Full);
             self.stats.dispatched();
             entity.job_started();
@@ -599,7 +622,11 @@ impl Ring {
             if Self::deadline(&state).is_some_and(|d| d - Instant::now() <= Delta::ZERO) {
                 device_reset = self.recover(&mut state, &mut retired);
             }
-            self.dispatch(&mut state);
+            let mut budget = INLINE_DISPATCHES;
+            if !self.dispatch(&mut state, &mut budget) {
+                // The rest in another section, below (interrupts on in between).
+                self.pass_wanted.xchg(1, Full);
+            }
             self.deliver_deadline(&state);
             // Cancelled under the lock (its callback only queues this work item), before the
             // timer is started again.

@@ -6,6 +6,7 @@
  * last ring is gone, so no work function of the core runs after unload.
  */
 
+#include <linux/preempt.h>
 #include <linux/workqueue.h>
 
 #include "sched_helpers.h"
@@ -32,4 +33,14 @@ struct workqueue_struct *xaccel_sched_wq_get(void)
 void xaccel_sched_wq_flush(void)
 {
 	flush_workqueue(xaccel_sched_wq);
+}
+
+/*
+ * Whether the caller is preemptible process context (preemptible() is a
+ * macro): a ring pass may then go on in further sections itself instead of
+ * handing the rest to the work item. Never true without CONFIG_PREEMPT_COUNT.
+ */
+bool xaccel_sched_preemptible(void)
+{
+	return preemptible();
 }

@@ -9,5 +9,6 @@ int xaccel_sched_wq_init(void);
 void xaccel_sched_wq_exit(void);
 struct workqueue_struct *xaccel_sched_wq_get(void);
 void xaccel_sched_wq_flush(void);
+bool xaccel_sched_preemptible(void);
 
 #endif

@@ -7,8 +7,9 @@
 mod tests {
     use crate::fence::{stats, FenceContext};
     use crate::sched::mock::*;
-    use crate::sched::{live_rings, Entity, JobDesc, Priority, AGING_LIMIT};
+    use crate::sched::{live_rings, Entity, JobDesc, Priority, AGING_LIMIT, INLINE_DISPATCHES};
     use kernel::{
+        new_spinlock_irq,
         prelude::*,
         sync::{aref::ARef, completion::Completion, Arc, SetOnce},
         time::Delta,
@@ -37,6 +38,42 @@ mod tests {
         settle();
         ensure!(live_rings() == 0);
         ensure!(stats() == before);
+        Ok(())
+    }
+
+    #[test]
+    fn one_pass_hands_a_bounded_number_of_jobs_to_the_backend() -> Result {
+        // 200 jobs the backend completes inside `run` wait behind a held one. Releasing it with
+        // interrupts off runs a pass in this task that may not go on in further sections: it
+        // starts at most INLINE_DISPATCHES of them, and the work item starts the rest.
+        const QUEUED: u8 = 200;
+        let irqs_off = KBox::pin_init(new_spinlock_irq!(()), GFP_KERNEL)?;
+        let rig = Rig::new(1)?;
+        let entity = rig.entity(Priority::Normal)?;
+        let _stop = rig.stopper();
+        let blocker = entity.submit(job(0, HOLD, &[])?)?;
+        wait_until(|| rig.mock.held() == 1)?;
+        let mut last = None;
+        for tag in 1..=QUEUED {
+            last = Some(entity.submit(job(tag, COMPLETE, &[])?)?);
+        }
+        let last = last.ok_or(EINVAL)?;
+        rig.mock.watch_current_task();
+        let released = {
+            let _irqs_off = irqs_off.lock();
+            rig.mock.release(Ok(()))
+        };
+        ensure!(released);
+        wait(&last)?;
+        ensure!(blocker.status() == Ok(true) && last.status() == Ok(true));
+        ensure!(rig.mock.runs_by_watched() <= INLINE_DISPATCHES);
+        let log = rig.mock.log()?;
+        ensure!(log.len() == usize::from(QUEUED) + 1);
+        ensure!(log
+            .iter()
+            .enumerate()
+            .all(|(i, &tag)| usize::from(tag) == i));
+        ensure!(rig.ring.credits_in_flight() == 0);
         Ok(())
     }
 
