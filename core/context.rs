@@ -155,6 +155,9 @@ pub(crate) fn context_create(
         Entity::with_busy_clock(ring, priority, c"context", busy)?,
         GFP_KERNEL,
     )?;
+    // Bounds what one file can make the kernel hold: jobs waiting on a fence that never
+    // signals (a sw_sync fence nobody increments) would otherwise pile up without end.
+    entity.limit_queue(uapi::DRM_XACCEL_MAX_QUEUED_JOBS);
     let id = insert(file.state().contexts(), entity)?;
     arg.context_id = id;
     Ok(0)

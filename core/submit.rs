@@ -18,7 +18,8 @@
 //!    BO-list object and every object a VA operand resolved to (see `job_memory.rs`);
 //! 8. the BO list is locked (one fence slot reserved in each reservation) and the implicit
 //!    fences of its objects join the dependencies (see `resv.rs`);
-//! 9. the job is prepared (allocated) and only then pushed, which cannot fail for lack of
+//! 9. the job is prepared (allocated) and only then pushed (`EBUSY` if the context's queue is
+//!    full; also checked before step 2, so that a full queue costs no work), which cannot fail for lack of
 //!    memory (the push hands it to the backend at once if it can run: see `sched::ring`); its
 //!    finished fence is added to the BO list's reservations (then unlocked), becomes the VM's
 //!    busy fence and is installed in the out-syncobj.
@@ -98,6 +99,10 @@ pub(crate) fn submit(
         ns => Some(Delta::from_nanos(i64::try_from(ns)?)),
     };
     let entity = file.state().contexts().lock().get(arg.context_id)?;
+    // Before any work: a full queue refuses the job anyway (`Entity::push` decides).
+    if !entity.has_room() {
+        return Err(EBUSY);
+    }
     let engine = entity.engine();
     let vm = match arg.vm_id {
         0 => None,

@@ -26,7 +26,7 @@ use kernel::{
     prelude::*,
     sync::{
         aref::ARef,
-        atomic::{Acquire, Atomic, Release},
+        atomic::{Acquire, Atomic, Relaxed, Release},
         Arc, SpinLockIrq,
     },
 };
@@ -75,8 +75,13 @@ pub(crate) enum EntityState {
 }
 
 /// An entity's FIFO, under [`EntityCore::queue`].
+///
+/// # Invariants
+///
+/// `len` is the number of jobs in `jobs`.
 pub(crate) struct EntityQueue {
-    pub(crate) jobs: List<Job>,
+    jobs: List<Job>,
+    len: u32,
     pub(crate) state: EntityState,
 }
 
@@ -101,6 +106,8 @@ pub(crate) struct EntityCore {
     running: DrainCounter,
     /// The owner's busy clock on this engine, if it keeps one (fdinfo).
     busy: Option<Arc<BusyClock>>,
+    /// The most jobs the queue may hold ([`Entity::limit_queue`]); `u32::MAX` by default.
+    queue_limit: Atomic<u32>,
 }
 
 impl EntityCore {
@@ -161,6 +168,8 @@ impl EntityCore {
     pub(super) fn pop_head(&self) -> Option<ListArc<Job>> {
         let mut queue = self.queue.lock();
         let job = queue.jobs.pop_front()?;
+        // INVARIANT: One job fewer in the list.
+        queue.len -= 1;
         // INVARIANT: The first job changed, under the lock.
         self.head.store(head_hint(&queue.jobs), Release);
         Some(job)
@@ -174,6 +183,8 @@ impl EntityCore {
         }
         let mut taken = List::new();
         taken.push_all_back(&mut queue.jobs);
+        // INVARIANT: The list is empty now.
+        queue.len = 0;
         // INVARIANT: Empty now, under the lock.
         self.head.store(0, Release);
         taken
@@ -254,6 +265,7 @@ impl Entity {
                 queue <- new_spinlock_irq!(
                     EntityQueue {
                         jobs: List::new(),
+                        len: 0,
                         state: EntityState::Active,
                     },
                     "xaccel_entity_queue"
@@ -261,6 +273,7 @@ impl Entity {
                 head: Atomic::new(0),
                 running: DrainCounter::new(),
                 busy,
+                queue_limit: Atomic::new(u32::MAX),
             }),
             GFP_KERNEL,
         )?;
@@ -276,6 +289,18 @@ impl Entity {
     /// The entity's priority.
     pub fn priority(&self) -> Priority {
         self.core.priority
+    }
+
+    /// Limits the jobs the entity holds that have not started (queued behind their
+    /// dependencies or the ring's credits) to `max`: [`Entity::push`] refuses more with `EBUSY`.
+    /// Unlimited by default.
+    pub fn limit_queue(&self, max: u32) {
+        self.core.queue_limit.store(max, Relaxed);
+    }
+
+    /// Whether the queue has room for another job now (a hint: [`Entity::push`] decides).
+    pub fn has_room(&self) -> bool {
+        self.core.queue.lock().len < self.core.queue_limit.load(Relaxed)
     }
 
     /// Whether one of the entity's jobs timed out: new jobs are refused with `EIO`.
@@ -317,7 +342,8 @@ impl Entity {
     /// returns (and may even be done by then).
     ///
     /// `EIO` if the entity is guilty of a timeout, `ENODEV` if it is being destroyed or its ring
-    /// lost its backend; the job is then dropped unqueued.
+    /// lost its backend, `EBUSY` if its queue is full ([`Entity::limit_queue`]); the job is then
+    /// dropped unqueued.
     pub fn push(&self, prepared: PreparedJob) -> Result<ARef<Fence>> {
         let PreparedJob { job, fence } = prepared;
         let mut queue = self.core.queue.lock();
@@ -326,6 +352,9 @@ impl Entity {
             EntityState::Guilty => return Err(EIO),
             _ => return Err(ENODEV),
         }
+        if queue.len >= self.core.queue_limit.load(Relaxed) {
+            return Err(EBUSY);
+        }
         // The job owns its fence and signals it, whatever happens to it (see `job.rs`); armed
         // under the queue lock, so seqnos follow the FIFO.
         let fence = self.fences.arm_owned(fence);
@@ -333,6 +362,8 @@ impl Entity {
         self.core.ring.stats.queued();
         let was_empty = queue.jobs.is_empty();
         queue.jobs.push_back(job);
+        // INVARIANT: One job more in the list.
+        queue.len += 1;
         if was_empty {
             // INVARIANT: The job is the first now, under the lock. Release: a pass that reads
             // the hint sees the job; one that read the old hint is followed by the pump below.

@@ -78,6 +78,32 @@ mod tests {
     }
 
     #[test]
+    fn a_full_queue_refuses_jobs_until_one_starts() -> Result {
+        let rig = Rig::new(1)?;
+        let entity = rig.entity(Priority::Normal)?;
+        let _stop = rig.stopper();
+        entity.limit_queue(2);
+        // The held job runs (it holds the only credit): it is not queued.
+        let held = entity.submit(job(0, HOLD, &[])?)?;
+        wait_until(|| rig.mock.held() == 1)?;
+        let first = entity.submit(job(1, COMPLETE, &[])?)?;
+        let second = entity.submit(job(2, COMPLETE, &[])?)?;
+        ensure!(!entity.has_room());
+        ensure!(entity.submit(job(3, COMPLETE, &[])?).err() == Some(EBUSY));
+        // Nothing of the refused job remains: the queue drains, and the next job gets the next
+        // seqno.
+        ensure!(rig.mock.release(Ok(())));
+        wait(&second)?;
+        ensure!(held.status() == Ok(true) && first.status() == Ok(true));
+        ensure!(entity.has_room());
+        let next = entity.submit(job(4, COMPLETE, &[])?)?;
+        ensure!(next.seqno() == 4);
+        wait(&next)?;
+        ensure!(rig.mock.log()?[..] == [0, 1, 2, 4]);
+        Ok(())
+    }
+
+    #[test]
     fn invalid_jobs_are_refused() -> Result {
         let rig = Rig::new(2)?;
         let entity = rig.entity(Priority::Normal)?;

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		9
+#define DRM_XACCEL_UAPI_MINOR		10
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -556,6 +556,11 @@ struct drm_xaccel_context_destroy {
 #define DRM_XACCEL_MAX_CMD_SIZE		(1U << 20)
 /* Longest per-job timeout, in nanoseconds (60 s). */
 #define DRM_XACCEL_MAX_TIMEOUT_NS	60000000000ULL
+/*
+ * Most jobs one context holds that have not started (queued behind their
+ * dependencies or the engine); SUBMIT refuses more with -EBUSY.
+ */
+#define DRM_XACCEL_MAX_QUEUED_JOBS	1024
 
 /**
  * struct drm_xaccel_syncobj_ref - A syncobj and a point on it.
@@ -629,7 +634,9 @@ struct drm_xaccel_submit_bo {
  * bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
  * buffer objects; -EAGAIN if a listed buffer object in device memory behind
  * a PCI BAR migrated (a dma-buf export) while the command buffer was being
- * checked against its device address (retry); the backend's errno for a
+ * checked against its device address (retry); -EBUSY if the context
+ * already holds DRM_XACCEL_MAX_QUEUED_JOBS jobs that have not started (wait
+ * for one of its fences and retry); the backend's errno for a
  * rejected command buffer; -ENODEV once the device is gone. On error nothing
  * is queued and the struct is left as it was. Listed buffer objects in
  * device memory behind a PCI BAR stay there from a successful check on.

@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 9;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 10;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -382,6 +382,8 @@ pub const DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT: u32 = 1 << 1;
 pub const DRM_XACCEL_MAX_CMD_SIZE: u32 = 1 << 20;
 /// `DRM_XACCEL_MAX_TIMEOUT_NS`: longest per-job timeout.
 pub const DRM_XACCEL_MAX_TIMEOUT_NS: u64 = 60_000_000_000;
+/// `DRM_XACCEL_MAX_QUEUED_JOBS`: most jobs a context holds that have not started.
+pub const DRM_XACCEL_MAX_QUEUED_JOBS: u32 = 1024;
 
 /// `struct drm_xaccel_syncobj_ref`: a syncobj and a point on it.
 #[repr(C)]

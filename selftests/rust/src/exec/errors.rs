@@ -7,11 +7,12 @@ use std::time::Duration;
 use xaccel::uapi::{
     drm_xaccel_context_create, drm_xaccel_context_destroy, drm_xaccel_submit, drm_xaccel_submit_bo,
     drm_xaccel_syncobj_ref, DRM_XACCEL_MAX_CMD_SIZE, DRM_XACCEL_MAX_IN_SYNCOBJS,
-    DRM_XACCEL_MAX_SUBMIT_BOS, DRM_XACCEL_MAX_TIMEOUT_NS, DRM_XACCEL_PRIORITY_NORMAL,
-    DRM_XACCEL_PRIORITY_REALTIME, DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT, DRM_XACCEL_SUBMIT_BO_WRITE,
+    DRM_XACCEL_MAX_QUEUED_JOBS, DRM_XACCEL_MAX_SUBMIT_BOS, DRM_XACCEL_MAX_TIMEOUT_NS,
+    DRM_XACCEL_PRIORITY_NORMAL, DRM_XACCEL_PRIORITY_REALTIME, DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT,
+    DRM_XACCEL_SUBMIT_BO_WRITE,
 };
 
-use xaccel::{Errno, Priority, Syncobj};
+use xaccel::{Errno, Priority, Submit, Syncobj};
 use xaccel_selftests::tap::{self, TestResult};
 
 use crate::ctx::*;
@@ -364,5 +365,56 @@ pub fn submit(c: &Ctx) -> TestResult {
         "seqno after the errors",
     )?;
     expect_eq(outcome(&done)?, Ok(()), "job after the errors")?;
+    tap::pass()
+}
+
+/// SUBMIT beyond `DRM_XACCEL_MAX_QUEUED_JOBS` jobs that have not started (held back by a
+/// sw_sync gate) gets `EBUSY` with the struct unchanged; another context goes on; once the gate
+/// opens every queued job runs and the context takes jobs again, with the next seqno.
+pub fn queue_limit(c: &Ctx) -> TestResult {
+    let Some((timeline, gate)) = crate::basic::sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
+    let ctx = c.context(&c.dev, Priority::Normal)?;
+    let prog = nop();
+    let bo = c.program(&c.dev, &prog)?;
+    let len = prog.len() as u64;
+    let last = Syncobj::create(&c.dev, false)?;
+    for i in 0..DRM_XACCEL_MAX_QUEUED_JOBS {
+        let submit = Submit::new(&bo, 0, len).wait(&gate, 0);
+        let submit = if i + 1 == DRM_XACCEL_MAX_QUEUED_JOBS {
+            submit.signal(&last, 0)
+        } else {
+            submit
+        };
+        let seqno = ctx.submit(&submit)?;
+        expect_eq(seqno, u64::from(i) + 1, "seqno of a queued job")?;
+    }
+    let args = drm_xaccel_submit {
+        context_id: ctx.id(),
+        cmd_handle: bo.handle(),
+        cmd_size: len,
+        ..Default::default()
+    };
+    let mut arg = args;
+    expect_errno(
+        c.dev.submit_raw(&mut arg),
+        Errno::BUSY,
+        "a job beyond the limit",
+    )?;
+    expect_eq(arg, args, "the refused struct")?;
+    // The limit is per context: another one runs a job at once.
+    let other = c.context(&c.dev, Priority::Normal)?;
+    let done = Syncobj::create(&c.dev, false)?;
+    run(&other, &bo, prog.len(), &done)?;
+    expect_eq(outcome(&done)?, Ok(()), "another context's job")?;
+    timeline.inc(1)?;
+    expect_eq(outcome(&last)?, Ok(()), "the last queued job")?;
+    expect_eq(
+        run(&ctx, &bo, prog.len(), &done)?,
+        u64::from(DRM_XACCEL_MAX_QUEUED_JOBS) + 1,
+        "seqno after the refusal",
+    )?;
+    expect_eq(outcome(&done)?, Ok(()), "a job after the queue drained")?;
     tap::pass()
 }

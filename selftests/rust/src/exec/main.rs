@@ -39,6 +39,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("closing the file with work in flight",                   recovery::close_with_work_in_flight),
     ("CONTEXT_CREATE/DESTROY bad input -> errnos, unchanged",  errors::context_create),
     ("SUBMIT bad input -> errnos, unchanged, nothing queued",  errors::submit),
+    ("SUBMIT beyond MAX_QUEUED_JOBS -> EBUSY; other contexts go on", errors::queue_limit),
     ("BO_WAIT: busy while jobs use a BO, idle after",          bo_wait::waits_for_the_jobs_using_a_bo),
     ("BO_WAIT bad input -> errnos, struct unchanged",          bo_wait::bad_input),
     ("debugfs engines: counters follow jobs",                  stats::debugfs_counters),
