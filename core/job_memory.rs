@@ -226,7 +226,7 @@ impl Slot {
         // An import mapped peer-to-peer is another device's BAR, reached by the backend's device
         // through the bus (its attachment is pinned: the memory stays): not mapped, as BAR memory.
         let peer = if imported {
-            match bo.with_peer_table(|_| Ok(())) {
+            match bo.with_peer_table(|_, _| Ok(())) {
                 Ok(()) => true,
                 Err(e) if e == EOPNOTSUPP => false,
                 Err(e) => return Err(e),

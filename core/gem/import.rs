@@ -20,11 +20,20 @@
 //! devices whose backend declares the P2P capability.
 //!
 //! A device with an MMU binds an import in a VM only when its mapping is peer-to-peer, the
-//! export of another xaccel device's PCI BAR region ([`Bo::with_peer_table`], which is also how a job's memory leaves such an import unmapped
-//! for the CPU): the attachment is then pinned until the object is freed, so a
-//! dynamic exporter never moves the memory under the page tables, and the addresses the MMU
-//! keeps are PCI bus addresses of a BAR, which never become host memory or IOVAs of another
-//! mapping (as DMA-API addresses of pages could, once an exporter's revocation unmapped them).
+//! export of another xaccel device's PCI BAR region ([`Bo::with_peer_table`], which is also how
+//! a job's memory leaves such an import unmapped for the CPU): the attachment is then pinned
+//! until the object is freed, so a dynamic exporter never moves the memory under the page
+//! tables, and the addresses the MMU keeps are PCI bus addresses of a BAR, which never become
+//! host memory or IOVAs of another mapping (as DMA-API addresses of pages could, once an
+//! exporter's revocation unmapped them).
+//!
+//! The object lists the VMs that bound it that way ([`PeerVms`]). An invalidation of a pinned
+//! attachment is the exporter revoking the memory (its device is going away): besides
+//! unmapping the attachment, [`invalidate_mappings`] clears the page-table entries of every
+//! listed VM's bindings of the object and marks them revoked ([`Vm::revoke_peer`]), so that no
+//! job reaches a BAR the exporter no longer owns. The bindings keep their VA ranges until
+//! userspace unbinds them; a VM leaves the list once it maps the object no more
+//! ([`Bo::forget_peer_vm`]).
 //!
 //! CPU mappings of an imported object are the exporter's: `mmap()` at the object's offset
 //! hands the mapping to `dma_buf_mmap()`, so the mapping belongs to the dma-buf file and never
@@ -37,11 +46,17 @@
 //!
 //! The import runs under the file's `prime.lock` and the device's `object_name_lock` and takes
 //! the dma-buf's reservation lock to map; `invalidate_mappings` is called with that lock held.
-//! [`ImportMapping`] is only touched under it.
+//! [`ImportMapping`], the list of peer VMs included, is only touched under it.
+//!
+//! Order: the dma-buf's reservation lock, then a VM's state mutex (`VM_BIND` of a peer import
+//! and `invalidate_mappings` lock the VMs of the list under it), then the backend's MMU locks.
+//! The list has no lock of its own: whether a VM still maps the object must be decided under
+//! the same lock as the invalidations that read the list, or one could miss a binding.
 
 use crate::{
     device::AccelDevice,
     gem::{export, Bo},
+    vm::Vm,
 };
 use core::{cell::UnsafeCell, ptr};
 use kernel::{
@@ -51,7 +66,7 @@ use kernel::{
     page::PAGE_SIZE,
     prelude::*,
     scatterlist::SGTable,
-    sync::aref::ARef,
+    sync::{aref::ARef, Arc},
 };
 
 /// The mapping of an imported object's attachment for its device.
@@ -60,11 +75,14 @@ use kernel::{
 ///
 /// `sgt` is null or an sg table mapped by `dma_buf_map_attachment()` for the object's
 /// attachment; `pinned` says whether this object pinned its (dynamic) attachment with
-/// `dma_buf_pin()`. Both are read and written only with the dma-buf's reservation lock held, or
-/// while nothing else can reach the object (before it is published, in `free`).
+/// `dma_buf_pin()`; `peer_vms` holds each VM that maps the object peer-to-peer (and maybe,
+/// briefly, one that is binding it), once, and is empty unless `pinned`. All three are read and
+/// written only with the dma-buf's reservation lock held, or while nothing else can reach the
+/// object (before it is published, in `free`).
 pub(crate) struct ImportMapping {
     sgt: UnsafeCell<*mut bindings::sg_table>,
     pinned: UnsafeCell<bool>,
+    peer_vms: UnsafeCell<KVec<Arc<Vm>>>,
 }
 
 impl ImportMapping {
@@ -74,6 +92,7 @@ impl ImportMapping {
         Self {
             sgt: UnsafeCell::new(ptr::null_mut()),
             pinned: UnsafeCell::new(false),
+            peer_vms: UnsafeCell::new(KVec::new()),
         }
     }
 
@@ -146,16 +165,72 @@ static IMPORTER_OPS: [AttachOps; 2] = [
     }),
 ];
 
-/// `dma_buf_attach_ops.invalidate_mappings`: a dynamic exporter is moving the memory.
+/// The VMs that map an import peer-to-peer, borrowed while the dma-buf's reservation lock is
+/// held (see [`Bo::with_peer_table`]).
 ///
-/// Called with the dma-buf's reservation lock held. The mapping is dropped; the next user of
-/// the object's device addresses maps the attachment again.
+/// # Invariants
+///
+/// The reservation lock of the object owning `mapping` is held for `'a`.
+pub(crate) struct PeerVms<'a> {
+    mapping: &'a ImportMapping,
+}
+
+impl PeerVms<'_> {
+    /// The list.
+    fn vms(&mut self) -> &mut KVec<Arc<Vm>> {
+        // SAFETY: The reservation lock is held (type invariants), and `&mut self` is the only
+        // way to the list while it is: no other reference to it is live.
+        unsafe { &mut *self.mapping.peer_vms.get() }
+    }
+
+    /// Lists `vm` unless it is listed; returns whether it was added. Errors: `ENOMEM`.
+    pub(crate) fn register(&mut self, vm: &Arc<Vm>) -> Result<bool> {
+        let vms = self.vms();
+        if vms.iter().any(|v| ptr::eq(&**v, &**vm)) {
+            return Ok(false);
+        }
+        vms.push(vm.clone(), GFP_KERNEL)?;
+        Ok(true)
+    }
+
+    /// Takes `vm` off the list; returns its reference, for the caller to drop once the
+    /// reservation lock is released.
+    pub(crate) fn deregister(&mut self, vm: &Vm) -> Option<Arc<Vm>> {
+        let vms = self.vms();
+        let i = vms.iter().position(|v| ptr::eq(&**v, vm))?;
+        vms.remove(i).ok()
+    }
+}
+
+/// `dma_buf_attach_ops.invalidate_mappings`: a dynamic exporter is moving the memory, or
+/// revoking it.
+///
+/// Called with the dma-buf's reservation lock held; may sleep. The mapping is dropped; the next
+/// user of the object's device addresses maps the attachment again. If VMs map the object
+/// peer-to-peer, the attachment is pinned, so the memory is not moving: the exporter revoked it.
+/// Their page-table entries for it are cleared (if the importing device is still there; an
+/// unplugged one has no page tables left) and their bindings marked revoked.
 extern "C" fn invalidate_mappings(attach: *mut bindings::dma_buf_attachment) {
     // SAFETY: The dma-buf core calls this for a live dynamic attachment made by `import`, whose
     // `importer_priv` is the importing `Bo`; the object detaches (in `free`) before it goes.
     let bo = unsafe { &*(*attach).importer_priv.cast::<Bo>() };
+    let mapping = bo.import_mapping();
     // SAFETY: The reservation lock is held by the caller; `attach` is the object's attachment.
-    unsafe { bo.import_mapping().unmap_locked(attach) };
+    unsafe { mapping.unmap_locked(attach) };
+    // INVARIANT: The caller holds the reservation lock for the whole call.
+    let mut peers = PeerVms { mapping };
+    let vms = peers.vms();
+    if vms.is_empty() {
+        return;
+    }
+    // SAFETY: The object holds a reference to its device.
+    let dev = unsafe { AccelDevice::from_raw((*bo.gem()).dev) };
+    let plugged = dev.enter();
+    for vm in vms.iter() {
+        // Never the last reference to the VM (the list keeps its own), so nothing is freed
+        // here, under the reservation lock.
+        vm.revoke_peer(plugged.as_ref(), bo);
+    }
 }
 
 /// The `struct device` that DMA for `dev` goes through: `drm_dev_dma_dev()`.
@@ -245,28 +320,39 @@ unsafe fn import(dev: &AccelDevice, dma_buf: *mut bindings::dma_buf) -> Result<A
 }
 
 impl Bo {
-    /// Runs `f` on the imported object's mapping for its device if that mapping is
-    /// peer-to-peer (PCI bus addresses of another xaccel device's BAR region: the only
-    /// exporter whose mappings the core can tell apart), with the attachment pinned
-    /// (until the object is freed) and mapped, under the dma-buf's reservation lock. For
-    /// `VM_BIND` on a device with an MMU.
-    ///
-    /// Errors: `EOPNOTSUPP` if the object is not imported or its mapping is not peer-to-peer
-    /// (pages: see the module documentation), the exporter's pin and map errors (`ENODEV` once
-    /// it revoked the buffer), and `f`'s.
-    pub(crate) fn with_peer_table<T>(&self, f: impl FnOnce(&SGTable) -> Result<T>) -> Result<T> {
+    /// The attachment and reservation object of an imported object; `EOPNOTSUPP` for others.
+    fn import_attachment(
+        &self,
+    ) -> Result<(*mut bindings::dma_buf_attachment, *mut bindings::dma_resv)> {
         if self.placement() != crate::gem::Placement::Imported {
             return Err(EOPNOTSUPP);
         }
         // SAFETY: An imported object's `import_attach` is set once, before it is published, and
         // lives (with its dma-buf) until the object is freed, which `&self` prevents.
-        let (attach, resv) = unsafe {
+        unsafe {
             let attach = (*self.gem()).import_attach;
             if attach.is_null() {
                 return Err(EOPNOTSUPP);
             }
-            (attach, (*(*attach).dmabuf).resv)
-        };
+            Ok((attach, (*(*attach).dmabuf).resv))
+        }
+    }
+
+    /// Runs `f` on the imported object's mapping for its device if that mapping is
+    /// peer-to-peer (PCI bus addresses of another xaccel device's BAR region: the only
+    /// exporter whose mappings the core can tell apart), with the attachment pinned
+    /// (until the object is freed) and mapped, under the dma-buf's reservation lock, and with
+    /// the list of VMs that bound the object that way. For `VM_BIND` on a device with an MMU,
+    /// which lists its VM there before it programs the page tables.
+    ///
+    /// Errors: `EOPNOTSUPP` if the object is not imported or its mapping is not peer-to-peer
+    /// (pages: see the module documentation), the exporter's pin and map errors (`ENODEV` once
+    /// it revoked the buffer), and `f`'s.
+    pub(crate) fn with_peer_table<T>(
+        &self,
+        f: impl FnOnce(&SGTable, &mut PeerVms<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let (attach, resv) = self.import_attachment()?;
         let mapping = self.import_mapping();
         // SAFETY: `resv` is the dma-buf's live reservation object; no acquire context.
         to_result(unsafe { bindings::dma_resv_lock(resv, ptr::null_mut()) })?;
@@ -298,11 +384,37 @@ impl Bo {
                 sgt = peer_table()?;
             }
             // The table stays mapped while the lock is held: `invalidate_mappings` needs it.
-            f(SGTable::from_raw(sgt))
+            // INVARIANT: The reservation lock is held while `f` runs.
+            f(SGTable::from_raw(sgt), &mut PeerVms { mapping })
         })();
         // SAFETY: Locked above.
         unsafe { bindings::dma_resv_unlock(resv) };
         result
+    }
+
+    /// Takes `vm` off the object's list of VMs that map it peer-to-peer, unless it still maps
+    /// it: for `VM_UNBIND` and `VM_DESTROY`, after they removed bindings of the object and
+    /// released the VM's lock. Decided under the reservation lock, so a concurrent bind or
+    /// invalidation of the object is seen whole or not at all.
+    pub(crate) fn forget_peer_vm(&self, vm: &Vm) {
+        let Ok((_, resv)) = self.import_attachment() else {
+            return;
+        };
+        // SAFETY: `resv` is the dma-buf's live reservation object; without an acquire context,
+        // locking only fails if interrupted, which it is not.
+        let _ = unsafe { bindings::dma_resv_lock(resv, ptr::null_mut()) };
+        // INVARIANT: The reservation lock is held until the unlock below.
+        let mut peers = PeerVms {
+            mapping: self.import_mapping(),
+        };
+        let removed = if vm.maps_peer(self) {
+            None
+        } else {
+            peers.deregister(vm)
+        };
+        // SAFETY: Locked above.
+        unsafe { bindings::dma_resv_unlock(resv) };
+        drop(removed);
     }
 }
 
@@ -331,7 +443,11 @@ pub(super) unsafe fn release_import(obj: *mut bindings::drm_gem_object) {
             bindings::dma_buf_unpin(attach);
         }
         mapping.unmap_locked(attach);
+        // Empty: a VM that maps the object holds a reference to it, and leaves the list before
+        // it lets go of it. Dropped after the unlock all the same.
+        let peer_vms = core::mem::take(&mut *mapping.peer_vms.get());
         bindings::dma_resv_unlock(resv);
+        drop(peer_vms);
         // Detaches and drops the reference `import` took.
         bindings::drm_prime_gem_destroy(obj, ptr::null_mut());
     }

@@ -4,8 +4,9 @@
 //!
 //! A buffer object's pages come as an sg table mapped for the backend's device
 //! (`Bo::dma_sg_table`); a device-memory object in a PCI BAR region gives its blocks' device
-//! addresses instead (`Bo::bind_device_local`). [`mmu_ranges`] cuts the part a `VM_BIND` maps
-//! out of either; the cutting itself is [`cut`], a pure function tested by the KUnit suite
+//! addresses instead (`Bo::bind_device_local`); an import mapped peer-to-peer gives the
+//! exporter's bus addresses (`Bo::with_peer_table`). [`mmu_ranges`] and [`peer_ranges`] cut the
+//! part a `VM_BIND` maps out of them; the cutting itself is [`cut`], a pure function tested by the KUnit suite
 //! `xaccel_vm_dma`.
 
 use crate::{
@@ -54,13 +55,11 @@ fn cut(
     Err(EINVAL)
 }
 
-/// The addresses the backend's MMU maps for bytes `[offset, offset + len)` of `bo`: device
-/// addresses of blocks of a BAR region ([`AddressKind::DeviceLocal`]), the DMA addresses of
-/// the object's pages mapped for the backend's device ([`AddressKind::Host`]), or, for an
-/// import mapped peer-to-peer, the PCI bus addresses of the exporter's BAR
-/// ([`AddressKind::Host`] too: the device reaches them as it reaches host memory, through the
-/// bus). Either way the memory no longer moves. Sleeps; errors as [`Bo::dma_sg_table`] and
-/// [`Bo::with_peer_table`] (`EOPNOTSUPP` for imports mapped with pages).
+/// The addresses the backend's MMU maps for bytes `[offset, offset + len)` of `bo`, which is
+/// not an import: device addresses of blocks of a BAR region ([`AddressKind::DeviceLocal`]) or
+/// the DMA addresses of the object's pages mapped for the backend's device
+/// ([`AddressKind::Host`]). Either way the memory no longer moves. Sleeps; errors as
+/// [`Bo::dma_sg_table`] (`EOPNOTSUPP` for imports, which bind through [`peer_ranges`]).
 pub(super) fn mmu_ranges(
     dev: &AccelDevice,
     bo: &Bo,
@@ -70,17 +69,20 @@ pub(super) fn mmu_ranges(
     if let Some(local) = bo.bind_device_local()? {
         return cut(local.into_iter(), offset, len, AddressKind::DeviceLocal);
     }
-    if bo.placement() == crate::gem::Placement::Imported {
-        return bo.with_peer_table(|table| {
-            cut(
-                table.iter().map(|sg| (sg.dma_address(), sg.dma_len())),
-                offset,
-                len,
-                AddressKind::Host,
-            )
-        });
-    }
     let table: &SGTable = bo.dma_sg_table(dev)?;
+    cut(
+        table.iter().map(|sg| (sg.dma_address(), sg.dma_len())),
+        offset,
+        len,
+        AddressKind::Host,
+    )
+}
+
+/// The addresses the backend's MMU maps for bytes `[offset, offset + len)` of an import mapped
+/// peer-to-peer, from its `table` ([`Bo::with_peer_table`]): the PCI bus addresses of the
+/// exporter's BAR, as [`AddressKind::Host`] (the device reaches them as it reaches host memory,
+/// through the bus).
+pub(super) fn peer_ranges(table: &SGTable, offset: u64, len: u64) -> Result<KVec<DmaRange>> {
     cut(
         table.iter().map(|sg| (sg.dma_address(), sg.dma_len())),
         offset,

@@ -16,7 +16,10 @@
 //! (taking a reference) and drop the table lock before locking the VM. Under a VM's lock the
 //! core calls the backend's MMU callbacks, which may take the backend's own locks. The buffer
 //! objects' reservation locks (taken to get their pages for DMA) are taken before the VM's lock,
-//! never under it.
+//! never under it: a dma-buf's reservation lock, then a VM's state lock, then the backend's
+//! locks. `VM_BIND` of an import mapped peer-to-peer and the import's invalidation (revocation)
+//! hold the reservation lock while they lock VMs; unbind and teardown take it only after they
+//! released the VM's lock (`Bo::forget_peer_vm`).
 //!
 //! `Documentation/memory.rst` ("Device virtual memory") describes the rules as userspace sees
 //! them.

@@ -103,6 +103,14 @@ impl<T: Clone> VaMap<T> {
         &self.extents
     }
 
+    /// The extents in address order as (start, length, value), the values writable.
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = (u64, u64, &mut T)> {
+        // The ranges, which the invariants are about, stay read-only.
+        self.extents
+            .iter_mut()
+            .map(|e| (e.start, e.len(), &mut e.value))
+    }
+
     /// Whether nothing is mapped.
     pub(crate) fn is_empty(&self) -> bool {
         self.extents.is_empty()

@@ -16,6 +16,24 @@
 //! the VM (jobs of different queues end in any order): the references, and with the last one
 //! the pages, are dropped only once every job that may use the VM is done. The page tables are cleared
 //! at once, so the VA range can be bound again right away.
+//!
+//! # Peer-to-peer imports
+//!
+//! A binding of an import mapped peer-to-peer (another device's BAR, on a device with an MMU)
+//! is made under the dma-buf's reservation lock, and the VM is listed on the object
+//! (`gem::import::PeerVms`) before the page tables are programmed. When the exporter revokes the
+//! memory, the importer's invalidation ([`Vm::revoke_peer`]) clears the page-table entries of
+//! the VM's bindings of the object and marks them *revoked*: [`Vm::resolve`] fails on them with
+//! `EFAULT`, jobs already queued fault in the device MMU, and the VA range stays taken until
+//! userspace unbinds it (without clearing it twice). A VM leaves the object's list once it no
+//! longer maps the object (`Bo::forget_peer_vm`, after unbind and teardown), which also breaks
+//! the reference cycle VM -> binding -> object -> list -> VM.
+//!
+//! # Lock order
+//!
+//! A dma-buf's reservation lock, then the VM's state mutex, then the backend's MMU locks (see
+//! `vm/mod.rs`). No reservation lock is taken under the state mutex, and no buffer object's
+//! last reference is dropped under it (freeing an object takes its reservation lock).
 
 use super::{
     dma,
@@ -23,12 +41,15 @@ use super::{
     va::{Extent, VaMap},
 };
 use crate::{
-    backend::{Access, MmuOps, VmId},
+    backend::{Access, DmaRange, MmuOps, VmId},
     device::Plugged,
     fence::{DmaFence, WaitMode},
-    gem::Bo,
+    gem::{Bo, Placement},
 };
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::{
+    ptr,
+    sync::atomic::{AtomicU64, Ordering},
+};
 use kernel::{
     alloc::kvec::PushError,
     new_mutex,
@@ -41,6 +62,10 @@ use kernel::{
 pub(crate) struct Binding {
     bo: ARef<Bo>,
     access: Access,
+    /// An import bound peer-to-peer: the VM is on the object's list of peer VMs.
+    peer: bool,
+    /// The exporter revoked the memory: the page tables no longer map it, jobs cannot name it.
+    revoked: bool,
 }
 
 /// The lockable state of a VM.
@@ -103,13 +128,16 @@ impl Vm {
     ///
     /// The caller has checked alignment, the device's VA window and the object range. On a device
     /// with an MMU the backend programs its page tables first, with the DMA addresses of the
-    /// object's pages (shmem pages, device-memory blocks, pinned user pages) or the device
-    /// addresses of its blocks of a PCI BAR region; the memory then never moves. Errors: `ENOENT` if the VM was destroyed, `EEXIST` if any address of the
-    /// range is mapped, `EACCES` for a read-write mapping of a read-only object, `EOPNOTSUPP`
-    /// for an imported object on an MMU device unless it is mapped peer-to-peer, `ENODEV` for revoked device memory, the
-    /// backend's and the DMA layer's errors, `ENOMEM`. On error the VM is unchanged.
+    /// object's pages (shmem pages, device-memory blocks, pinned user pages), the device
+    /// addresses of its blocks of a PCI BAR region, or, for an import mapped peer-to-peer, the
+    /// exporter's bus addresses (then under the dma-buf's reservation lock, with the VM listed
+    /// on the object for revocation); the memory then never moves. Errors: `ENOENT` if the VM
+    /// was destroyed, `EEXIST` if any address of the range is mapped, `EACCES` for a read-write
+    /// mapping of a read-only object, `EOPNOTSUPP` for an imported object on an MMU device
+    /// unless it is mapped peer-to-peer, `ENODEV` for revoked device memory, the backend's and
+    /// the DMA layer's errors, `ENOMEM`. On error the VM is unchanged.
     pub(crate) fn bind(
-        &self,
+        self: &Arc<Self>,
         plugged: &Plugged<'_>,
         va: u64,
         bo: ARef<Bo>,
@@ -120,12 +148,48 @@ impl Vm {
         if access.writable() && bo.flags() & crate::uapi::DRM_XACCEL_BO_READ_ONLY != 0 {
             return Err(EACCES);
         }
-        let mmu = plugged.mmu();
-        // Outside the VM's lock: this takes the object's reservation lock.
-        let pages = match mmu {
-            Some(_) => Some(dma::mmu_ranges(plugged.dev, &bo, offset, size)?),
-            None => None,
+        let at = Place {
+            va,
+            offset,
+            size,
+            access,
         };
+        let Some(mmu) = plugged.mmu() else {
+            return self.insert(None, &bo, at, false);
+        };
+        if bo.placement() == Placement::Imported {
+            return bo.with_peer_table(|table, peers| {
+                let pages = dma::peer_ranges(table, offset, size)?;
+                let listed = peers.register(self)?;
+                let inserted = self.insert(Some((mmu, &pages)), &bo, at, true);
+                if inserted.is_err() && listed {
+                    // Not the last reference: the caller holds one.
+                    drop(peers.deregister(self));
+                }
+                inserted
+            });
+        }
+        // Outside the VM's lock: this takes the object's reservation lock.
+        let pages = dma::mmu_ranges(plugged.dev, &bo, offset, size)?;
+        self.insert(Some((mmu, &pages)), &bo, at, false)
+    }
+
+    /// The locked part of [`Vm::bind`]: programs the page tables (if `mmu` is given, with
+    /// `pages`) and records the mapping. `bo` stays referenced by the caller, so a failed insert
+    /// never frees it under the lock.
+    fn insert(
+        &self,
+        mmu: Option<(&dyn MmuOps, &[DmaRange])>,
+        bo: &ARef<Bo>,
+        at: Place,
+        peer: bool,
+    ) -> Result {
+        let Place {
+            va,
+            offset,
+            size,
+            access,
+        } = at;
         let mut state = self.state.lock();
         if !state.alive {
             return Err(ENOENT);
@@ -133,16 +197,62 @@ impl Vm {
         if state.map.overlaps(va, super::va::last_of(va, size)?) {
             return Err(EEXIST);
         }
-        if let (Some(mmu), Some(pages)) = (mmu, &pages) {
+        if let Some((mmu, pages)) = mmu {
             mmu.map(self.id, va, pages, access)?;
         }
-        let inserted = state.map.insert(va, size, offset, Binding { bo, access });
+        let binding = Binding {
+            bo: bo.clone(),
+            access,
+            peer,
+            revoked: false,
+        };
+        let inserted = state.map.insert(va, size, offset, binding);
         if inserted.is_err() {
-            if let Some(mmu) = mmu {
+            if let Some((mmu, _)) = mmu {
                 mmu.unmap(self.id, va, size);
             }
         }
         inserted
+    }
+
+    /// The exporter of `bo`, an import this VM may map peer-to-peer, revoked its memory: clears
+    /// the page-table entries of the VM's bindings of it (if `plugged` is given; an unplugged
+    /// device has none left) and marks them revoked. Called by the import's invalidation, with
+    /// the dma-buf's reservation lock held.
+    pub(crate) fn revoke_peer(&self, plugged: Option<&Plugged<'_>>, bo: &Bo) {
+        let mmu = plugged.and_then(Plugged::mmu);
+        let mut state = self.state.lock();
+        for (start, len, binding) in state.map.values_mut() {
+            if binding.peer && !binding.revoked && ptr::eq(&*binding.bo, bo) {
+                if let Some(mmu) = mmu {
+                    mmu.unmap(self.id, start, len);
+                }
+                binding.revoked = true;
+            }
+        }
+    }
+
+    /// Whether the VM maps `bo` peer-to-peer (revoked bindings included).
+    pub(crate) fn maps_peer(&self, bo: &Bo) -> bool {
+        self.state
+            .lock()
+            .map
+            .extents()
+            .iter()
+            .any(|e| e.value.peer && ptr::eq(&*e.value.bo, bo))
+    }
+
+    /// Takes the VM off the peer lists of the imports among `removed` that it maps no more.
+    /// Called without the VM's lock (the objects' reservation locks come first).
+    fn forget_peers(&self, removed: &[Extent<Binding>]) {
+        for (i, e) in removed.iter().enumerate() {
+            let seen = removed[..i]
+                .iter()
+                .any(|p| p.value.peer && ptr::eq(&*p.value.bo, &*e.value.bo));
+            if e.value.peer && !seen {
+                e.value.bo.forget_peer_vm(self);
+            }
+        }
     }
 
     /// Unmaps `[va, va + size)`, which may span several mappings and cut into them.
@@ -161,9 +271,15 @@ impl Vm {
         }
         let removed = state.map.remove(va, size)?;
         if let Some(mmu) = plugged.mmu() {
-            mmu.unmap(self.id, va, size);
+            if removed.iter().any(|e| e.value.revoked) {
+                // Revoked pieces were cleared already.
+                unmap_all(mmu, self.id, &removed);
+            } else {
+                mmu.unmap(self.id, va, size);
+            }
         }
         drop(state);
+        self.forget_peers(&removed);
         release_after(removed, busy);
         Ok(())
     }
@@ -179,6 +295,7 @@ impl Vm {
         }
         let busy = core::mem::take(&mut state.busy);
         drop(state);
+        self.forget_peers(&removed);
         release_after(removed, busy);
     }
 
@@ -246,11 +363,11 @@ impl Vm {
     }
 
     /// Translates `[va, va + len)` into the buffer object pieces behind it, in address order,
-    /// for engines of devices without an MMU.
+    /// for the backends' validation of VA operands.
     ///
     /// Errors: `EINVAL` for an empty range, `EFAULT` if the range overflows, the VM was
-    /// destroyed or any address of the range is unmapped, `EACCES` if `write` is asked and any
-    /// piece is read-only, `ENOMEM`.
+    /// destroyed or any address of the range is unmapped or revoked, `EACCES` if `write` is
+    /// asked and any piece is read-only, `ENOMEM`.
     pub fn resolve(&self, va: u64, len: u64, write: bool) -> Result<KVec<ResolvedPiece>> {
         let state = self.state.lock();
         if !state.alive {
@@ -260,6 +377,9 @@ impl Vm {
             e if e == ENOENT || e == EOVERFLOW => EFAULT,
             e => e,
         })?;
+        if pieces.iter().any(|p| p.value.revoked) {
+            return Err(EFAULT);
+        }
         if write && pieces.iter().any(|p| !p.value.access.writable()) {
             return Err(EACCES);
         }
@@ -284,9 +404,19 @@ impl Vm {
     }
 }
 
-/// Clears every range of `extents` from the device's page tables.
+/// Where [`Vm::bind`] maps: the VA range, the object offset, the rights.
+#[derive(Clone, Copy)]
+struct Place {
+    va: u64,
+    offset: u64,
+    size: u64,
+    access: Access,
+}
+
+/// Clears every range of `extents` from the device's page tables, but revoked ones, which were
+/// cleared when they were revoked.
 fn unmap_all(mmu: &dyn MmuOps, vm: VmId, extents: &[Extent<Binding>]) {
-    for e in extents {
+    for e in extents.iter().filter(|e| !e.value.revoked) {
         mmu.unmap(vm, e.start, e.len());
     }
 }
@@ -480,6 +610,101 @@ mod tests {
         third.signal()?;
         wait_for_releases();
         ensure!(dev.region_used.get(0) == 0);
+        Ok(())
+    }
+
+    /// A backend with an MMU whose page table records the calls: (va, len, mapped).
+    struct MmuRecorder;
+
+    #[pin_data]
+    struct MmuRecorderDevice {
+        #[pin]
+        calls: Mutex<KVec<(u64, u64, bool)>>,
+    }
+
+    impl Backend for MmuRecorder {
+        const NAME: &'static CStr = c"xaccel-vm-mmu-test";
+        const DESC: &'static CStr = c"xaccel VM KUnit device with an MMU";
+        type Device = Pin<KBox<MmuRecorderDevice>>;
+
+        fn mmu_map(
+            dev: &Self::Device,
+            _vm: VmId,
+            va: u64,
+            pages: &[DmaRange],
+            _access: Access,
+        ) -> Result {
+            let len = pages.iter().map(|p| p.len).sum();
+            dev.calls.lock().push((va, len, true), GFP_KERNEL)?;
+            Ok(())
+        }
+
+        fn mmu_unmap(dev: &Self::Device, _vm: VmId, va: u64, len: u64) {
+            let _ = dev.calls.lock().push((va, len, false), GFP_KERNEL);
+        }
+    }
+
+    #[test]
+    fn a_revoked_peer_binding_is_cleared_once_and_resolves_no_more() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-revoke", None)?;
+        let caps = Capabilities {
+            mmu: true,
+            p2p: true,
+        };
+        let desc = kunit_device::desc(caps, VA..(1 << 40))?;
+        let data = KBox::pin_init(
+            pin_init!(MmuRecorderDevice {
+                calls <- kernel::new_mutex!(KVec::new()),
+            }),
+            GFP_KERNEL,
+        )?;
+        let reg =
+            Registration::<MmuRecorder>::new(faux.as_ref().as_ref(), &desc, Ok::<_, Error>(data))?;
+        let dev = reg.device();
+        let plugged = dev.enter().ok_or(ENODEV)?;
+
+        let vm = Vm::new()?;
+        let peer = Bo::new_system(dev, 0, 4 * P, 0, 0)?;
+        vm.bind(&plugged, VA, peer.clone(), 0, 4 * P, Access::ReadWrite)?;
+        vm.bind(
+            &plugged,
+            VA + 16 * P,
+            Bo::new_system(dev, 0, P, 0, 0)?,
+            0,
+            P,
+            Access::ReadWrite,
+        )?;
+        // Stands in for a peer-to-peer bind of an import, which needs another device's BAR.
+        for (start, _, binding) in vm.state.lock().map.values_mut() {
+            binding.peer = start == VA;
+        }
+        ensure!(vm.maps_peer(&peer));
+
+        // The exporter revokes (twice): cleared once, refused by resolve, the range kept.
+        vm.revoke_peer(Some(&plugged), &peer);
+        vm.revoke_peer(Some(&plugged), &peer);
+        ensure!(vm.resolve(VA + P, P, false).err() == Some(EFAULT));
+        ensure!(vm.resolve(VA + 16 * P, P, true)?.len() == 1);
+        let other = Bo::new_system(dev, 0, P, 0, 0)?;
+        ensure!(vm.bind(&plugged, VA + P, other, 0, P, Access::ReadWrite) == Err(EEXIST));
+        ensure!(vm.mapping_count() == 2);
+
+        // Unbinding a piece of it, then destroying the VM, clears nothing twice.
+        vm.unbind(&plugged, VA + P, P)?;
+        ensure!(vm.maps_peer(&peer));
+        vm.teardown(Some(&plugged));
+        ensure!(!vm.maps_peer(&peer));
+        let data = reg.data();
+        let calls = data.calls.lock();
+        ensure!(
+            calls[..]
+                == [
+                    (VA, 4 * P, true),
+                    (VA + 16 * P, P, true),
+                    (VA, 4 * P, false),
+                    (VA + 16 * P, P, false),
+                ]
+        );
         Ok(())
     }
 

@@ -479,6 +479,13 @@ hlx_refuse_setup() {
 	echo "1..$tap_n"
 }
 hlx_rebind() { echo "$1" >/sys/bus/pci/drivers/hlx/bind && hlx_node >/dev/null; }
+hlx_rebind_both() { hlx_rebind "$1" && [ "$(hlx_nodes | wc -l)" = 2 ]; }
+hlx_p2p_revoke_teardown() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "hlx binds the exporter's function again: two accel nodes" hlx_rebind_both "$1"
+	echo "1..$tap_n"
+}
 hlx_refuse_teardown() {
 	tap_n=0
 	echo "TAP version 13"
@@ -567,6 +574,14 @@ check)
 			--devmem-rule refuse --second-not-p2p "$node" /dev/accel/accel0
 		# HBM exported (to vgem: migrated, hbm_refuse=0) and held while the function unbinds.
 		unload hlx && load hlx && node=$(hlx_node) && bdf=$(hlx_bdf "$node")
+		# The exporter's function unbinds while the other HLX has its HBM bound in a VM,
+		# peer-to-peer: the importer's page tables lose it. Then the function binds again.
+		second=$(hlx_nodes | sed -n 2p)
+		run_tap "selftest-hlx-p2p-revoke:${node##*/}+${second##*/}" \
+			"$bin/xaccel-selftest-hlx-p2p" \
+			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node" "$second"
+		run_tap hlx-p2p-revoke-teardown hlx_p2p_revoke_teardown "$bdf"
+		node=$(hlx_node) && bdf=$(hlx_bdf "$node")
 		run_tap "selftest-dmabuf-hbm-unplug:${node##*/}" "$bin/xaccel-selftest-dmabuf" \
 			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node"
 		run_tap hlx-refuse-teardown hlx_refuse_teardown "$bdf"

@@ -8,7 +8,12 @@
 //! the exporter's BAR2 file at the bus address its driver wrote to `BAR2_BUS_ADDR`
 //! (Documentation/hlx.rst, "Peer-to-peer").
 //!
-//! Usage: `xaccel-selftest-hlx-p2p EXPORTER IMPORTER`, as root in the VM.
+//! With `--unplug COMMAND`, the revocation sequence instead ([`revoke`]): the command unbinds
+//! the exporter's PCI function while the importer has its HBM bound in a VM.
+//!
+//! Usage: `xaccel-selftest-hlx-p2p [--unplug COMMAND] EXPORTER IMPORTER`, as root in the VM.
+
+mod revoke;
 
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
@@ -55,6 +60,9 @@ struct Args {
     exporter: PathBuf,
     /// The device that imports it and runs the DMA jobs.
     importer: PathBuf,
+    /// Run the revocation sequence, with this shell command unbinding the exporter's function.
+    #[arg(long, value_name = "COMMAND")]
+    unplug: Option<String>,
 }
 
 fn open_hlx(path: &Path) -> Check<Device> {
@@ -254,6 +262,17 @@ const TESTS: &[Test<Ctx>] = &[
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(command) = args.unplug.clone() {
+        return match revoke::Revoke::new(&args, command) {
+            Ok(r) if tap::run(&r, revoke::TESTS) => ExitCode::SUCCESS,
+            Ok(_) => ExitCode::FAILURE,
+            Err(Failure(why)) => {
+                tap::header();
+                tap::bail_out(&why);
+                ExitCode::FAILURE
+            }
+        };
+    }
     match Ctx::new(&args) {
         Ok(ctx) if tap::run(&ctx, TESTS) => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
