@@ -120,7 +120,8 @@ pub trait Backend: Send + Sync + 'static {
     /// ([`AddressKind`]): the page-table entries must tell them apart.
     ///
     /// Called by `VM_BIND` for devices that declare [`Capabilities::mmu`] (never for the
-    /// others), in process context (it may sleep and allocate), with the VM's lock held: calls
+    /// others), in process context (it may sleep and allocate), with the VM's lock held (and,
+    /// for an import mapped peer-to-peer, the dma-buf's reservation lock): calls
     /// for one VM never overlap, and `[va, va + len)` is inside the device's VA window and
     /// unmapped. The addresses are those of a buffer object's memory: its pages mapped for DMA by
     /// the backend's device, or its blocks of one of the device's [`RegionBacking::PciBar`]
@@ -142,7 +143,9 @@ pub trait Backend: Send + Sync + 'static {
     /// Unmaps `[va, va + len)` of the device VM `vm`, which an earlier [`Backend::mmu_map`]
     /// mapped (possibly as part of a larger range, possibly over several calls).
     ///
-    /// Called by `VM_UNBIND`, `VM_DESTROY` and when a file with VMs is closed, in process
+    /// Called by `VM_UNBIND`, `VM_DESTROY` and when a file with VMs is closed, and when the
+    /// exporter of an import mapped peer-to-peer revokes it (from its `invalidate_mappings`,
+    /// under the dma-buf's reservation lock; the range is then not unmapped again), in process
     /// context, with the VM's lock held, while the device is registered. It cannot fail: once it
     /// returns, the device must no longer reach the range (TLBs invalidated). The pages stay
     /// allocated until the jobs that may still use them are done; the core sees to that.
