@@ -6,5 +6,6 @@
 //! Build with `cargo build -p xaccel-selftests`; run the binaries on a machine
 //! with an xaccel device.
 
+pub mod debugfs;
 pub mod raw;
 pub mod tap;

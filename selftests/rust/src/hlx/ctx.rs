@@ -160,17 +160,7 @@ impl Ctx {
 
     /// A counter of debugfs `control`.
     pub fn counter(&self, name: &str) -> Check<u64> {
-        let text = std::fs::read_to_string(&self.control)
-            .map_err(|e| Failure(format!("{}: {e}", self.control.display())))?;
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix(name).and_then(|r| r.strip_prefix(' ')) {
-                return v
-                    .trim()
-                    .parse()
-                    .map_err(|_| Failure(format!("bad {name}: {v}")));
-            }
-        }
-        fail!("no {name} in {}", self.control.display())
+        xaccel_selftests::debugfs::counter(&self.control, name)
     }
 
     /// Arms a wedge on `queue` (1 soft, 2 hard).

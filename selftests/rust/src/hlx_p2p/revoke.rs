@@ -126,17 +126,7 @@ impl Revoke {
 
     /// A counter of `b`'s debugfs `control`.
     fn counter(&self, name: &str) -> Check<u64> {
-        let text = std::fs::read_to_string(&self.b_control)
-            .map_err(|e| Failure(format!("{}: {e}", self.b_control.display())))?;
-        for line in text.lines() {
-            if let Some(v) = line.strip_prefix(name).and_then(|r| r.strip_prefix(' ')) {
-                return v
-                    .trim()
-                    .parse()
-                    .map_err(|_| Failure(format!("bad {name}: {v}")));
-            }
-        }
-        fail!("no {name} in {}", self.b_control.display())
+        xaccel_selftests::debugfs::counter(&self.b_control, name)
     }
 
     fn with_held(&self, f: impl FnOnce(&Held) -> TestResult) -> TestResult {
