@@ -89,14 +89,20 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Resets `engine` after a job timed out. Once it returns `Ok`, the engine has forgotten
     /// every job it held (their handles are stale: completing or dropping them does nothing)
-    /// and the core hands the innocent ones to it again. Same context rules as
-    /// [`Backend::run`].
+    /// and the core hands the innocent ones to it again.
+    ///
+    /// Called from the core's work item, in process context, without the ring's lock, inside a
+    /// fence signalling section: it may sleep (wait for the hardware to stop, say), but not
+    /// allocate with `GFP_KERNEL` or wait for fences. Meanwhile nothing is dispatched to the
+    /// engine, and completions of the jobs it held do nothing. Resets are never concurrent
+    /// with each other on one engine.
     fn reset_engine(dev: &Self::Device, engine: u32) -> Result {
         let _ = (dev, engine);
         Err(EOPNOTSUPP)
     }
 
-    /// Resets the whole device when an engine reset is unsupported or failed. Same rules.
+    /// Resets the whole device when an engine reset is unsupported or failed. Same rules as
+    /// [`Backend::reset_engine`]; nothing is dispatched to any engine of the device meanwhile.
     fn reset_device(dev: &Self::Device) -> Result {
         let _ = dev;
         Err(EOPNOTSUPP)

@@ -164,6 +164,9 @@ impl EngineOps for Mock {
     }
 
     fn reset_engine(&self, _engine: u32) -> Result {
+        // Resets may sleep (a real one waits for its hardware): this proves the core calls them
+        // where sleeping is allowed (`might_sleep` complains otherwise).
+        sleep_like_hardware();
         self.resets.add(1, Relaxed);
         if !self.engine_reset_works {
             return Err(EIO);
@@ -175,6 +178,7 @@ impl EngineOps for Mock {
     }
 
     fn reset_device(&self) -> Result {
+        sleep_like_hardware();
         self.resets.add(1, Relaxed);
         if !self.device_reset_works {
             return Err(EIO);
@@ -189,6 +193,12 @@ impl EngineOps for Mock {
         self.deadlines.add(1, Relaxed);
         Ok(())
     }
+}
+
+/// Sleeps briefly, as a reset waiting for hardware would.
+fn sleep_like_hardware() {
+    kernel::task::might_sleep();
+    fsleep(Delta::from_micros(200));
 }
 
 /// A ring on a mock, shut down when dropped (declare it after the entities: it drops first).

@@ -54,13 +54,15 @@
 //!
 //! # Calling the backend
 //!
-//! The backend is only called with [`Ring::state`] held (a spinlock, interrupts off), inside a
-//! fence signalling section, from whatever context ran the pass: the submitter's, a job
-//! completion's (a hard interrupt if the backend completes from one), a dependency's signalling
-//! or the work item. So `run` must return without waiting for the job, and nothing it or
-//! `reset_*` does may sleep, allocate with `GFP_KERNEL` or wait for a fence. [`Ring::shutdown`]
-//! takes the backend out under the same lock, so once it returns the backend is never called
-//! again.
+//! `run` and `set_deadline` are only called with [`Ring::state`] held (a spinlock, interrupts
+//! off), inside a fence signalling section, from whatever context ran the pass: the
+//! submitter's, a job completion's (a hard interrupt if the backend completes from one), a
+//! dependency's signalling or the work item. So `run` must return without waiting for the job,
+//! and nothing it does may sleep, allocate with `GFP_KERNEL` or wait for a fence. The resets
+//! are called from the work item, in process context, without the ring's lock but holding
+//! [`Ring::reset_backend`], inside a fence signalling section: they may sleep, but not allocate
+//! with `GFP_KERNEL` or wait for a fence. [`Ring::shutdown`] takes the backend out of both, so
+//! once it returns the backend is never called again.
 
 use super::{
     deadline::PendingDeadline,
@@ -74,12 +76,12 @@ use crate::fence::{DrainCounter, SignallingSection, Timestamp};
 use kernel::{
     impl_has_hr_timer,
     list::List,
-    new_spinlock_irq,
+    new_mutex, new_spinlock_irq,
     prelude::*,
     sync::{
         atomic::{Acquire, Atomic, Full, Relaxed, Release},
         barrier::smp_mb,
-        Arc, ArcBorrow, SpinLockIrq,
+        Arc, ArcBorrow, Mutex, SpinLockIrq,
     },
     time::{
         hrtimer::{
@@ -104,9 +106,10 @@ pub(crate) const INLINE_DISPATCHES: u32 = 64;
 /// What the scheduler needs from a backend to run jobs on its engines.
 ///
 /// Implemented by the core's adapter around a [`Backend`](crate::Backend), or by a test's mock.
-/// Every method is called with the ring's spinlock held (interrupts off) inside a fence
-/// signalling section, in any context (see the module documentation): no sleeping, no
-/// allocation but `GFP_ATOMIC`, no waiting on fences.
+/// Every method is called inside a fence signalling section (no allocation but `GFP_ATOMIC`, no
+/// waiting on fences); `run` and `set_deadline` with the ring's spinlock held (interrupts off)
+/// in any context, the resets from the ring's work item, where they may sleep (see the module
+/// documentation).
 pub trait EngineOps: Send + Sync {
     /// Starts `job` on `engine` and returns at once. The backend keeps the handle and
     /// completes it when the job finishes, from any context. Jobs given to one engine
@@ -114,13 +117,15 @@ pub trait EngineOps: Send + Sync {
     fn run(&self, engine: u32, job: JobHandle);
 
     /// Resets `engine` after a timeout: once this returns, the backend has stopped every job
-    /// it held for the engine and dropped or will drop their (stale) handles.
+    /// it held for the engine and dropped or will drop their (stale) handles. Process context;
+    /// may sleep.
     fn reset_engine(&self, engine: u32) -> Result {
         let _ = engine;
         Err(EOPNOTSUPP)
     }
 
-    /// Resets the whole device, when an engine reset is unsupported or failed.
+    /// Resets the whole device, when an engine reset is unsupported or failed. Process
+    /// context; may sleep.
     fn reset_device(&self) -> Result {
         Err(EOPNOTSUPP)
     }
@@ -152,8 +157,9 @@ pub(super) struct RingState {
     pub(super) backend: Option<Arc<dyn EngineOps>>,
     /// The rings a device reset affects along with this one, until shutdown.
     pub(super) domain: Option<Arc<ResetDomain>>,
-    /// A device reset is in progress: nothing is dispatched.
-    pub(super) frozen: bool,
+    /// Resets in progress (a timeout recovery of this ring, a device reset of its domain):
+    /// nothing is dispatched while nonzero.
+    pub(super) frozen: u32,
     /// The entities on this ring, per priority level.
     entities: [KVec<Arc<EntityCore>>; PRIORITIES],
     /// Per level, where the round-robin resumes.
@@ -193,6 +199,10 @@ pub struct Ring {
     pub(super) resets: Atomic<u64>,
     /// The earliest deadline hint not yet handed to the backend.
     deadline: PendingDeadline,
+    /// The backend as resets call it, outside [`Ring::state`] (they may sleep); held for the
+    /// whole reset, and taken out by [`Ring::shutdown`], which so waits for a reset in progress.
+    #[pin]
+    pub(super) reset_backend: Mutex<Option<Arc<dyn EngineOps>>>,
     /// Counters for debugfs.
     pub(super) stats: RingStats,
     #[pin]
@@ -224,11 +234,12 @@ impl Ring {
         let ring = Arc::pin_init(
             pin_init!(Self {
                 config,
+                reset_backend <- new_mutex!(Some(backend.clone()), "xaccel_ring_reset"),
                 state <- new_spinlock_irq!(
                     RingState {
                         backend: Some(backend),
                         domain: None,
-                        frozen: false,
+                        frozen: 0,
                         entities: [KVec::new(), KVec::new(), KVec::new(), KVec::new()],
                         next: [0; PRIORITIES],
                         passed_over: [0; PRIORITIES],
@@ -476,7 +487,8 @@ impl Ring {
         }
     }
 
-    /// Stops the ring for good: the backend is never called again, every running job
+    /// Stops the ring for good: the backend is never called again (a reset in progress is
+    /// waited for), every running job
     /// completes with `ENODEV`, then every queued one, and new jobs fail with `ENODEV`.
     /// Called when the backend goes away (device unplug, module unload); sleeps.
     pub fn shutdown(&self) {
@@ -497,10 +509,13 @@ impl Ring {
             }
             (backend, state.watchdog.take(), retired, state.domain.take())
         };
+        // Waits for a reset in progress, which holds the backend there; none starts afterwards.
+        let reset_backend = self.reset_backend.lock().take();
         // Outside the lock: the timer callback only queues work, the backend's drop may sleep.
         drop(watchdog);
         drop(retired);
         drop(backend);
+        drop(reset_backend);
         drop(domain);
     }
 
@@ -541,7 +556,7 @@ impl Ring {
     /// Dispatches jobs while the arbitration picks one, at most `budget` of them (counted
     /// down). Returns `false` if it stopped because the budget ran out.
     pub(super) fn dispatch(self: &Arc<Self>, state: &mut RingState, budget: &mut u32) -> bool {
-        if state.frozen {
+        if state.frozen > 0 {
             return true;
         }
         let Some(backend) = state.backend.clone() else {
@@ -604,7 +619,7 @@ impl Ring {
     }
 
     /// The oldest running job's deadline, if a job is running.
-    fn deadline(state: &RingState) -> Option<Instant<Monotonic>> {
+    pub(super) fn deadline(state: &RingState) -> Option<Instant<Monotonic>> {
         let head = state.running.iter().next()?;
         Some(state.head_since + head.timeout)
     }
@@ -612,16 +627,15 @@ impl Ring {
     /// The work item's pass: [`Ring::drain_passes`]' work, plus the watchdog: recovery when the
     /// oldest job is past its deadline, and a fresh timer for the oldest job.
     fn watchdog_pass(self: &Arc<Self>) {
+        // Recovery first, if the oldest job is past its deadline: it resets the engine without
+        // the ring's lock (the backend may sleep), then the pass below dispatches again.
+        self.recover_if_due();
         let mut retired = List::new();
-        let mut device_reset = None;
         {
             let _section = SignallingSection::begin();
             let mut state = self.state.lock();
             self.pass_wanted.xchg(0, Full);
             self.retire(&mut state, &mut retired);
-            if Self::deadline(&state).is_some_and(|d| d - Instant::now() <= Delta::ZERO) {
-                device_reset = self.recover(&mut state, &mut retired);
-            }
             let mut budget = INLINE_DISPATCHES;
             if !self.dispatch(&mut state, &mut budget) {
                 // The rest in another section, below (interrupts on in between).
@@ -636,10 +650,6 @@ impl Ring {
         // Completed jobs are freed here, outside the lock: their dependency fences may call
         // other drivers' release functions.
         drop(retired);
-        // The engine reset failed: the whole device is reset, for every ring of it.
-        if let Some(domain) = device_reset {
-            domain.reset_device(self);
-        }
         // Requests that found the lock taken during this pass.
         smp_mb(Full);
         if self.pass_wanted.load(Relaxed) != 0 {

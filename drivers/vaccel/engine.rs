@@ -186,9 +186,10 @@ impl Engine {
     /// Queues a job (`Backend::run`), or runs it at once if it takes no time and the engine is
     /// idle; never sleeps or allocates.
     ///
-    /// The idle check needs no lock: the core serialises `run` (and `reset_engine`) per engine
-    /// under its ring's lock, so nothing else queues a job meanwhile, and an idle engine's work
-    /// item has nothing left to execute. So nothing overtakes the job run here.
+    /// The idle check needs no lock: the core serialises `run` per engine under its ring's lock
+    /// and never calls `reset_engine` meanwhile (the ring is frozen while it resets), so nothing
+    /// else queues a job meanwhile, and an idle engine's work item has nothing left to execute.
+    /// So nothing overtakes the job run here.
     pub(crate) fn submit(self: &Arc<Self>, job: JobHandle) {
         if self.idle.load(Acquire) && self.latency == Delta::ZERO && exec::is_instant(job.payload())
         {
