@@ -22,11 +22,10 @@ use crate::regs::*;
 use kernel::{
     device,
     devres::Devres,
-    new_spinlock, new_spinlock_irq,
+    new_mutex, new_spinlock_irq,
     prelude::*,
-    processor::cpu_relax,
-    sync::{Arc, SpinLock, SpinLockIrq},
-    time::{Delta, Instant, Monotonic},
+    sync::{Arc, Mutex, SpinLockIrq},
+    time::{delay::fsleep, Delta, Instant, Monotonic},
 };
 use xaccel::{
     pci::{DmaBuffer, IoMem},
@@ -55,6 +54,8 @@ const _: () = assert!(QUEUES as u32 * JOBS_PER_QUEUE <= CQ_ENTRIES_N);
 const COMPLETION_BYTES: usize = 16;
 /// How long a command may take before the device counts as dead.
 const COMMAND_TIMEOUT: Delta = Delta::from_secs(1);
+/// How long a command waits between two polls of its completion.
+const COMMAND_POLL: Delta = Delta::from_micros(20);
 
 /// One queue's software state.
 struct Queue {
@@ -99,11 +100,12 @@ pub(crate) struct Hw {
     cq: DmaBuffer,
     eq: DmaBuffer,
     rings: KVec<DmaBuffer>,
+    /// Process context only (VM_BIND, SUBMIT's validation, resets, queries): a mutex.
     #[pin]
-    mmu: SpinLock<Mmu>,
-    /// The last `CMD_SEQ` written.
+    mmu: Mutex<Mmu>,
+    /// The last `CMD_SEQ` written; held while a command runs (process context only).
     #[pin]
-    cmd: SpinLock<u32>,
+    cmd: Mutex<u32>,
     #[pin]
     state: SpinLockIrq<State>,
 }
@@ -132,7 +134,7 @@ impl Hw {
                     dev_err!(dev, "HLX is not ready (is the model running?)\n");
                     return Err(ETIMEDOUT);
                 }
-                cpu_relax();
+                fsleep(COMMAND_POLL);
             }
             if r.read32(NUM_QUEUES)? as usize != QUEUES {
                 return Err(ENODEV);
@@ -162,8 +164,8 @@ impl Hw {
                 cq: DmaBuffer::new(dev, CQ_ENTRIES_N as usize * CQ_ENTRY_BYTES)?,
                 eq: DmaBuffer::new(dev, EQ_ENTRIES_N as usize * EQ_ENTRY_BYTES)?,
                 rings,
-                mmu <- new_spinlock!(Mmu::new(page_tables, hbm_bytes)),
-                cmd <- new_spinlock!(seq),
+                mmu <- new_mutex!(Mmu::new(page_tables, hbm_bytes)),
+                cmd <- new_mutex!(seq),
                 state <- new_spinlock_irq!(State {
                     queues,
                     cq_ci: 0,
@@ -202,8 +204,10 @@ impl Hw {
             .write32(BAR0_DOORBELL, self.peer << 16 | vector)
     }
 
-    /// Runs a command through the mailbox and returns its `CMD_STATUS`. Busy-waits (up to a
-    /// second, `ETIMEDOUT`): usable where sleeping is not (reset paths).
+    /// Runs a command through the mailbox and returns its `CMD_STATUS`. Sleeps between polls
+    /// (up to a second, `ETIMEDOUT`): process context only. Every caller is (probe, unbind,
+    /// VM_BIND and VM_UNBIND, SUBMIT's validation, the core's resets, which may sleep, and
+    /// debugfs).
     pub(crate) fn command(&self, opcode: u32, arg0: u32, arg1: u32) -> Result<u32> {
         let mut seq = self.cmd.lock();
         self.write(CMD_OPCODE, opcode)?;
@@ -218,7 +222,7 @@ impl Hw {
             if start.elapsed() > COMMAND_TIMEOUT {
                 return Err(ETIMEDOUT);
             }
-            cpu_relax();
+            fsleep(COMMAND_POLL);
         }
         self.read(CMD_STATUS)
     }
