@@ -121,13 +121,7 @@ impl Ctx {
                 .signal(&out, 0)
                 .vm(vm),
         )?;
-        out.wait(0, GUARD)?;
-        let fence = out.export_sync_file()?;
-        match xaccel::sync_file_status(fence.as_fd())? {
-            Ok(true) => Ok(Ok(())),
-            Ok(false) => fail!("a waited-for fence is not signalled"),
-            Err(errno) => Ok(Err(errno)),
-        }
+        outcome(&out)
     }
 
     /// `bo` (of `a`) is still placed in HBM: BO_INFO's region, and the placement column of
@@ -281,5 +275,16 @@ fn main() -> ExitCode {
             tap::bail_out(&why);
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The status of `syncobj`'s fence, after waiting for it.
+pub(crate) fn outcome(syncobj: &Syncobj<'_>) -> Check<Result<(), Errno>> {
+    syncobj.wait(0, GUARD)?;
+    let fence = syncobj.export_sync_file()?;
+    match xaccel::sync_file_status(fence.as_fd())? {
+        Ok(true) => Ok(Ok(())),
+        Ok(false) => fail!("a waited-for fence is not signalled"),
+        Err(errno) => Ok(Err(errno)),
     }
 }

@@ -17,7 +17,7 @@ use xaccel::{Access, Bo, Context, Device, Errno, Priority, Submit, Syncobj, Vm};
 use xaccel_selftests::tap::{self, Failure, Test, TestResult};
 use xaccel_selftests::{ensure, fail};
 
-use crate::{open_hlx, pattern, Args, Check, GUARD, LEN, VA_HOST, VA_SHARED};
+use crate::{open_hlx, outcome, pattern, Args, Check, LEN, VA_HOST, VA_SHARED};
 
 /// The importer's sync object the doomed jobs wait for (the hlx selftest uses 21).
 const SOB: u64 = 22;
@@ -134,17 +134,6 @@ impl Revoke {
             Some(held) => f(held),
             None => fail!("nothing is held (the first test failed)"),
         }
-    }
-}
-
-/// The status of `syncobj`'s fence, after waiting for it.
-fn outcome(syncobj: &Syncobj<'_>) -> Check<Result<(), Errno>> {
-    syncobj.wait(0, GUARD)?;
-    let fence = syncobj.export_sync_file()?;
-    match xaccel::sync_file_status(fence.as_fd())? {
-        Ok(true) => Ok(Ok(())),
-        Ok(false) => fail!("a waited-for fence is not signalled"),
-        Err(errno) => Ok(Err(errno)),
     }
 }
 
