@@ -559,9 +559,24 @@ impl Ring {
         if state.frozen > 0 {
             return true;
         }
-        let Some(backend) = state.backend.clone() else {
+        // Out of the state while jobs are handed to it, and back before the lock goes: nobody
+        // else can look meanwhile (they would need the lock), and it saves two reference count
+        // updates per round on the path every job takes.
+        let Some(backend) = state.backend.take() else {
             return true;
         };
+        let finished = self.dispatch_to(state, &*backend, budget);
+        state.backend = Some(backend);
+        finished
+    }
+
+    /// [`Ring::dispatch`]'s loop, with the backend taken out of `state`.
+    fn dispatch_to(
+        &self,
+        state: &mut RingState,
+        backend: &dyn EngineOps,
+        budget: &mut u32,
+    ) -> bool {
         loop {
             if *budget == 0 {
                 return false;
@@ -569,8 +584,7 @@ impl Ring {
             let Some((level, index)) = self.pick(state) else {
                 return true;
             };
-            let entity = state.entities[level][index].clone();
-            let Some(job) = entity.pop_head() else {
+            let Some(job) = state.entities[level][index].pop_head() else {
                 continue;
             };
             if job.is_done() {
@@ -580,20 +594,25 @@ impl Ring {
             *budget -= 1;
             self.in_flight.fetch_add(job.credits, Full);
             self.stats.dispatched();
-            entity.job_started();
+            job.entity.job_started();
             let was_idle = state.running.is_empty();
-            let dispatched = job.clone_arc();
+            let handle = JobHandle::new(job.clone_arc());
             state.running.push_back(job);
-            if let Some(handle) = JobHandle::new(dispatched.clone()) {
+            if let Some(handle) = handle {
                 backend.run(self.config.engine, handle);
             }
             // A job the backend completed inside `run` needs no clock: the next round retires
-            // it (and measures its successor from then).
-            if !dispatched.is_done() {
-                if was_idle {
-                    state.head_since = Instant::now();
+            // it (and measures its successor from then). The job is the running list's last:
+            // only lock holders change the list.
+            let still_running = match state.running.cursor_back().peek_prev() {
+                Some(job) if !job.is_done() => {
+                    job.entity.job_busy(&job);
+                    true
                 }
-                entity.job_busy(&dispatched);
+                _ => false,
+            };
+            if still_running && was_idle {
+                state.head_since = Instant::now();
             }
         }
     }

@@ -252,6 +252,17 @@ fn main() -> ExitCode {
             failed = true;
         }
     }
+    match roundtrip::alone(&sides.dev, sides.region) {
+        Ok((ours, anchor)) => println!(
+            "# roundtrip: each side alone, median ours {ours:.1} us, anchor {anchor:.1} us \
+             (ratio {:.3})",
+            ours / anchor
+        ),
+        Err(err) => {
+            eprintln!("xaccel-bench: roundtrip alone: {err}");
+            failed = true;
+        }
+    }
     match copy::measure(&sides.dev, sides.region, args.rounds) {
         Ok((ours, anchor)) => println!(
             "bench: copy-64m ours={} anchor={} ratio={:.3} goal=ge0.9",

@@ -122,6 +122,29 @@ impl<'d> Ours<'d> {
     }
 }
 
+/// Each side's median µs per round trip when it runs alone (`OPS * 3` in a row, ours first):
+/// what taking turns in [`measure`] costs each side (the other side's code and data evicted
+/// from the caches and, under emulation, from the translated-code and TLB caches).
+pub fn alone(dev: &Device, region: u32) -> Result<(f64, f64), String> {
+    let ours = Ours::new(dev, region)?;
+    let mut anchor = SwSync::open()?;
+    ours.round_trip()?;
+    anchor.round_trip()?;
+    let n = (OPS * 3) as usize;
+    let (mut ours_times, mut anchor_times) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let start = Instant::now();
+        ours.round_trip()?;
+        ours_times.push(start.elapsed());
+    }
+    for _ in 0..n {
+        let start = Instant::now();
+        anchor.round_trip()?;
+        anchor_times.push(start.elapsed());
+    }
+    Ok((summary(&mut ours_times).0, summary(&mut anchor_times).0))
+}
+
 /// µs per operation of `samples`: (median, mean).
 fn summary(samples: &mut [Duration]) -> (f64, f64) {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
