@@ -20,9 +20,12 @@ extern "C" {
         -> *mut bindings::dma_fence;
     /// `dma_fence_put()`.
     pub(super) fn xaccel_dma_fence_put(fence: *mut bindings::dma_fence);
-    /// `dma_fence_begin_signalling()`: exported with `CONFIG_LOCKDEP`, inline without.
+    /// `dma_fence_begin_signalling()`: exported with `CONFIG_LOCKDEP`, inline (and empty)
+    /// without, where `SignallingSection` does not call it.
+    #[cfg(CONFIG_LOCKDEP)]
     pub(super) fn xaccel_dma_fence_begin_signalling() -> bool;
-    /// `dma_fence_end_signalling()`: exported with `CONFIG_LOCKDEP`, inline without.
+    /// `dma_fence_end_signalling()`, as above.
+    #[cfg(CONFIG_LOCKDEP)]
     pub(super) fn xaccel_dma_fence_end_signalling(cookie: bool);
     /// `dma_fence_is_signaled()`.
     pub(super) fn xaccel_dma_fence_is_signaled(fence: *mut bindings::dma_fence) -> bool;

@@ -132,9 +132,10 @@ void xaccel_counter_wait_zero(atomic64_t *counter)
 }
 
 /*
- * Exported functions with lockdep, empty inline functions without it: the
- * wrappers link either way.
+ * Exported functions with lockdep. Without it they are empty inline functions
+ * and the Rust side (SignallingSection) calls nothing.
  */
+#ifdef CONFIG_LOCKDEP
 bool xaccel_dma_fence_begin_signalling(void)
 {
 	return dma_fence_begin_signalling();
@@ -144,3 +145,4 @@ void xaccel_dma_fence_end_signalling(bool cookie)
 {
 	dma_fence_end_signalling(cookie);
 }
+#endif

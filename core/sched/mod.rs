@@ -27,7 +27,8 @@
 //!    only try it ([`Ring::pump`]), so it is never waited for under a fence's or a ring's lock;
 //! 3. an entity's queue spinlock, irq-safe;
 //! 4. the fence layer's locks (a fence's own lock, then a timeline's list lock), and a
-//!    [`BusyClock`]'s spinlock.
+//!    [`BusyClock`]'s spinlock;
+//! 5. a ring's list of retired jobs waiting for its reaping work item (taken alone).
 //!
 //! No `GFP_KERNEL` allocation happens under 2 or 3 (entity registration grows its vector
 //! outside the lock); jobs are allocated before they are queued.
@@ -61,8 +62,10 @@
 //! 5. **The core outlives its work.** Ring passes run in the contexts that hold a reference on
 //!    the ring (a completing job, a pushing entity) or on the core's own workqueue; the watchdog
 //!    is an hrtimer owned by the ring, cancelled when dropped; dependency callbacks run with
-//!    interrupts off. Module exit waits until no ring exists, then destroys the workqueue
-//!    (flushing it), so no core code runs after unload.
+//!    interrupts off. A batch of retired jobs a pass hands to the ring's reaping work item
+//!    (the ring ↔ its retired jobs cycle) is freed by that item, which the hand-over queues.
+//!    Module exit waits until no ring exists, then destroys the workqueues (flushing them), so
+//!    no core code runs after unload.
 //!
 //! See `Documentation/execution.rst`.
 
@@ -95,7 +98,9 @@ extern "C" {
     fn xaccel_sched_wq_exit();
     /// The workqueue, valid between init and exit.
     fn xaccel_sched_wq_get() -> *mut bindings::workqueue_struct;
-    /// `flush_workqueue()` of it.
+    /// The unbound workqueue that frees batches of retired jobs, valid between init and exit.
+    fn xaccel_reap_wq_get() -> *mut bindings::workqueue_struct;
+    /// `flush_workqueue()` of both.
     fn xaccel_sched_wq_flush();
     /// `preemptible()`.
     fn xaccel_sched_preemptible() -> bool;
@@ -107,13 +112,13 @@ pub(crate) fn caller_is_preemptible() -> bool {
     unsafe { xaccel_sched_preemptible() }
 }
 
-/// Creates the scheduler's workqueue; module init.
+/// Creates the scheduler's workqueues; module init.
 pub(crate) fn init() -> Result {
     // SAFETY: Called once, from module init, before any ring exists.
     to_result(unsafe { xaccel_sched_wq_init() })
 }
 
-/// Waits until no ring is left, then destroys the workqueue; module exit.
+/// Waits until no ring is left, then destroys the workqueues; module exit.
 pub(crate) fn exit() {
     LIVE_RINGS.wait_zero();
     // SAFETY: `init` succeeded (module init failed otherwise) and no ring is left to queue work;
@@ -126,7 +131,7 @@ pub fn live_rings() -> usize {
     usize::try_from(LIVE_RINGS.get()).unwrap_or(0)
 }
 
-/// Waits until every ring pass queued so far has run.
+/// Waits until every ring pass queued so far has run, and every job retired so far is freed.
 pub fn flush() {
     kernel::task::might_sleep();
     // SAFETY: The queue is valid between module init and exit, and callers run in between.
@@ -147,6 +152,12 @@ fn workqueue() -> &'static Queue {
     // SAFETY: Between module init and exit the queue is valid; rings, the only users, exist only
     // in between (exit waits for them).
     unsafe { Queue::from_raw(xaccel_sched_wq_get()) }
+}
+
+/// The queue of the rings' reaping work items (`Ring`'s retired batches).
+fn reap_queue() -> &'static Queue {
+    // SAFETY: As for `workqueue`.
+    unsafe { Queue::from_raw(xaccel_reap_wq_get()) }
 }
 
 #[cfg(CONFIG_XACCEL_KUNIT_TEST)]

@@ -103,6 +103,11 @@ const INLINE_ROUNDS: u32 = 64;
 /// before it leaves the rest to the work item.
 pub(crate) const INLINE_DISPATCHES: u32 = 64;
 
+/// How many retired jobs a pass frees itself; a larger batch (a backend that completes jobs
+/// inside `run`, dozens per section) goes to the ring's reaping work item, on an unbound queue,
+/// so that whoever ran the pass does not pay for it.
+const REAP_INLINE: usize = 4;
+
 /// What the scheduler needs from a backend to run jobs on its engines.
 ///
 /// Implemented by the core's adapter around a [`Backend`](crate::Backend), or by a test's mock.
@@ -183,6 +188,8 @@ pub(super) struct RingState {
 /// - `in_flight` is the sum of the credits of the dispatched jobs that are not done, and never
 ///   exceeds `config.credit_limit`.
 /// - The ring is counted in [`LIVE_RINGS`] from creation to drop.
+/// - While [`Ring::reaped`] holds jobs, [`Ring::reap_work`] is queued or running (and will take
+///   them): their references on the ring are dropped by it.
 #[pin_data(PinnedDrop)]
 pub struct Ring {
     pub(super) config: RingConfig,
@@ -205,14 +212,21 @@ pub struct Ring {
     pub(super) reset_backend: Mutex<Option<Arc<dyn EngineOps>>>,
     /// Counters for debugfs.
     pub(super) stats: RingStats,
+    /// Retired jobs waiting for [`Ring::reap_work`]; see [`Ring::dispose`].
+    #[pin]
+    reaped: SpinLockIrq<List<Job>>,
     #[pin]
     work: Work<Ring>,
+    /// Frees [`Ring::reaped`], on the unbound reaping queue.
+    #[pin]
+    reap_work: Work<Ring, 1>,
     #[pin]
     timer: HrTimer<Ring>,
 }
 
 impl_has_work! {
     impl HasWork<Self> for Ring { self.work }
+    impl HasWork<Self, 1> for Ring { self.reap_work }
 }
 
 impl_has_hr_timer! {
@@ -258,7 +272,9 @@ impl Ring {
                 resets: Atomic::new(0),
                 deadline: PendingDeadline::new(),
                 stats: RingStats::new(),
+                reaped <- new_spinlock_irq!(List::new(), "xaccel_ring_reaped"),
                 work <- new_work!("xaccel_ring::work"),
+                reap_work <- new_work!("xaccel_ring::reap_work"),
                 timer <- HrTimer::new(),
             }),
             GFP_KERNEL,
@@ -330,7 +346,7 @@ impl Ring {
     /// Schedules a pass of the ring's work item; any context.
     fn kick(self: &Arc<Self>) {
         // Already queued: that pass will see whatever changed.
-        let _ = super::workqueue().enqueue(self.clone());
+        let _ = super::workqueue().enqueue::<Arc<Ring>, 0>(self.clone());
     }
 
     /// Asks for a pass from the work item; any context, including under a fence's lock (a
@@ -374,6 +390,7 @@ impl Ring {
     fn drain_passes(self: &Arc<Self>) {
         loop {
             let mut retired = List::new();
+            let mut retired_count = 0;
             let mut rounds = 0;
             let mut handed_off = false;
             let mut budget = INLINE_DISPATCHES;
@@ -391,7 +408,7 @@ impl Ring {
                         break;
                     }
                     rounds += 1;
-                    self.retire(&mut state, &mut retired);
+                    retired_count += self.retire(&mut state, &mut retired);
                     if !self.dispatch(&mut state, &mut budget) {
                         // More may be ready: the next round hands them to the work item.
                         self.pass_wanted.xchg(1, Full);
@@ -401,7 +418,7 @@ impl Ring {
                 rearm = self.arm_watchdog(&mut state);
             }
             // Completed jobs are freed outside the lock.
-            drop(retired);
+            self.dispose(retired, retired_count);
             if rearm {
                 self.watchdog_due.xchg(1, Full);
             }
@@ -617,13 +634,15 @@ impl Ring {
         }
     }
 
-    /// Takes the completed jobs off the running list, into `retired`.
-    pub(super) fn retire(&self, state: &mut RingState, retired: &mut List<Job>) {
+    /// Takes the completed jobs off the running list, into `retired`; returns how many.
+    pub(super) fn retire(&self, state: &mut RingState, retired: &mut List<Job>) -> usize {
+        let mut count = 0;
         let mut front_moved = false;
         let mut first = true;
         let mut cursor = state.running.cursor_front();
         while let Some(peek) = cursor.peek_next() {
             if peek.is_done() {
+                count += 1;
                 front_moved |= first;
                 retired.push_back(peek.remove());
             } else {
@@ -635,6 +654,22 @@ impl Ring {
         if front_moved && !state.running.is_empty() {
             state.head_since = Instant::now();
         }
+        count
+    }
+
+    /// Frees `retired` (`count` jobs) now if there are at most [`REAP_INLINE`] of them, or hands
+    /// them to the reaping work item. Called without the ring's lock; any context.
+    fn dispose(self: &Arc<Self>, mut retired: List<Job>, count: usize) {
+        if count <= REAP_INLINE {
+            drop(retired);
+            return;
+        }
+        self.reaped.lock().push_all_back(&mut retired);
+        self.stats.reap_batch();
+        // INVARIANT: Queued after the jobs are in the list; if it was queued already, that run
+        // has not taken the list yet, or this call's queueing comes after it (a running item
+        // can be queued again).
+        let _ = super::reap_queue().enqueue::<Arc<Ring>, 1>(self.clone());
     }
 
     /// The oldest running job's deadline, if a job is running.
@@ -686,6 +721,17 @@ impl WorkItem for Ring {
         } else {
             this.drain_passes();
         }
+    }
+}
+
+impl WorkItem<1> for Ring {
+    type Pointer = Arc<Ring>;
+
+    fn run(this: Arc<Ring>) {
+        let mut batch = List::new();
+        batch.push_all_back(&mut this.reaped.lock());
+        // Outside the lock: a job's drop may call other drivers' fence release functions.
+        drop(batch);
     }
 }
 

@@ -8,6 +8,7 @@ struct workqueue_struct;
 int xaccel_sched_wq_init(void);
 void xaccel_sched_wq_exit(void);
 struct workqueue_struct *xaccel_sched_wq_get(void);
+struct workqueue_struct *xaccel_reap_wq_get(void);
 void xaccel_sched_wq_flush(void);
 bool xaccel_sched_preemptible(void);
 

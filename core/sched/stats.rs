@@ -36,6 +36,8 @@ pub(crate) struct RingStats {
     last_error: Atomic<i32>,
     deadlines: Atomic<u64>,
     last_deadline: Atomic<i64>,
+    /// Batches of retired jobs handed to the ring's reaping work item (for tests).
+    reap_batches: Atomic<u64>,
 }
 
 /// A snapshot of one ring's counters.
@@ -69,7 +71,19 @@ impl RingStats {
             last_error: Atomic::new(0),
             deadlines: Atomic::new(0),
             last_deadline: Atomic::new(0),
+            reap_batches: Atomic::new(0),
         }
+    }
+
+    /// A batch of retired jobs went to the reaping work item.
+    pub(super) fn reap_batch(&self) {
+        self.reap_batches.add(1, Relaxed);
+    }
+
+    /// Batches of retired jobs handed to the reaping work item so far.
+    #[cfg(CONFIG_XACCEL_KUNIT_TEST)]
+    pub(super) fn reap_batches(&self) -> u64 {
+        self.reap_batches.load(Relaxed)
     }
 
     /// A job was queued on one of the ring's entities.

@@ -78,6 +78,33 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_of_retired_jobs_is_freed_by_the_reaping_work_item() -> Result {
+        // 100 jobs the backend completes inside `run`, behind a held one: the pass that releases
+        // it retires them a section at a time, more than a pass frees itself, so the ring's
+        // reaping work item frees them. Each holds the ring (through its entity): once the item
+        // has run, nothing does.
+        {
+            let rig = Rig::new(1)?;
+            let entity = rig.entity(Priority::Normal)?;
+            let _stop = rig.stopper();
+            let blocker = entity.submit(job(0, HOLD, &[])?)?;
+            wait_until(|| rig.mock.held() == 1)?;
+            let mut last = None;
+            for tag in 1..=100 {
+                last = Some(entity.submit(job(tag, COMPLETE, &[])?)?);
+            }
+            let last = last.ok_or(EINVAL)?;
+            ensure!(rig.mock.release(Ok(())));
+            wait(&last)?;
+            ensure!(blocker.status() == Ok(true) && last.status() == Ok(true));
+            ensure!(rig.ring.stats.reap_batches() >= 1);
+        }
+        settle();
+        ensure!(live_rings() == 0);
+        Ok(())
+    }
+
+    #[test]
     fn a_full_queue_refuses_jobs_until_one_starts() -> Result {
         let rig = Rig::new(1)?;
         let entity = rig.entity(Priority::Normal)?;
