@@ -73,10 +73,11 @@ else
 SHELL := /bin/bash
 XACCEL := tools/vm/xaccel-dev
 
-.PHONY: run check bench lint setup kernel modules userspace clean
+.PHONY: run check bench profile lint setup kernel modules userspace clean
 run:        ; @$(XACCEL) run
 check:      ; @$(XACCEL) check
 bench:      ; @$(XACCEL) bench
+profile:    ; @$(XACCEL) profile
 lint:       ; @$(XACCEL) lint
 setup:      ; @$(XACCEL) setup
 kernel:     ; @$(XACCEL) kernel

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0-only
 #! Installs the host tools xaccel needs, idempotently: Debian packages, the
-#! rust-src component, bindgen-cli and virtme-ng (private virtualenv).
+#! rust-src component, bindgen-cli and virtme-ng (private virtualenv). linux-perf is for
+#! `make profile`, which runs the host's perf inside the VM.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 packages=(qemu-system-x86 qemu-utils "libclang-$XACCEL_LLVM-dev" "llvm-$XACCEL_LLVM"
 	flex bison bc libelf-dev libssl-dev cpio kmod python3-venv xz-utils
-	libdrm-dev rsync dwarves gcc make)
+	libdrm-dev rsync dwarves gcc make linux-perf)
 
 missing=()
 for p in "${packages[@]}"; do

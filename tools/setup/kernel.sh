@@ -78,7 +78,9 @@ fragments() {
 	case ${XACCEL_KERNEL_FLAVOR:-check} in
 	check) ;;
 	bench) echo "$XACCEL_ROOT/tools/vm/kernel-bench.config" ;;
-	*) xaccel_die "unknown kernel flavour '$XACCEL_KERNEL_FLAVOR' (check or bench)" ;;
+	profile) printf '%s\n' "$XACCEL_ROOT/tools/vm/kernel-bench.config" \
+		"$XACCEL_ROOT/tools/vm/kernel-profile.config" ;;
+	*) xaccel_die "unknown kernel flavour '$XACCEL_KERNEL_FLAVOR' (check, bench or profile)" ;;
 	esac
 }
 

@@ -647,5 +647,41 @@ bench)
 	dmesg --color=never
 	echo "### xaccel-dmesg: end"
 	;;
+profile:*)
+	# perf over one benchmark case (tools/vm/xaccel-dev profile): the whole guest, cpu-clock
+	# samples with call graphs; the report names kernel and module functions (kallsyms).
+	what=${mode#profile:}
+	perf=$(command -v perf) ||
+		{ echo "### xaccel-profile: no perf in the guest (install Debian's linux-perf)"; exit 1; }
+	record() { "$perf" record -q -a -g -F 20000 -e cpu-clock -o /tmp/xaccel.perf -- "$@"; }
+	echo "### xaccel-profile: begin"
+	case $what in
+	sched)
+		# Only the benchmark: no KUnit suite of xaccel's runs at load (see sched_bench).
+		printf %s drm_sched_scheduler_overhead_tests >/sys/module/kunit/parameters/filter_glob
+		record modprobe -d "$modroot" xaccel sched_bench=1
+		;;
+	*)
+		load vaccel && load vgem
+		record xaccel-bench --device /dev/accel/accel0 --only "$what" --rounds 10
+		;;
+	esac
+	"$perf" report -i /tmp/xaccel.perf --no-children --sort sym --stdio -g none 2>/dev/null |
+		grep -v '^$' | grep -v '^#' | head -60
+	# Every call chain with its sample count, root first ("folded", as flame graph tools take
+	# them), so that time spent with interrupts off (sampled where they come back on) can be
+	# put on the callers.
+	echo "## folded"
+	"$perf" script -i /tmp/xaccel.perf -F comm,ip,sym 2>/dev/null | awk '
+		function flush() { if (n) { s = comm; for (i = n; i >= 1; i--) s = s ";" f[i]; c[s]++ } n = 0 }
+		/^[^ \t]/ { flush(); comm = $1; next }
+		/^[ \t]+[0-9a-f]+ / { n++; f[n] = ($2 == "[unknown]") ? "0x" $1 : $2; next }
+		/^$/ { flush() }
+		END { flush(); for (s in c) if (c[s] > 1) print c[s], s }' | sort -rn | head -3000
+	# Module functions, which this perf may not name itself.
+	echo "## module symbols"
+	grep -E '\[(xaccel|vaccel|hlx)\]$' /proc/kallsyms | grep -E ' [tT] '
+	echo "### xaccel-profile: end"
+	;;
 esac
 echo "### xaccel-guest: done"

@@ -21,7 +21,8 @@
 //! affects both alike. Other output lines start with `# `. Exits 1 if a
 //! device is missing or an operation fails.
 //!
-//! Usage: `xaccel-bench [--device /dev/accel/accelN] [--rounds N]`; needs an
+//! Usage: `xaccel-bench [--device /dev/accel/accelN] [--rounds N] [--only ID]` (`--only`
+//! runs one metric, for `make profile`); needs an
 //! xaccel device with a system-memory region and vgem loaded, so run it in
 //! the VM: `make bench`.
 
@@ -49,6 +50,16 @@ struct Args {
     /// Timed rounds per side and metric (after one warm-up).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
     rounds: u32,
+    /// Runs only this metric (for profiling one of them).
+    #[arg(long, value_parser = ["bo-4k", "bo-64m", "roundtrip", "copy-64m"])]
+    only: Option<String>,
+}
+
+impl Args {
+    /// Whether the metric `id` runs (`--only`).
+    fn wants(&self, id: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == id)
+    }
 }
 
 /// One metric: an operation on buffers of `size` bytes, `ops` times a round.
@@ -177,7 +188,7 @@ fn setup(args: &Args) -> Result<Sides, String> {
         args.device.display(),
         vgem.path().display()
     );
-    for m in &METRICS {
+    for m in METRICS.iter().filter(|m| args.wants(m.id)) {
         println!(
             "# {}: {} bytes, {} x {} operations per side",
             m.id, m.size, args.rounds, m.ops
@@ -207,7 +218,7 @@ fn main() -> ExitCode {
         }
     };
     let mut failed = false;
-    for m in &METRICS {
+    for m in METRICS.iter().filter(|m| args.wants(m.id)) {
         match sides.measure(m, args.rounds) {
             Ok((ours, anchor)) => println!(
                 "bench: {} ours={} anchor={} ratio={:.3} goal=ge1.0",
@@ -222,7 +233,23 @@ fn main() -> ExitCode {
             }
         }
     }
-    match roundtrip::measure(&sides.dev, sides.region, args.rounds) {
+    if args.wants("roundtrip") {
+        failed |= !roundtrip_lines(&sides, args.rounds);
+    }
+    if args.wants("copy-64m") {
+        failed |= !copy_line(&sides, args.rounds);
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The roundtrip metric and its breakdown; `false` if either failed.
+fn roundtrip_lines(sides: &Sides, rounds: u32) -> bool {
+    let mut ok = true;
+    match roundtrip::measure(&sides.dev, sides.region, rounds) {
         Ok(times) => {
             println!(
                 "# roundtrip: means ours={} anchor={} ratio={:.3}",
@@ -239,7 +266,7 @@ fn main() -> ExitCode {
         }
         Err(err) => {
             eprintln!("xaccel-bench: roundtrip: {err}");
-            failed = true;
+            ok = false;
         }
     }
     match roundtrip::breakdown(&sides.dev, sides.region) {
@@ -249,7 +276,7 @@ fn main() -> ExitCode {
         ),
         Err(err) => {
             eprintln!("xaccel-bench: roundtrip breakdown: {err}");
-            failed = true;
+            ok = false;
         }
     }
     match roundtrip::alone(&sides.dev, sides.region) {
@@ -260,25 +287,28 @@ fn main() -> ExitCode {
         ),
         Err(err) => {
             eprintln!("xaccel-bench: roundtrip alone: {err}");
-            failed = true;
+            ok = false;
         }
     }
-    match copy::measure(&sides.dev, sides.region, args.rounds) {
-        Ok((ours, anchor)) => println!(
-            "bench: copy-64m ours={} anchor={} ratio={:.3} goal=ge0.9",
-            rate(ours),
-            rate(anchor),
-            ours / anchor
-        ),
+    ok
+}
+
+/// The copy-64m metric; `false` if it failed.
+fn copy_line(sides: &Sides, rounds: u32) -> bool {
+    match copy::measure(&sides.dev, sides.region, rounds) {
+        Ok((ours, anchor)) => {
+            println!(
+                "bench: copy-64m ours={} anchor={} ratio={:.3} goal=ge0.9",
+                rate(ours),
+                rate(anchor),
+                ours / anchor
+            );
+            true
+        }
         Err(err) => {
             eprintln!("xaccel-bench: copy-64m: {err}");
-            failed = true;
+            false
         }
-    }
-    if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
 
