@@ -236,6 +236,23 @@ impl Rig {
         Entity::new(&self.ring, priority, c"test")
     }
 
+    /// Queues `count` jobs the mock completes inside `run` (tags 1 to `count`) on `entity`,
+    /// behind a held one (tag 0) that has started. Returns the held job's fence and the last
+    /// one's.
+    pub(super) fn queue_behind_held(
+        &self,
+        entity: &Entity,
+        count: u8,
+    ) -> Result<(ARef<Fence>, ARef<Fence>)> {
+        let blocker = entity.submit(job(0, HOLD, &[])?)?;
+        wait_until(|| self.mock.held() == 1)?;
+        let mut last = None;
+        for tag in 1..=count {
+            last = Some(entity.submit(job(tag, COMPLETE, &[])?)?);
+        }
+        Ok((blocker, last.ok_or(EINVAL)?))
+    }
+
     /// A stopper for the ring; declare it after the entities so it drops before them.
     pub(super) fn stopper(&self) -> Stopper {
         Stopper(self.ring.clone())

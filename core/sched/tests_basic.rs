@@ -51,13 +51,7 @@ mod tests {
         let rig = Rig::new(1)?;
         let entity = rig.entity(Priority::Normal)?;
         let _stop = rig.stopper();
-        let blocker = entity.submit(job(0, HOLD, &[])?)?;
-        wait_until(|| rig.mock.held() == 1)?;
-        let mut last = None;
-        for tag in 1..=QUEUED {
-            last = Some(entity.submit(job(tag, COMPLETE, &[])?)?);
-        }
-        let last = last.ok_or(EINVAL)?;
+        let (blocker, last) = rig.queue_behind_held(&entity, QUEUED)?;
         rig.mock.watch_current_task();
         let released = {
             let _irqs_off = irqs_off.lock();
@@ -87,13 +81,7 @@ mod tests {
             let rig = Rig::new(1)?;
             let entity = rig.entity(Priority::Normal)?;
             let _stop = rig.stopper();
-            let blocker = entity.submit(job(0, HOLD, &[])?)?;
-            wait_until(|| rig.mock.held() == 1)?;
-            let mut last = None;
-            for tag in 1..=100 {
-                last = Some(entity.submit(job(tag, COMPLETE, &[])?)?);
-            }
-            let last = last.ok_or(EINVAL)?;
+            let (blocker, last) = rig.queue_behind_held(&entity, 100)?;
             ensure!(rig.mock.release(Ok(())));
             wait(&last)?;
             ensure!(blocker.status() == Ok(true) && last.status() == Ok(true));
