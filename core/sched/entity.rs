@@ -75,13 +75,8 @@ pub(crate) enum EntityState {
 }
 
 /// An entity's FIFO, under [`EntityCore::queue`].
-///
-/// # Invariants
-///
-/// `len` is the number of jobs in `jobs`.
 pub(crate) struct EntityQueue {
     jobs: List<Job>,
-    len: u32,
     pub(crate) state: EntityState,
 }
 
@@ -92,6 +87,7 @@ pub(crate) struct EntityQueue {
 /// - `running` counts the entity's jobs the ring dispatched that are not done.
 /// - `head` describes the first job of `queue.jobs` ([`head_hint`]); it changes only under
 ///   `queue`'s lock, whenever the first job does.
+/// - `queued` is the number of jobs in `queue.jobs`; it changes only under `queue`'s lock.
 #[pin_data]
 pub(crate) struct EntityCore {
     pub(crate) ring: Arc<Ring>,
@@ -108,6 +104,8 @@ pub(crate) struct EntityCore {
     busy: Option<Arc<BusyClock>>,
     /// The most jobs the queue may hold ([`Entity::limit_queue`]); `u32::MAX` by default.
     queue_limit: Atomic<u32>,
+    /// The jobs in the queue, readable without its lock ([`Entity::has_room`]).
+    queued: Atomic<u32>,
 }
 
 impl EntityCore {
@@ -168,8 +166,8 @@ impl EntityCore {
     pub(super) fn pop_head(&self) -> Option<ListArc<Job>> {
         let mut queue = self.queue.lock();
         let job = queue.jobs.pop_front()?;
-        // INVARIANT: One job fewer in the list.
-        queue.len -= 1;
+        // INVARIANT: One job fewer in the list, under the lock.
+        self.queued.store(self.queued.load(Relaxed) - 1, Relaxed);
         // INVARIANT: The first job changed, under the lock.
         self.head.store(head_hint(&queue.jobs), Release);
         Some(job)
@@ -183,8 +181,8 @@ impl EntityCore {
         }
         let mut taken = List::new();
         taken.push_all_back(&mut queue.jobs);
-        // INVARIANT: The list is empty now.
-        queue.len = 0;
+        // INVARIANT: The list is empty now, under the lock.
+        self.queued.store(0, Relaxed);
         // INVARIANT: Empty now, under the lock.
         self.head.store(0, Release);
         taken
@@ -265,7 +263,6 @@ impl Entity {
                 queue <- new_spinlock_irq!(
                     EntityQueue {
                         jobs: List::new(),
-                        len: 0,
                         state: EntityState::Active,
                     },
                     "xaccel_entity_queue"
@@ -274,6 +271,7 @@ impl Entity {
                 running: DrainCounter::new(),
                 busy,
                 queue_limit: Atomic::new(u32::MAX),
+                queued: Atomic::new(0),
             }),
             GFP_KERNEL,
         )?;
@@ -299,8 +297,10 @@ impl Entity {
     }
 
     /// Whether the queue has room for another job now (a hint: [`Entity::push`] decides).
+    /// Takes no lock: it is on every SUBMIT's path, and an irq-safe lock's unlock is costly
+    /// under emulation (see `Documentation/testing.rst`, "Profiling").
     pub fn has_room(&self) -> bool {
-        self.core.queue.lock().len < self.core.queue_limit.load(Relaxed)
+        self.core.queued.load(Relaxed) < self.core.queue_limit.load(Relaxed)
     }
 
     /// Whether one of the entity's jobs timed out: new jobs are refused with `EIO`.
@@ -352,7 +352,7 @@ impl Entity {
             EntityState::Guilty => return Err(EIO),
             _ => return Err(ENODEV),
         }
-        if queue.len >= self.core.queue_limit.load(Relaxed) {
+        if self.core.queued.load(Relaxed) >= self.core.queue_limit.load(Relaxed) {
             return Err(EBUSY);
         }
         // The job owns its fence and signals it, whatever happens to it (see `job.rs`); armed
@@ -362,8 +362,10 @@ impl Entity {
         self.core.ring.stats.queued();
         let was_empty = queue.jobs.is_empty();
         queue.jobs.push_back(job);
-        // INVARIANT: One job more in the list.
-        queue.len += 1;
+        // INVARIANT: One job more in the list, under the lock.
+        self.core
+            .queued
+            .store(self.core.queued.load(Relaxed) + 1, Relaxed);
         if was_empty {
             // INVARIANT: The job is the first now, under the lock. Release: a pass that reads
             // the hint sees the job; one that read the old hint is followed by the pump below.
