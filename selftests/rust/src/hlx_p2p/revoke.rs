@@ -246,6 +246,15 @@ pub fn queued_jobs_fault(r: &Revoke) -> TestResult {
     })
 }
 
+/// The errno of binding the first page of `bo` at `va` in `vm`; `None` if it bound (the binding
+/// then stays).
+fn bind_errno(vm: &Vm<'static>, bo: &Bo<'static>, va: u64, access: Access) -> Option<Errno> {
+    vm.bind(bo, 0, 4096, va, access)
+        .map(|b| b.forget())
+        .err()
+        .and_then(|e| e.errno())
+}
+
 /// New jobs naming the revoked range are refused at SUBMIT (EFAULT), the range stays taken
 /// (EEXIST) and the revoked import binds no more (ENODEV).
 pub fn revoked_range_refused(r: &Revoke) -> TestResult {
@@ -262,20 +271,12 @@ pub fn revoked_range_refused(r: &Revoke) -> TestResult {
             "SUBMIT gave {got:?}, want EFAULT"
         );
         let other = Bo::create(r.b, 4096, r.b_system)?;
-        let got =
-            h.vm.bind(&other, 0, 4096, VA_SHARED, Access::ReadWrite)
-                .map(|b| b.forget())
-                .err()
-                .and_then(|e| e.errno());
+        let got = bind_errno(&h.vm, &other, VA_SHARED, Access::ReadWrite);
         ensure!(
             got == Some(Errno::EXIST),
             "binding over the revoked range gave {got:?}, want EEXIST"
         );
-        let got =
-            h.vm.bind(&h.imported, 0, 4096, VA_OWN, Access::ReadOnly)
-                .map(|b| b.forget())
-                .err()
-                .and_then(|e| e.errno());
+        let got = bind_errno(&h.vm, &h.imported, VA_OWN, Access::ReadOnly);
         ensure!(
             got == Some(Errno::NODEV),
             "binding the revoked import gave {got:?}, want ENODEV"
