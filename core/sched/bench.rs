@@ -14,19 +14,28 @@
 //!   previous one's fence;
 //! - `throughput`: 1000 zero-length jobs on one entity (completed inside `run`).
 //!
-//! Each prints `xaccel-sched-bench: <case> jobs=N expected=Eus actual=Aus`.
+//! Each prints `xaccel-sched-bench: <case> jobs=N expected=Eus actual=Aus`. The timed cases
+//! add where each job's overhead went, from the engine's own timestamps (means, in ns):
+//! `late=`, how long after its due time a job's timer fired (timer expiry, not the scheduler),
+//! and `restart=`, from a job's timer firing to the next job's timer being started (the
+//! completion, the ring's pass and the dispatch: the scheduler's share).
 //!
 //! A fourth line, `timer-floor`, has no scheduler at all: 1000 hrtimers of 1000 µs, each started
-//! from the previous one's callback. Its overhead is what a timer expiry costs by itself (the
-//! guest's and, under emulation, the host's timer latency): the part of both schedulers'
-//! overhead that no scheduler can remove.
+//! from the previous one's callback, waited for like the cases' last job (blocked on a fence, so
+//! the guest idles between expiries as in the cases). Its overhead is what a timer expiry costs
+//! by itself (the guest's and, under emulation, the host's timer latency): the part of both
+//! schedulers' overhead that no scheduler can remove. It prints `late=` too.
 
 use super::{EngineOps, Entity, JobDesc, JobHandle, Priority, Ring, RingConfig};
-use crate::fence::{DmaFence, Fence, WaitMode};
+use crate::fence::{DmaFence, Fence, FenceContext, WaitMode};
 use kernel::{
     impl_has_hr_timer, new_spinlock_irq,
     prelude::*,
-    sync::{aref::ARef, Arc, ArcBorrow, SpinLockIrq},
+    sync::{
+        aref::ARef,
+        atomic::{Atomic, Relaxed},
+        Arc, ArcBorrow, SpinLockIrq,
+    },
     time::{
         delay::fsleep,
         hrtimer::{
@@ -44,6 +53,46 @@ const JOB_US: u32 = 1000;
 /// Payload tag of the blocker job.
 const BLOCKER: u32 = u32::MAX;
 
+/// When a benchmark timer was started and when it fired, in ns since its case began.
+struct TimerMarks {
+    epoch: Instant<Monotonic>,
+    started: Atomic<i64>,
+    fired: Atomic<i64>,
+}
+
+impl TimerMarks {
+    fn new(epoch: Instant<Monotonic>) -> Self {
+        Self {
+            epoch,
+            started: Atomic::new(0),
+            fired: Atomic::new(0),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        (Instant::<Monotonic>::now() - self.epoch).as_nanos()
+    }
+
+    fn mark_started(&self) {
+        self.started.store(self.now(), Relaxed);
+    }
+
+    fn mark_fired(&self) {
+        self.fired.store(self.now(), Relaxed);
+    }
+
+    /// How long after its due time (`usecs` after it started) the timer fired.
+    fn late(&self, usecs: u32) -> i64 {
+        self.fired.load(Relaxed) - self.started.load(Relaxed) - i64::from(usecs) * 1000
+    }
+}
+
+/// Mean ns of `f` over `items`; 0 for none.
+fn mean_ns<T>(items: &[T], f: impl Fn(&T) -> i64) -> i64 {
+    let count = i64::try_from(items.len()).unwrap_or(i64::MAX).max(1);
+    items.iter().map(f).sum::<i64>() / count
+}
+
 /// One job's timer: completes the job it holds when it fires.
 #[pin_data]
 struct JobTimer {
@@ -51,6 +100,7 @@ struct JobTimer {
     timer: HrTimer<JobTimer>,
     #[pin]
     job: SpinLockIrq<Option<JobHandle>>,
+    marks: TimerMarks,
 }
 
 impl_has_hr_timer! {
@@ -63,6 +113,7 @@ impl HrTimerCallback for JobTimer {
     type Pointer<'a> = Arc<Self>;
 
     fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        this.marks.mark_fired();
         let job = this.job.lock().take();
         if let Some(job) = job {
             job.complete(Ok(()));
@@ -85,12 +136,14 @@ impl TimedEngine {
     fn new() -> Result<Arc<Self>> {
         let mut timers = KVec::with_capacity(JOBS, GFP_KERNEL)?;
         let mut handles = KVec::with_capacity(JOBS, GFP_KERNEL)?;
+        let epoch = Instant::now();
         for _ in 0..JOBS {
             timers.push(
                 Arc::pin_init(
                     pin_init!(JobTimer {
                         timer <- HrTimer::new(),
                         job <- new_spinlock_irq!(None),
+                        marks: TimerMarks::new(epoch),
                     }),
                     GFP_KERNEL,
                 )?,
@@ -106,6 +159,16 @@ impl TimedEngine {
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// The timed jobs' mean expiry lateness and mean time from one job's timer firing to the
+    /// next one's start, in ns (see the module documentation); after a case with `usecs` jobs.
+    fn breakdown(&self, usecs: u32) -> (i64, i64) {
+        let late = mean_ns(&self.timers, |t| t.marks.late(usecs));
+        // Each job but the first, from its predecessor's expiry.
+        let restart = mean_ns(&self.timers[1..], |t| t.marks.started.load(Relaxed))
+            - mean_ns(&self.timers[..JOBS - 1], |t| t.marks.fired.load(Relaxed));
+        (late, restart)
     }
 
     /// Completes the blocker; `false` if it is not running yet.
@@ -136,6 +199,7 @@ impl EngineOps for TimedEngine {
             return;
         }
         *timer.job.lock() = Some(job);
+        timer.marks.mark_started();
         let handle = timer.clone().start(Delta::from_micros(i64::from(usecs)));
         // The old handle of this slot (none: each timer is used once per case) would cancel
         // the timer if dropped; keep the new one until the case ends.
@@ -157,6 +221,9 @@ struct FloorTimer {
     handle: SpinLockIrq<Option<ArcHrTimerHandle<FloorTimer>>>,
     /// When the last link fired (`None` until then); shared by every link.
     end: Arc<SpinLockIrq<Option<Instant<Monotonic>>>>,
+    /// The last link's: signalled when it fires, for the waiter.
+    done: Option<ARef<Fence>>,
+    marks: TimerMarks,
 }
 
 impl_has_hr_timer! {
@@ -168,6 +235,7 @@ impl_has_hr_timer! {
 impl FloorTimer {
     /// Starts this link's timer and keeps its handle.
     fn start_link(self: &Arc<Self>) {
+        self.marks.mark_started();
         let handle = self.clone().start(Delta::from_micros(i64::from(JOB_US)));
         *self.handle.lock() = Some(handle);
     }
@@ -177,9 +245,14 @@ impl HrTimerCallback for FloorTimer {
     type Pointer<'a> = Arc<Self>;
 
     fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        this.marks.mark_fired();
         match &this.next {
             Some(next) => next.start_link(),
             None => *this.end.lock() = Some(Instant::now()),
+        }
+        if let Some(done) = &this.done {
+            // Cannot fail: only this callback signals the fence, once.
+            let _ = done.signal();
         }
         HrTimerRestart::NoRestart
     }
@@ -199,19 +272,25 @@ impl Drop for FloorChain {
 }
 
 /// The timer-floor case: the time from starting the first of [`JOBS`] chained timers until the
-/// last fires, in µs.
-fn timer_floor() -> Result<i64> {
+/// last fires, in µs, and the timers' mean expiry lateness in ns.
+fn timer_floor() -> Result<(i64, i64)> {
     let last_fired = Arc::pin_init(new_spinlock_irq!(None), GFP_KERNEL)?;
+    let context = FenceContext::new(c"xaccel", c"sched-bench-floor", None)?;
+    let done = context.create_fence(GFP_KERNEL)?;
     let mut links = FloorChain(KVec::with_capacity(JOBS, GFP_KERNEL)?);
     let mut next: Option<Arc<FloorTimer>> = None;
-    for _ in 0..JOBS {
+    let epoch = Instant::now();
+    for i in 0..JOBS {
         let shared_end = last_fired.clone();
+        let link_done = (i == 0).then(|| done.clone());
         let link = Arc::pin_init(
             pin_init!(FloorTimer {
                 timer <- HrTimer::new(),
                 next: next.take(),
                 handle <- new_spinlock_irq!(None),
                 end: shared_end,
+                done: link_done,
+                marks: TimerMarks::new(epoch),
             }),
             GFP_KERNEL,
         )?;
@@ -221,24 +300,23 @@ fn timer_floor() -> Result<i64> {
     let first = next.ok_or(EINVAL)?;
     let start = Instant::<Monotonic>::now();
     first.start_link();
-    // A hang guard, not a measurement: the end time is taken by the last callback.
-    let mut tries = 0;
-    while last_fired.lock().is_none() {
-        tries += 1;
-        if tries > 60_000 {
-            break;
-        }
-        fsleep(Delta::from_millis(1));
-    }
+    // Blocked like the cases' wait for their last job (the end time is taken by the last
+    // callback); the timeout is a hang guard.
+    let waited = done.wait(WaitMode::Uninterruptible, Some(Delta::from_secs(60)));
     // Every timer has fired or is cancelled here, before the links (and their handles) go.
     links
         .0
         .iter()
         .for_each(|link| drop(link.handle.lock().take()));
     drop(first);
+    if waited.is_err() {
+        // The chain was cut short: nobody else signals the fence.
+        let _ = done.signal_error(ETIMEDOUT);
+    }
+    let late = mean_ns(&links.0, |link| link.marks.late(JOB_US));
     let finished = *last_fired.lock();
     finished
-        .map(|end| (end - start).as_micros_ceil())
+        .map(|end| ((end - start).as_micros_ceil(), late))
         .ok_or(ETIMEDOUT)
 }
 
@@ -261,8 +339,9 @@ fn job(index: u32, usecs: u32, dep: Option<ARef<DmaFence>>) -> Result<JobDesc> {
 }
 
 /// Runs one case: `entities` entities, jobs of `usecs`, chained if `chain`. Returns the
-/// time from releasing the blocker to the last fence, in µs.
-fn case(entities: usize, usecs: u32, chain: bool) -> Result<i64> {
+/// time from releasing the blocker to the last fence, in µs, and for timed jobs
+/// [`TimedEngine::breakdown`].
+fn case(entities: usize, usecs: u32, chain: bool) -> Result<(i64, Option<(i64, i64)>)> {
     let engine = TimedEngine::new()?;
     let ring = Ring::new(
         RingConfig {
@@ -277,7 +356,7 @@ fn case(entities: usize, usecs: u32, chain: bool) -> Result<i64> {
     for _ in 0..entities {
         list.push(Entity::new(&ring, Priority::Normal, c"bench")?, GFP_KERNEL)?;
     }
-    let result = (|| -> Result<i64> {
+    let result = (|| -> Result<(i64, Option<(i64, i64)>)> {
         list[0].submit(job(BLOCKER, 0, None)?)?;
         let mut last: Option<ARef<Fence>> = None;
         for i in 0..JOBS {
@@ -307,7 +386,8 @@ fn case(entities: usize, usecs: u32, chain: bool) -> Result<i64> {
         if last.status() != Ok(true) {
             return Err(EIO);
         }
-        Ok(elapsed.as_micros_ceil())
+        let breakdown = (usecs > 0).then(|| engine.breakdown(usecs));
+        Ok((elapsed.as_micros_ceil(), breakdown))
     })();
     // Stop everything before the entities wait for their jobs.
     ring.shutdown();
@@ -330,22 +410,32 @@ pub(crate) fn run() {
     for (name, entities, usecs, chain) in cases {
         let expected = JOBS as i64 * i64::from(usecs);
         match case(entities, usecs, chain) {
-            Ok(actual) => pr_info!(
+            Ok((actual, None)) => pr_info!(
                 "xaccel-sched-bench: {} jobs={} expected={}us actual={}us\n",
                 name,
                 JOBS,
                 expected,
                 actual
             ),
+            Ok((actual, Some((late, restart)))) => pr_info!(
+                "xaccel-sched-bench: {} jobs={} expected={}us actual={}us late={}ns restart={}ns\n",
+                name,
+                JOBS,
+                expected,
+                actual,
+                late,
+                restart
+            ),
             Err(e) => pr_err!("xaccel-sched-bench: {} failed: {:?}\n", name, e),
         }
     }
     match timer_floor() {
-        Ok(actual) => pr_info!(
-            "xaccel-sched-bench: timer-floor jobs={} expected={}us actual={}us\n",
+        Ok((actual, late)) => pr_info!(
+            "xaccel-sched-bench: timer-floor jobs={} expected={}us actual={}us late={}ns\n",
             JOBS,
             JOBS as i64 * i64::from(JOB_US),
-            actual
+            actual,
+            late
         ),
         Err(e) => pr_err!("xaccel-sched-bench: timer-floor failed: {:?}\n", e),
     }

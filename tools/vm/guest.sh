@@ -49,13 +49,17 @@ sched_bench() {
 			return s
 		}
 		/xaccel-sched-bench: / {
+			late = restart = ""
 			for (i = 1; i <= NF; i++) {
 				if ($i ~ /^expected=/) { e = substr($i, 10) + 0 }
 				if ($i ~ /^actual=/) { a = substr($i, 8) + 0 }
+				if ($i ~ /^late=/) { late = substr($i, 6) / 1000 }
+				if ($i ~ /^restart=/) { restart = substr($i, 9) / 1000 }
 			}
-			if ($0 ~ /: queue /) { r++ }
+			if ($0 ~ /: queue /) { r++; q_late[r] = late; q_restart[r] = restart }
+			if ($0 ~ /: ping-pong /) { p_late[r] = late; p_restart[r] = restart }
 			if ($0 ~ /: throughput /) { tput[r] = a; n_tput++ }
-			else if ($0 ~ /: timer-floor /) { floor[r] = a - e; n_floor++ }
+			else if ($0 ~ /: timer-floor /) { floor[r] = a - e; f_late[r] = late; n_floor++ }
 			else { ours[r] += a - e; n_ours++ }
 		}
 		/xaccel-sched-anchor: throughput / {
@@ -88,6 +92,12 @@ sched_bench() {
 			if (n_floor == runs)
 				printf "# sched-overhead per job: xaccel %.1fus, drm_sched %.1fus, bare timer %.1fus\n",
 					ours_m / 2000, anchor_m / 2000, median(floor, runs) / 1000
+			# Where the per-job overhead of xaccel went, from its own timestamps: the timers firing
+			# late (as the bare ones do), and the scheduler restarting the engine.
+			if (n_floor == runs)
+				printf "# sched-overhead per xaccel job: timer fired late %.1fus (queue), %.1fus (ping-pong), bare timer %.1fus; completion to the next start %.1fus (queue), %.1fus (ping-pong)\n",
+					median(q_late, runs), median(p_late, runs), median(f_late, runs),
+					median(q_restart, runs), median(p_restart, runs)
 			# The same net of the bare timer: what each scheduler adds to a timer expiry.
 			if (n_floor == runs && anchor_m / 2000 > median(floor, runs) / 1000)
 				printf "# sched-overhead net of the bare timer: xaccel %.1fus, drm_sched %.1fus per job (ratio %.3f)\n",
