@@ -116,6 +116,7 @@ struct XaccelModule;
 
 impl kernel::Module for XaccelModule {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        gem::shmem_fault::init_vm_ops();
         sched::init()?;
         if module_parameters::sched_bench.value() {
             sched::bench::run();

@@ -12,6 +12,7 @@
 //!   closed with DRM's own `DRM_IOCTL_GEM_CLOSE`.
 //! - `fdinfo`: the per-file memory keys of `/proc/<pid>/fdinfo`; `debugfs`: every buffer object
 //!   of a device, in `/sys/kernel/debug/accel/<device>/bos`.
+//! - `shmem_fault`: CPU faults of system objects, the shmem helper's with fault-around.
 //! - `pages`: page-backed objects (device memory, userptr): their memory, state under the
 //!   reservation lock, CPU mappings filled on fault, DMA mappings.
 //! - `userptr`: `DRM_IOCTL_XACCEL_BO_USERPTR`, objects of pinned user memory.
@@ -35,6 +36,7 @@ pub(crate) mod info;
 pub(crate) mod kunit_device;
 mod object;
 mod pages;
+pub(crate) mod shmem_fault;
 mod usage;
 pub(crate) mod userptr;
 

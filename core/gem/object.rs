@@ -110,8 +110,9 @@ static SYSTEM_FUNCS: GemFuncs = GemFuncs(bindings::drm_gem_object_funcs {
     evict: None,
     status: None,
     rss: None,
-    // Taking the address of an extern static reads nothing.
-    vm_ops: &raw const bindings::drm_gem_shmem_vm_ops,
+    // Taking the address of an extern static reads nothing. The helper's, with fault-around
+    // (`shmem_fault`).
+    vm_ops: &raw const super::shmem_fault::xaccel_shmem_vm_ops,
 });
 
 /// The GEM callbacks of imported buffer objects. DRM never exports them (it hands out the

@@ -190,3 +190,117 @@ pub fn other_file(ctx: &Ctx) -> TestResult {
     ctx.usable()?;
     pass()
 }
+
+/// This process's minor page faults so far (`/proc/self/stat`, field 10).
+fn minor_faults() -> Result<u64, String> {
+    let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| e.to_string())?;
+    // The fields after the command name (which may hold spaces) start with field 3.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .ok_or("no command name in /proc/self/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    fields
+        .get(10 - 3)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| "no minflt in /proc/self/stat".into())
+}
+
+/// Pages of the fault-around tests' BO.
+const AROUND_PAGES: usize = 64;
+
+/// Writes a distinct byte in each of `pages` pages of `map`; returns the minor faults taken.
+fn write_pages(map: &RawMap, page: usize, pages: usize) -> Result<u64, String> {
+    let before = minor_faults()?;
+    for i in 0..pages {
+        map.poke(i * page, i as u8 + 1);
+    }
+    Ok(minor_faults()? - before)
+}
+
+/// Reads back what [`write_pages`] wrote, through a second mapping of `bo`.
+fn expect_pages_written(bo: &Bo, page: usize, pages: usize) -> Check {
+    let other = bo.map()?;
+    for i in 0..pages {
+        let mut byte = [0u8];
+        other.read(i * page, &mut byte);
+        ensure!(
+            byte[0] == i as u8 + 1,
+            "page {i} reads {:#x} through another mapping, wrote {:#x}",
+            byte[0],
+            i as u8 + 1
+        );
+    }
+    Ok(())
+}
+
+/// A write fault maps up to 16 pages at once, writable: writing 64 pages in order takes about
+/// 4 faults, not one or two per page (the shmem helper's), and lands in the right pages.
+pub fn write_fault_maps_around(ctx: &Ctx) -> TestResult {
+    let page = ctx.page as usize;
+    let bo = Bo::create(&ctx.dev, (AROUND_PAGES * page) as u64, ctx.system.id)?;
+    let map = RawMap::new(
+        &ctx.dev,
+        bo.info().mmap_offset,
+        AROUND_PAGES * page,
+        MapFlags::SHARED,
+    )?;
+    let faults = write_pages(&map, page, AROUND_PAGES)?;
+    // 4 faults of 16 pages, plus a few for the process's own memory (reading /proc).
+    ensure!(
+        faults <= 12,
+        "writing {AROUND_PAGES} pages took {faults} faults"
+    );
+    expect_pages_written(&bo, page, AROUND_PAGES)?;
+    pass()
+}
+
+/// A read fault maps the pages around read-only: the first write to each still faults (the
+/// shmem helper's `pfn_mkwrite`, which marks the page dirty) and lands.
+pub fn read_fault_maps_around_read_only(ctx: &Ctx) -> TestResult {
+    let page = ctx.page as usize;
+    let bo = Bo::create(&ctx.dev, (AROUND_PAGES * page) as u64, ctx.system.id)?;
+    let map = RawMap::new(
+        &ctx.dev,
+        bo.info().mmap_offset,
+        AROUND_PAGES * page,
+        MapFlags::SHARED,
+    )?;
+    let before = minor_faults()?;
+    let zeros = (0..AROUND_PAGES).all(|i| map.peek(i * page) == 0);
+    let read_faults = minor_faults()? - before;
+    ensure!(zeros, "a fresh BO does not read as zero");
+    ensure!(
+        read_faults <= 12,
+        "reading {AROUND_PAGES} pages took {read_faults} faults"
+    );
+    let write_faults = write_pages(&map, page, AROUND_PAGES)?;
+    ensure!(
+        write_faults >= AROUND_PAGES as u64,
+        "writing {AROUND_PAGES} read-mapped pages took {write_faults} faults: some were writable"
+    );
+    expect_pages_written(&bo, page, AROUND_PAGES)?;
+    pass()
+}
+
+/// Fault-around stops at the end of a mapping shorter than the BO: a 3-page mapping of a
+/// 64-page BO is written in full, and the rest of the BO stays zero.
+pub fn fault_around_stops_at_mapping_end(ctx: &Ctx) -> TestResult {
+    let page = ctx.page as usize;
+    let bo = Bo::create(&ctx.dev, (AROUND_PAGES * page) as u64, ctx.system.id)?;
+    let map = RawMap::new(&ctx.dev, bo.info().mmap_offset, 3 * page, MapFlags::SHARED)?;
+    write_pages(&map, page, 3)?;
+    expect_pages_written(&bo, page, 3)?;
+    let other = bo.map()?;
+    for i in 3..AROUND_PAGES {
+        let mut byte = [0u8];
+        other.read(i * page, &mut byte);
+        ensure!(
+            byte[0] == 0,
+            "page {i}, beyond the short mapping, reads {:#x}",
+            byte[0]
+        );
+    }
+    pass()
+}
