@@ -581,6 +581,7 @@ check)
 		run_tap "selftest-vm:${dev##*/}" "$bin/xaccel-selftest-vm" "$dev"
 		run_tap "selftest-devmem:${dev##*/}" "$bin/xaccel-selftest-devmem" "$dev"
 		run_tap "selftest-userptr:${dev##*/}" "$bin/xaccel-selftest-userptr" "$dev"
+		run_tap "selftest-fuzz:${dev##*/}" "$bin/xaccel-selftest-fuzz" "$dev"
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap selftest-vaccel "$bin/xaccel-selftest-vaccel" /dev/accel/accel0 /dev/accel/accel1

@@ -445,7 +445,8 @@ struct drm_xaccel_vm_destroy {
  * is not a multiple of the page size, a VA range not inside the device's VA
  * window (or overflowing), or a buffer object range beyond the object's size
  * (or overflowing); -ENOENT for a VM id or GEM handle this file does not
- * have; -EEXIST when any page of the VA range is already mapped;
+ * have; -EEXIST when any page of the VA range is already mapped; -EACCES
+ * for DRM_XACCEL_VM_BIND_READ_WRITE of a read-only object;
  * -EOPNOTSUPP for an imported object on a device with an MMU unless its
  * exporter mapped it peer-to-peer (PCI bus addresses); -ENOMEM.
  * On error the VM is unchanged and the struct is left as it was.

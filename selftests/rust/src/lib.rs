@@ -8,4 +8,5 @@
 
 pub mod debugfs;
 pub mod raw;
+pub mod rng;
 pub mod tap;

@@ -204,30 +204,5 @@ pub fn expect_bytes(got: &[u8], want: &[u8], what: &str) -> Check {
     Ok(())
 }
 
-/// xorshift64*: deterministic random numbers, so a failure reproduces from its seed.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a nonzero `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self(seed.max(1))
-    }
-
-    /// The next 64 random bits.
-    pub fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    /// A number in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
-    /// `len` random bytes.
-    pub fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+/// Deterministic random numbers (shared with the other selftests).
+pub use xaccel_selftests::rng::Rng;
