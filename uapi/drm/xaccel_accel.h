@@ -448,7 +448,8 @@ struct drm_xaccel_vm_destroy {
  * have; -EEXIST when any page of the VA range is already mapped; -EACCES
  * for DRM_XACCEL_VM_BIND_READ_WRITE of a read-only object;
  * -EOPNOTSUPP for an imported object on a device with an MMU unless its
- * exporter mapped it peer-to-peer (PCI bus addresses); -ENOMEM.
+ * exporter mapped it peer-to-peer (PCI bus addresses); -ENOSPC when the
+ * device's MMU has no address space or page table left for it; -ENOMEM.
  * On error the VM is unchanged and the struct is left as it was.
  */
 struct drm_xaccel_vm_bind {
@@ -637,7 +638,8 @@ struct drm_xaccel_submit_bo {
  * a PCI BAR migrated (a dma-buf export) while the command buffer was being
  * checked against its device address (retry); -EBUSY if the context
  * already holds DRM_XACCEL_MAX_QUEUED_JOBS jobs that have not started (wait
- * for one of its fences and retry); the backend's errno for a
+ * for one of its fences and retry); -ENOSPC if the device's MMU has no
+ * address space left for the @vm_id's VM; the backend's errno for a
  * rejected command buffer; -ENODEV once the device is gone. On error nothing
  * is queued and the struct is left as it was. Listed buffer objects in
  * device memory behind a PCI BAR stay there from a successful check on.

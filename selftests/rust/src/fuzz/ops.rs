@@ -32,6 +32,7 @@ pub const CALLS: [(&str, &[Errno]); 13] = {
                 E::AGAIN,
                 E::BUSY,
                 E::OPNOTSUPP,
+                E::NOSPC,
             ],
         ),
         (
@@ -48,6 +49,7 @@ pub const CALLS: [(&str, &[Errno]); 13] = {
                 E::EXIST,
                 E::ACCESS,
                 E::OPNOTSUPP,
+                E::NOSPC,
                 E::NOMEM,
             ],
         ),
