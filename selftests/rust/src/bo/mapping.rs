@@ -9,7 +9,7 @@ use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use xaccel::uapi::drm_xaccel_bo_create;
 use xaccel::{Bo, Errno};
 use xaccel_selftests::raw::{errno_name, result_name};
-use xaccel_selftests::tap::{pass, TestResult};
+use xaccel_selftests::tap::{pass, Failure, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::{Check, Ctx};
@@ -210,6 +210,19 @@ fn minor_faults() -> Result<u64, String> {
 /// Pages of the fault-around tests' BO.
 const AROUND_PAGES: usize = 64;
 
+/// A BO of [`AROUND_PAGES`] pages and a shared mapping of all of it.
+fn around_bo(ctx: &Ctx) -> Result<(Bo<'_>, RawMap), Failure> {
+    let page = ctx.page as usize;
+    let bo = Bo::create(&ctx.dev, (AROUND_PAGES * page) as u64, ctx.system.id)?;
+    let map = RawMap::new(
+        &ctx.dev,
+        bo.info().mmap_offset,
+        AROUND_PAGES * page,
+        MapFlags::SHARED,
+    )?;
+    Ok((bo, map))
+}
+
 /// Writes a distinct byte in each of `pages` pages of `map`; returns the minor faults taken.
 fn write_pages(map: &RawMap, page: usize, pages: usize) -> Result<u64, String> {
     let before = minor_faults()?;
@@ -239,13 +252,7 @@ fn expect_pages_written(bo: &Bo, page: usize, pages: usize) -> Check {
 /// 4 faults, not one or two per page (the shmem helper's), and lands in the right pages.
 pub fn write_fault_maps_around(ctx: &Ctx) -> TestResult {
     let page = ctx.page as usize;
-    let bo = Bo::create(&ctx.dev, (AROUND_PAGES * page) as u64, ctx.system.id)?;
-    let map = RawMap::new(
-        &ctx.dev,
-        bo.info().mmap_offset,
-        AROUND_PAGES * page,
-        MapFlags::SHARED,
-    )?;
+    let (bo, map) = around_bo(ctx)?;
     let faults = write_pages(&map, page, AROUND_PAGES)?;
     // 4 faults of 16 pages, plus a few for the process's own memory (reading /proc).
     ensure!(
@@ -260,13 +267,7 @@ pub fn write_fault_maps_around(ctx: &Ctx) -> TestResult {
 /// shmem helper's `pfn_mkwrite`, which marks the page dirty) and lands.
 pub fn read_fault_maps_around_read_only(ctx: &Ctx) -> TestResult {
     let page = ctx.page as usize;
-    let bo = Bo::create(&ctx.dev, (AROUND_PAGES * page) as u64, ctx.system.id)?;
-    let map = RawMap::new(
-        &ctx.dev,
-        bo.info().mmap_offset,
-        AROUND_PAGES * page,
-        MapFlags::SHARED,
-    )?;
+    let (bo, map) = around_bo(ctx)?;
     let before = minor_faults()?;
     let zeros = (0..AROUND_PAGES).all(|i| map.peek(i * page) == 0);
     let read_faults = minor_faults()? - before;
