@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! `xaccel-selftest-fuzz`: random calls of every xaccel ioctl on one open file, in TAP version
-//! 13. Each call builds a plausible argument struct from the objects earlier calls made; one call
+//! `xaccel-selftest-fuzz`: random calls of every xaccel ioctl and of `mmap()` on one open file,
+//! in TAP version 13. Each call builds a plausible argument struct from the objects earlier calls made; one call
 //! in three is left clean, and in the others each field is replaced one time in four by a
 //! hostile value (stale handles, stray flag and reserved bits, huge and unaligned sizes and
 //! counts, null, unmapped, forbidden and kernel pointers).
@@ -95,6 +95,7 @@ fn fuzz(ctx: &Ctx) -> Result<Vec<Tally>, String> {
         syncobjs: Vec::new(),
         fenced: Vec::new(),
         bindings: Vec::new(),
+        maps: Vec::new(),
     };
     let mut tallies: Vec<Tally> = CALLS.iter().map(|_| Tally::default()).collect();
     for n in 0..ctx.calls {

@@ -3,6 +3,9 @@
 //! replaced by hostile values ([`values`](crate::values)). Objects the calls create join the
 //! pools the next calls draw their handles from, and the pools are kept small.
 
+use std::ptr::NonNull;
+
+use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use xaccel::uapi::*;
 use xaccel::{Device, Errno};
 
@@ -10,7 +13,7 @@ use crate::values::{count, handle, hostile, junk32, junk64, size, Draw, Scratch}
 
 /// The ioctls the fuzzer calls, named as in the uAPI, with the errnos `Documentation/uapi.rst`
 /// (and the header, for BO_WAIT) gives them for bad input and exhausted resources.
-pub const CALLS: [(&str, &[Errno]); 13] = {
+pub const CALLS: [(&str, &[Errno]); 14] = {
     use Errno as E;
     [
         ("QUERY", &[E::INVAL, E::OVERFLOW, E::FAULT]),
@@ -66,6 +69,8 @@ pub const CALLS: [(&str, &[Errno]); 13] = {
                 E::NOMEM,
             ],
         ),
+        // `mmap()` of the device file at a BO's offset (Documentation/uapi.rst, "mmap").
+        ("MMAP", &[E::INVAL, E::ACCESS, E::NODEV, E::NOMEM]),
     ]
 };
 
@@ -94,6 +99,39 @@ pub struct Fuzzer<'d> {
     pub fenced: Vec<u32>,
     /// Ranges VM_BIND mapped: (VM, VA, size), for clean VM_UNBINDs.
     pub bindings: Vec<(u32, u64, u64)>,
+    /// CPU mappings of BOs, kept across calls (they outlive handles the calls close).
+    pub maps: Vec<CpuMap>,
+}
+
+/// A CPU mapping of a BO made by [`Fuzzer::mmap`], unmapped when dropped.
+pub struct CpuMap {
+    addr: NonNull<u8>,
+    len: usize,
+    prot: ProtFlags,
+}
+
+impl CpuMap {
+    /// Reads, then writes if the mapping is writable, one byte in a random page of it.
+    fn touch(&self, rng: &mut Draw, page: usize) {
+        let at = page * rng.below((self.len / page).max(1) as u64) as usize;
+        // SAFETY: `at` is inside the live mapping, which allows what is done to it.
+        unsafe {
+            let p = self.addr.as_ptr().add(at);
+            if self.prot.contains(ProtFlags::READ) {
+                let byte = p.read_volatile();
+                if self.prot.contains(ProtFlags::WRITE) {
+                    p.write_volatile(byte.wrapping_add(1));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for CpuMap {
+    fn drop(&mut self) {
+        // SAFETY: The mapping `mmap` made; nothing refers into it.
+        let _ = unsafe { munmap(self.addr.as_ptr().cast(), self.len) };
+    }
 }
 
 /// Keeps `pool` at most [`POOL`] long after adding `id`, returning the evicted id.
@@ -136,6 +174,7 @@ impl Fuzzer<'_> {
             "VM_DESTROY" => self.vm_destroy(),
             "VM_BIND" => self.vm_bind(),
             "VM_UNBIND" => self.vm_unbind(),
+            "MMAP" => self.mmap(),
             _ => self.bo_create_userptr(),
         }
     }
@@ -508,6 +547,78 @@ impl Fuzzer<'_> {
             ],
         };
         self.dev.vm_unbind_raw(&mut args)
+    }
+
+    /// `mmap()` of a BO (its offset and size from BO_INFO), touched in a few pages, and kept;
+    /// first, an older mapping is touched again.
+    fn mmap(&mut self) -> Result<(), Errno> {
+        let page = self.page as usize;
+        if !self.maps.is_empty() {
+            let old = self.rng.below(self.maps.len() as u64) as usize;
+            self.maps[old].touch(&mut self.rng, page);
+        }
+        let mut info = drm_xaccel_bo_info {
+            handle: handle(&mut self.rng, &self.bos),
+            ..Default::default()
+        };
+        let (offset, bo_size, read_only) = match self.dev.bo_info_raw(&mut info) {
+            Ok(()) => (
+                info.mmap_offset,
+                info.size,
+                info.flags & DRM_XACCEL_BO_READ_ONLY != 0,
+            ),
+            // No such BO: an offset that names none.
+            Err(_) => (self.page * self.rng.below(1 << 20), self.page, false),
+        };
+        let r = &mut self.rng;
+        let offset = if hostile(r) {
+            match r.below(4) {
+                0 => offset + self.page,
+                1 => offset.saturating_sub(self.page),
+                2 => offset + 1,
+                _ => size(r, self.page),
+            }
+        } else {
+            offset
+        };
+        let len = if hostile(r) {
+            size(r, self.page)
+        } else {
+            self.page * (1 + r.below((bo_size / self.page).max(1)))
+        };
+        let prot = if hostile(r) {
+            [
+                ProtFlags::empty(),
+                ProtFlags::READ,
+                ProtFlags::WRITE,
+                ProtFlags::READ | ProtFlags::WRITE,
+            ][r.below(4) as usize]
+        } else if read_only {
+            ProtFlags::READ
+        } else {
+            ProtFlags::READ | ProtFlags::WRITE
+        };
+        let flags = if hostile(r) && r.below(2) == 0 {
+            MapFlags::PRIVATE
+        } else {
+            MapFlags::SHARED
+        };
+        let len = usize::try_from(len).map_err(|_| Errno::INVAL)?;
+        // SAFETY: A new mapping at an address the kernel picks replaces nothing.
+        let addr = unsafe { mmap(std::ptr::null_mut(), len, prot, flags, self.dev, offset) }?;
+        let map = CpuMap {
+            addr: NonNull::new(addr.cast()).ok_or(Errno::INVAL)?,
+            len,
+            prot,
+        };
+        for _ in 0..1 + self.rng.below(3) {
+            map.touch(&mut self.rng, page);
+        }
+        if self.maps.len() == POOL {
+            self.maps.remove(0);
+        }
+        self.maps.push(map);
+        Ok(())
     }
 
     /// Refreshes the syncobj pool (not fuzzed: DRM's own ioctls): a new one, signalled or not,
