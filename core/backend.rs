@@ -157,6 +157,16 @@ pub trait Backend: Send + Sync + 'static {
     /// allocated until the jobs that may still use them are done; the core sees to that.
     fn mmu_unmap(_dev: &Self::Device, _vm: VmId, _va: u64, _len: u64) {}
 
+    /// Forgets the device VM `vm` for good: it was destroyed (VM_DESTROY, or its file closed),
+    /// every range was unmapped with [`Backend::mmu_unmap`], and every job that could run with
+    /// its translations (an address space a job was validated against) is done. The backend
+    /// may now give what it kept for the VM (an address space id, page tables) to other VMs.
+    ///
+    /// Called once per VM that was created while the device was registered, in process context,
+    /// while the device is registered (a VM released after unplug is not reported: the backend's
+    /// data is gone). It cannot fail.
+    fn mmu_release(_dev: &Self::Device, _vm: VmId) {}
+
     /// Answers `DRM_IOCTL_XACCEL_VENDOR_QUERY` of type `kind` (the backend's own query types,
     /// documented in its uAPI header) with its items. The core validates the ioctl exactly like
     /// QUERY and copies the items out.
@@ -242,6 +252,8 @@ pub(crate) trait MmuOps: Send + Sync {
     fn map(&self, vm: VmId, va: u64, pages: &[DmaRange], access: Access) -> Result;
     /// [`Backend::mmu_unmap`].
     fn unmap(&self, vm: VmId, va: u64, len: u64);
+    /// [`Backend::mmu_release`].
+    fn release(&self, vm: VmId);
 }
 
 /// A backend's per-device data, seen as the [`MmuOps`] of its backend.
@@ -271,6 +283,10 @@ impl<B: Backend> MmuOps for BackendDevice<B> {
 
     fn unmap(&self, vm: VmId, va: u64, len: u64) {
         B::mmu_unmap(&self.0, vm, va, len)
+    }
+
+    fn release(&self, vm: VmId) {
+        B::mmu_release(&self.0, vm)
     }
 }
 

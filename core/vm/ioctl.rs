@@ -104,14 +104,14 @@ impl UnbindRequest {
 
 /// The VM_CREATE ioctl. Errors: `EINVAL` for nonzero `flags` or `reserved`, `ENOSPC`, `ENOMEM`.
 pub(crate) fn vm_create(
-    _plugged: &Plugged<'_>,
+    plugged: &Plugged<'_>,
     file: &DrmFile,
     args: &mut drm_xaccel_vm_create,
 ) -> Result<u32> {
     if args.flags != 0 || args.reserved != [0; 2] {
         return Err(EINVAL);
     }
-    args.vm_id = file.state().vms().create()?;
+    args.vm_id = file.state().vms().create(plugged.dev)?;
     Ok(0)
 }
 

@@ -7,7 +7,7 @@
 //! has its own table.
 
 use super::vm::Vm;
-use crate::device::Plugged;
+use crate::device::{AccelDevice, Plugged};
 use kernel::{
     new_mutex,
     prelude::*,
@@ -46,8 +46,8 @@ impl VmTable {
     /// Creates a VM and returns its id.
     ///
     /// Errors: `ENOSPC` when the file holds [`MAX_VMS`] VMs or has used every id, `ENOMEM`.
-    pub(crate) fn create(&self) -> Result<u32> {
-        let vm = Vm::new()?;
+    pub(crate) fn create(&self, device: &AccelDevice) -> Result<u32> {
+        let vm = Vm::new(Some(device.into()))?;
         let mut slots = self.slots.lock();
         let id = slots.next_id;
         if id == 0 || slots.vms.len() >= MAX_VMS {

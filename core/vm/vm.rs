@@ -17,6 +17,16 @@
 //! the pages, are dropped only once every job that may use the VM is done. The page tables are cleared
 //! at once, so the VA range can be bound again right away.
 //!
+//! # Address spaces
+//!
+//! A backend with an MMU may keep an address space and page tables per VM. The VM holds its
+//! device, and when the VM itself goes (its last reference: the file's table after destroy, a
+//! SUBMIT that looked it up, an import's peer list) it hands a [`MmuRelease`] to
+//! [`release_after`] with its busy fences: once every job that could use the VM is done, the
+//! backend is told ([`Backend::mmu_release`](crate::Backend::mmu_release)) and may reuse them.
+//! Teardown keeps the busy fences for that, and a SUBMIT racing with the destroy adds its job's
+//! fence before it lets the VM go, so no job validated against the VM is missed.
+//!
 //! # Peer-to-peer imports
 //!
 //! A binding of an import mapped peer-to-peer (another device's BAR, on a device with an MMU)
@@ -42,7 +52,7 @@ use super::{
 };
 use crate::{
     backend::{Access, DmaRange, MmuOps, VmId},
-    device::Plugged,
+    device::{AccelDevice, Plugged},
     fence::{DmaFence, WaitMode},
     gem::{Bo, Placement},
 };
@@ -89,6 +99,26 @@ pub struct Vm {
     id: VmId,
     #[pin]
     state: Mutex<VmState>,
+    /// The device whose backend learns of the VM's end (`None` for the core's tests).
+    device: Option<ARef<AccelDevice>>,
+}
+
+/// Tells a device's backend that a VM is gone and its jobs are done
+/// ([`Backend::mmu_release`](crate::Backend::mmu_release)), when dropped by [`release_after`].
+struct MmuRelease {
+    device: ARef<AccelDevice>,
+    vm: VmId,
+}
+
+impl Drop for MmuRelease {
+    fn drop(&mut self) {
+        // After an unplug the backend's data is gone, and with it what it kept for the VM.
+        if let Some(plugged) = self.device.enter() {
+            if let Some(mmu) = plugged.mmu() {
+                mmu.release(self.vm);
+            }
+        }
+    }
 }
 
 /// A piece of a buffer object behind a VA range, as [`Vm::resolve`] returns it.
@@ -104,8 +134,8 @@ pub struct ResolvedPiece {
 }
 
 impl Vm {
-    /// A new, empty VM.
-    pub(crate) fn new() -> Result<Arc<Self>> {
+    /// A new, empty VM of `device` (whose backend is told when the VM is gone).
+    pub(crate) fn new(device: Option<ARef<AccelDevice>>) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 id: NEXT_VM_ID.fetch_add(1, Ordering::Relaxed),
@@ -114,9 +144,19 @@ impl Vm {
                     busy: KVec::new(),
                     alive: true,
                 }),
+                device,
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Copies of the busy fences that have not signalled.
+    fn unsignalled(busy: &[ARef<DmaFence>]) -> Result<KVec<ARef<DmaFence>>> {
+        let mut copy = KVec::with_capacity(busy.len(), GFP_KERNEL)?;
+        for fence in busy.iter().filter(|f| !f.is_signaled()) {
+            copy.push(fence.clone(), GFP_KERNEL)?;
+        }
+        Ok(copy)
     }
 
     /// The id the backend's MMU callbacks get for this VM.
@@ -265,10 +305,7 @@ impl Vm {
         if !state.alive {
             return Err(ENOENT);
         }
-        let mut busy = KVec::with_capacity(state.busy.len(), GFP_KERNEL)?;
-        for fence in state.busy.iter().filter(|f| !f.is_signaled()) {
-            busy.push(fence.clone(), GFP_KERNEL)?;
-        }
+        let busy = Self::unsignalled(&state.busy)?;
         let removed = state.map.remove(va, size)?;
         if let Some(mmu) = plugged.mmu() {
             if removed.iter().any(|e| e.value.revoked) {
@@ -293,8 +330,16 @@ impl Vm {
         if let Some(mmu) = plugged.and_then(Plugged::mmu) {
             unmap_all(mmu, self.id, &removed);
         }
-        let busy = core::mem::take(&mut state.busy);
+        // The fences stay for the VM's own end (see "Address spaces"). Without memory for the
+        // copy, the jobs are waited for here instead, outside the lock.
+        let (busy, wait) = match Self::unsignalled(&state.busy) {
+            Ok(copy) => (copy, KVec::new()),
+            Err(_) => (KVec::new(), core::mem::take(&mut state.busy)),
+        };
         drop(state);
+        for fence in &wait {
+            let _ = fence.wait(WaitMode::Uninterruptible, None);
+        }
         self.forget_peers(&removed);
         release_after(removed, busy);
     }
@@ -426,6 +471,29 @@ impl PinnedDrop for Vm {
     fn drop(self: Pin<&mut Self>) {
         // Normally torn down already (VM_DESTROY, file close); this only releases leftovers.
         self.teardown(None);
+        let this = self.project();
+        let Some(device) = this.device.take() else {
+            return;
+        };
+        let busy = core::mem::take(&mut this.state.lock().busy);
+        let release = MmuRelease {
+            device,
+            vm: *this.id,
+        };
+        match KVec::with_capacity(1, GFP_KERNEL) {
+            Ok(mut one) => {
+                // Cannot fail: room for one was just allocated.
+                let _ = one.push_within_capacity(release);
+                release_after(one, busy);
+            }
+            Err(_) => {
+                // No memory to defer it: wait for the jobs, then release.
+                for fence in &busy {
+                    let _ = fence.wait(WaitMode::Uninterruptible, None);
+                }
+                drop(release);
+            }
+        }
     }
 }
 
@@ -470,7 +538,7 @@ mod tests {
         let ctx = FenceContext::new(c"xaccel-test", c"vm-job", None)?;
 
         let bo = Bo::new_system(dev, 0, 4 * P, 0, 0)?;
-        let vm = Vm::new()?;
+        let vm = Vm::new(None)?;
         vm.bind(&plugged, VA, bo.clone(), 0, 4 * P, Access::ReadWrite)?;
         // The mapping's reference is the only one left.
         drop(bo);
@@ -502,7 +570,7 @@ mod tests {
         let plugged = dev.enter().ok_or(ENODEV)?;
         let ctx = FenceContext::new(c"xaccel-test", c"vm-job", None)?;
 
-        let vm = Vm::new()?;
+        let vm = Vm::new(None)?;
         vm.bind(
             &plugged,
             VA,
@@ -554,7 +622,7 @@ mod tests {
         let first_queue = FenceContext::new(c"xaccel-test", c"vm-first", None)?;
         let second_queue = FenceContext::new(c"xaccel-test", c"vm-second", None)?;
 
-        let vm = Vm::new()?;
+        let vm = Vm::new(None)?;
         vm.bind(
             &plugged,
             VA,
@@ -620,6 +688,9 @@ mod tests {
     struct MmuRecorderDevice {
         #[pin]
         calls: Mutex<KVec<(u64, u64, bool)>>,
+        /// The VMs [`Backend::mmu_release`] was called for, in order.
+        #[pin]
+        released: Mutex<KVec<VmId>>,
     }
 
     impl Backend for MmuRecorder {
@@ -642,11 +713,14 @@ mod tests {
         fn mmu_unmap(dev: &Self::Device, _vm: VmId, va: u64, len: u64) {
             let _ = dev.calls.lock().push((va, len, false), GFP_KERNEL);
         }
+
+        fn mmu_release(dev: &Self::Device, vm: VmId) {
+            let _ = dev.released.lock().push(vm, GFP_KERNEL);
+        }
     }
 
-    #[test]
-    fn a_revoked_peer_binding_is_cleared_once_and_resolves_no_more() -> Result {
-        let faux = faux::Registration::new(c"xaccel-vm-revoke", None)?;
+    /// A device of [`MmuRecorder`] on `faux`.
+    fn mmu_recorder(faux: &faux::Registration) -> Result<Registration<MmuRecorder>> {
         let caps = Capabilities {
             mmu: true,
             p2p: true,
@@ -655,15 +729,73 @@ mod tests {
         let data = KBox::pin_init(
             pin_init!(MmuRecorderDevice {
                 calls <- kernel::new_mutex!(KVec::new()),
+                released <- kernel::new_mutex!(KVec::new()),
             }),
             GFP_KERNEL,
         )?;
-        let reg =
-            Registration::<MmuRecorder>::new(faux.as_ref().as_ref(), &desc, Ok::<_, Error>(data))?;
+        Registration::<MmuRecorder>::new(faux.as_ref().as_ref(), &desc, Ok::<_, Error>(data))
+    }
+
+    #[test]
+    fn a_gone_vm_is_released_to_the_backend_only_after_its_jobs() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-release", None)?;
+        let reg = mmu_recorder(&faux)?;
+        let dev = reg.device();
+        let plugged = dev.enter().ok_or(ENODEV)?;
+        let ctx = FenceContext::new(c"xaccel-test", c"vm-release", None)?;
+
+        // No job: released as the VM goes.
+        let idle = Vm::new(Some(dev.into()))?;
+        let idle_id = idle.id();
+        idle.bind(
+            &plugged,
+            VA,
+            Bo::new_system(dev, 0, P, 0, 0)?,
+            0,
+            P,
+            Access::ReadWrite,
+        )?;
+        idle.teardown(Some(&plugged));
+        drop(idle);
+        ensure!(reg.data().released.lock()[..] == [idle_id]);
+
+        // A job that may use the VM: destroyed and dropped, but released only once it is done.
+        let vm = Vm::new(Some(dev.into()))?;
+        let id = vm.id();
+        vm.bind(
+            &plugged,
+            VA,
+            Bo::new_system(dev, 0, P, 0, 0)?,
+            0,
+            P,
+            Access::ReadWrite,
+        )?;
+        let job = ctx.create_fence(GFP_KERNEL)?;
+        vm.set_busy(job.to_dma_fence());
+        vm.teardown(Some(&plugged));
+        // A SUBMIT that looked the VM up before the destroy adds its job afterwards.
+        let late = ctx.create_fence(GFP_KERNEL)?;
+        vm.set_busy(late.to_dma_fence());
+        drop(vm);
+        ensure!(reg.data().released.lock().len() == 1);
+        // The first job's end frees the unmapped memory, not the VM (the release waits for the
+        // late job, so `wait_for_releases` would wait for it too).
+        job.signal()?;
+        ensure!(reg.data().released.lock().len() == 1);
+        late.signal()?;
+        wait_for_releases();
+        ensure!(reg.data().released.lock()[..] == [idle_id, id]);
+        Ok(())
+    }
+
+    #[test]
+    fn a_revoked_peer_binding_is_cleared_once_and_resolves_no_more() -> Result {
+        let faux = faux::Registration::new(c"xaccel-vm-revoke", None)?;
+        let reg = mmu_recorder(&faux)?;
         let dev = reg.device();
         let plugged = dev.enter().ok_or(ENODEV)?;
 
-        let vm = Vm::new()?;
+        let vm = Vm::new(None)?;
         let peer = Bo::new_system(dev, 0, 4 * P, 0, 0)?;
         vm.bind(&plugged, VA, peer.clone(), 0, 4 * P, Access::ReadWrite)?;
         vm.bind(
@@ -715,7 +847,7 @@ mod tests {
         let dev = reg.device();
         let plugged = dev.enter().ok_or(ENODEV)?;
 
-        let vm = Vm::new()?;
+        let vm = Vm::new(None)?;
         let ro = Bo::new_system(dev, 0, 2 * P, 0, 0)?;
         let rw = Bo::new_system(dev, 0, 2 * P, 0, 0)?;
         vm.bind(&plugged, VA, ro.clone(), P, P, Access::ReadOnly)?;

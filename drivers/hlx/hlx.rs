@@ -142,6 +142,10 @@ impl xaccel::Backend for Hlx {
         dev.mmu_unmap(vm, va, len)
     }
 
+    fn mmu_release(dev: &Arc<Hw>, vm: VmId) {
+        dev.mmu_release(vm)
+    }
+
     fn vendor_query(dev: &Arc<Hw>, kind: u32) -> Result<VendorItems> {
         vendor_query(dev, kind)
     }

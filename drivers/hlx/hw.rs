@@ -315,6 +315,22 @@ impl Hw {
         }
     }
 
+    /// `Backend::mmu_release`: frees `vm`'s ASID and tables, clears the ASID's `MMU_HOP0` and
+    /// drops its cached translations.
+    pub(crate) fn mmu_release(&self, vm: VmId) {
+        let mut mmu = self.mmu.lock();
+        match mmu.release(vm) {
+            Ok(Some(asid)) => {
+                let cleared = self.write64(mmu_hop0(asid), 0);
+                if cleared.is_err() || self.command(CMD_MMU_INVALIDATE, asid, 0) != Ok(STATUS_OK) {
+                    pr_err!("hlx: clearing ASID {asid} failed\n");
+                }
+            }
+            Ok(None) => {}
+            Err(e) => pr_err!("hlx: releasing the tables of a VM failed: {e:?}\n"),
+        }
+    }
+
     /// Lets the device interrupt (MSI-X must be enabled).
     pub(crate) fn unmask_interrupts(&self) -> Result {
         self.command_ok(CMD_SET_IRQ_MASK, 0)

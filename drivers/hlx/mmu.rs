@@ -11,10 +11,12 @@
 //! mapping of the pool, one `writeq()` per PTE; a new PTE needs no invalidation, a cleared one
 //! is followed by `MMU_INVALIDATE` of the ASID (by the caller, `hw`).
 //!
-//! ASIDs are never reused while the device lives: a job validated against a VM may still run
-//! after that VM's mappings went, and must never find another VM's pages under its ASID. With 63
-//! ASIDs, the 64th VM that uses the device gets `ENOSPC`. Tables are allocated from the pool
-//! and not freed before the device goes (a pool of [`POOL_BYTES`] holds 1024 tables).
+//! An ASID belongs to its VM until the core releases the VM (`Backend::mmu_release`): it was
+//! destroyed and every job that could run under its ASID is done, since a job validated against
+//! a VM may still run after that VM's mappings went, and must never find another VM's pages
+//! under its ASID. The release frees the ASID and the VM's tables for other VMs. With 63 ASIDs,
+//! a 64th VM in use at once gets `ENOSPC`; so does a VM that needs a table when all of the pool
+//! (1024 tables of [`POOL_BYTES`]) is in use.
 
 use kernel::{devres::Devres, page::PAGE_SIZE, prelude::*};
 use xaccel::{pci::IoMem, Access, AddressKind, DmaRange, VmId};
@@ -25,6 +27,8 @@ pub(crate) const POOL_BYTES: u64 = 4 << 20;
 /// Address-space IDs: 0 is bypass, 1-63 translate.
 const NUM_ASIDS: usize = 64;
 const TABLE_BYTES: u64 = 4096;
+/// Tables the pool holds.
+const POOL_TABLES: usize = (POOL_BYTES / TABLE_BYTES) as usize;
 const PTE_PRESENT: u64 = 1;
 const PTE_WRITABLE: u64 = 1 << 1;
 const PTE_HOST: u64 = 1 << 63;
@@ -43,8 +47,10 @@ pub(crate) struct Mmu {
     pool: Devres<IoMem>,
     /// The VM of each ASID (index 0 unused) and its hop-0 table.
     asids: [Option<(VmId, u64)>; NUM_ASIDS],
-    /// The next free table (HBM offset); tables are never freed.
+    /// The next table never handed out (HBM offset).
     next_table: u64,
+    /// Tables below `next_table` handed back by a release, one bit per table.
+    free_tables: [u64; POOL_TABLES / 64],
     /// HBM size in bytes.
     hbm_size: u64,
 }
@@ -55,6 +61,7 @@ impl Mmu {
             pool,
             asids: [None; NUM_ASIDS],
             next_table: 0,
+            free_tables: [0; POOL_TABLES / 64],
             hbm_size,
         }
     }
@@ -69,17 +76,54 @@ impl Mmu {
         pool.read64(usize::try_from(pa)?)
     }
 
-    /// A new zeroed table; `ENOSPC` when the pool is used up.
+    /// A new zeroed table, a released one first; `ENOSPC` when the pool is used up.
     fn alloc_table(&mut self) -> Result<u64> {
-        if self.next_table + TABLE_BYTES > POOL_BYTES {
-            return Err(ENOSPC);
-        }
-        let table = self.next_table;
+        let released = self
+            .free_tables
+            .iter()
+            .position(|&word| word != 0)
+            .map(|w| (w, self.free_tables[w].trailing_zeros() as usize));
+        let table = match released {
+            Some((w, bit)) => (64 * w + bit) as u64 * TABLE_BYTES,
+            None if self.next_table + TABLE_BYTES <= POOL_BYTES => self.next_table,
+            None => return Err(ENOSPC),
+        };
         for i in 0..TABLE_BYTES / 8 {
             self.write_pte(table + 8 * i, 0)?;
         }
-        self.next_table += TABLE_BYTES;
+        match released {
+            Some((w, bit)) => self.free_tables[w] &= !(1 << bit),
+            None => self.next_table += TABLE_BYTES,
+        }
         Ok(table)
+    }
+
+    /// Hands `table` and the tables below it (`hop` is its level, 0-3) back to the pool.
+    fn free_table_tree(&mut self, table: u64, hop: u32) -> Result {
+        if hop < 3 {
+            for i in 0..TABLE_BYTES / 8 {
+                let pte = self.read_pte(table + 8 * i)?;
+                if pte & PTE_PRESENT != 0 {
+                    self.free_table_tree(pte & PTE_ADDR, hop + 1)?;
+                }
+            }
+        }
+        let index = (table / TABLE_BYTES) as usize;
+        self.free_tables[index / 64] |= 1 << (index % 64);
+        Ok(())
+    }
+
+    /// Frees `vm`'s ASID and tables (`Backend::mmu_release`: no job can use them any more).
+    /// Returns the ASID, for the caller to clear its registers and cached translations; `None`
+    /// if the VM never had one.
+    pub(crate) fn release(&mut self, vm: VmId) -> Result<Option<u32>> {
+        let Some(asid) = self.asid_of(vm) else {
+            return Ok(None);
+        };
+        if let Some((_, hop0)) = self.asids[asid as usize].take() {
+            self.free_table_tree(hop0, 0)?;
+        }
+        Ok(Some(asid))
     }
 
     /// The ASID of `vm`, allocated (with its hop-0 table) on first use. The second value is
@@ -185,10 +229,15 @@ impl Mmu {
         }
     }
 
-    /// Bytes of page tables allocated and ASIDs in use.
+    /// Bytes of page tables in use and ASIDs in use.
     pub(crate) fn usage(&self) -> (u64, u32) {
         let asids = self.asids.iter().filter(|a| a.is_some()).count();
-        (self.next_table, asids as u32)
+        let released: u64 = self
+            .free_tables
+            .iter()
+            .map(|w| u64::from(w.count_ones()))
+            .sum();
+        (self.next_table - released * TABLE_BYTES, asids as u32)
     }
 
     /// The ASID of `vm`, if it has one.

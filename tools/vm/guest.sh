@@ -623,8 +623,7 @@ check)
 			--devmem-rule migrate --second-not-p2p "$node" /dev/accel/accel0
 		# The uAPI fuzzer on a device with a hardware MMU, HBM behind a BAR and command
 		# buffers of its own (its SUBMITs fail validation: the fuzzer's are vaccel programs).
-		# Last on this function: its VMs use up the 63 address spaces hlx never recycles
-		# while bound (Documentation/hlx-driver.rst), so later VM_BINDs get ENOSPC.
+		# Its hundreds of VMs must give their address spaces back, or later tests would fail.
 		run_tap "selftest-fuzz:${node##*/}" "$bin/xaccel-selftest-fuzz" "$node"
 	fi
 	run_tap hlx-teardown hlx_teardown_tests

@@ -70,7 +70,10 @@ pub const CALLS: [(&str, &[Errno]); 14] = {
             ],
         ),
         // `mmap()` of the device file at a BO's offset (Documentation/uapi.rst, "mmap").
-        ("MMAP", &[E::INVAL, E::ACCESS, E::NODEV, E::NOMEM]),
+        (
+            "MMAP",
+            &[E::INVAL, E::ACCESS, E::NODEV, E::NOMEM, E::OVERFLOW],
+        ),
     ]
 };
 

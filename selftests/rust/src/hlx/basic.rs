@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use xaccel::hlx::{self, MsgTarget, Packet, VecOp};
 use xaccel::uapi::DRM_XACCEL_SUBMIT_BO_WRITE;
-use xaccel::{Bo, Context, Errno, Priority, Submit};
+use xaccel::{Bo, Context, Errno, Priority, Submit, Vm};
 use xaccel_selftests::ensure;
 use xaccel_selftests::tap::{self, TestResult};
 
@@ -337,6 +337,9 @@ pub fn hard_hang(c: &Ctx) -> TestResult {
 }
 
 pub fn vendor_queries(c: &Ctx) -> TestResult {
+    // A VM in use, so that an address space and page tables are in use too.
+    let vm = Vm::create(&c.dev)?;
+    let (_bo, _binding, _) = bound(c, &vm, VA, 4096, None)?;
     let info = hlx::hw_info(&c.dev)?;
     ensure!(
         info.id == 0x3158_4c48 && info.version >> 16 == 1,

@@ -35,6 +35,7 @@ const TESTS: &[Test<Ctx>] = &[
     ("VEC ADD/MUL/MAX/GEMV on HBM equal userspace's results",        compute_on_hbm_matches_userspace),
     ("MMU fault (unbound after SUBMIT) fails only that job",        mmu_fault_fails_only_that_job),
     ("VEC on a host page: ACCESS_ERROR fails only that job",        compute_on_host_page_fails_only_that_job),
+    ("300 VMs bound and destroyed: ASIDs and tables come back",     gone_vms_give_back_asids_and_tables),
     ("soft wedge: timeout, SOFT_RESET, innocent context goes on",   soft_hang),
     ("hard wedge: SOFT_RESET fails, HARD_RESET, all goes on",       hard_hang),
     ("vendor queries: HW info, HBM, counters, queue states",        vendor_queries),

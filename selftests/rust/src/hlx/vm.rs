@@ -357,3 +357,22 @@ pub fn compute_on_hbm_matches_userspace(c: &Ctx) -> TestResult {
     }
     tap::pass()
 }
+
+/// VMs one after another, each bound and destroyed: more than the 63 address spaces and, at 4
+/// page tables each, more than the pool's 1024 tables. Each VM's release (no job used it) hands
+/// both back, so every bind works and the usage returns to what it was.
+pub fn gone_vms_give_back_asids_and_tables(c: &Ctx) -> TestResult {
+    let before = hlx::hw_info(&c.dev)?;
+    let bo = Bo::create(&c.dev, 4096, c.system)?;
+    for i in 0..300 {
+        let vm = Vm::create(&c.dev)?;
+        let binding = vm.bind(&bo, 0, 4096, VA, Access::ReadWrite);
+        ensure!(binding.is_ok(), "VM {i}: VM_BIND: {:?}", binding.err());
+    }
+    let after = hlx::hw_info(&c.dev)?;
+    ensure!(
+        after.asids_used == before.asids_used && after.page_table_bytes == before.page_table_bytes,
+        "before {before:?}, after {after:?}"
+    );
+    tap::pass()
+}
