@@ -73,9 +73,10 @@ else
 SHELL := /bin/bash
 XACCEL := tools/vm/xaccel-dev
 
-.PHONY: run check bench profile lint setup kernel modules userspace clean
+.PHONY: run check try bench profile lint setup kernel modules userspace clean
 run:        ; @$(XACCEL) run
 check:      ; @$(XACCEL) check
+try:        ; @$(XACCEL) try
 bench:      ; @$(XACCEL) bench
 profile:    ; @$(XACCEL) profile
 lint:       ; @$(XACCEL) lint

@@ -558,6 +558,19 @@ kunit_results() {
 }
 
 case "$mode" in
+try:*)
+	# `make try SCRIPT=...` (tools/vm/xaccel-dev): the backends loaded as for `check`, then one
+	# developer's script, its output between markers; the kernel log follows.
+	load vaccel && load hlx
+	echo "### xaccel-try: begin"
+	mark "try begin"
+	bash "${mode#try:}"
+	echo "### xaccel-try: end rc=$?"
+	mark "try end"
+	echo "### xaccel-dmesg: begin"
+	dmesg --color=never
+	echo "### xaccel-dmesg: end"
+	;;
 run)
 	load vaccel
 	load hlx
