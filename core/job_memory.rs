@@ -78,7 +78,11 @@ extern "C" {
         vaddr: *mut c_void,
     );
     /// `vmap(pages, count, VM_MAP, PAGE_KERNEL)`; NULL on failure.
-    fn xaccel_job_vmap_pages(pages: *mut *mut bindings::page, count: u32) -> *mut c_void;
+    fn xaccel_job_vmap_pages(
+        pages: *mut *mut bindings::page,
+        count: u32,
+        read_only: bool,
+    ) -> *mut c_void;
     /// `vunmap()`.
     fn xaccel_job_vunmap_pages(vaddr: *mut c_void);
 }
@@ -104,8 +108,14 @@ fn map_whole(bo: &Bo) -> Result<NonNull<u8>> {
             // SAFETY: `pages` holds valid pages, which the object owns until it is freed (the
             // caller holds it) and which cannot move once `kernel_mapped` is set below, under
             // the same lock; `vmap()` does not keep the array.
-            let vaddr =
-                unsafe { xaccel_job_vmap_pages(pages.as_mut_ptr(), u32::try_from(pages.len())?) };
+            // A read-only object is mapped read-only: a write through the mapping faults.
+            let vaddr = unsafe {
+                xaccel_job_vmap_pages(
+                    pages.as_mut_ptr(),
+                    u32::try_from(pages.len())?,
+                    bo.is_read_only(),
+                )
+            };
             if !vaddr.is_null() {
                 state.kernel_mapped = true;
             }
@@ -221,6 +231,11 @@ impl Slot {
     /// Maps all of `bo` (or finds its mapping); may sleep (it takes the object's reservation
     /// lock).
     fn map(bo: ARef<Bo>, writable: bool) -> Result<Self> {
+        // SUBMIT and VM_BIND refuse this before; the slot's access is what every CPU write of
+        // an engine is checked against, so it is checked here once more.
+        if writable && bo.is_read_only() {
+            return Err(EACCES);
+        }
         let bo_size = usize::try_from(bo.size())?;
         let imported = bo.placement() == Placement::Imported;
         // An import mapped peer-to-peer is another device's BAR, reached by the backend's device
@@ -311,8 +326,8 @@ impl JobMemory {
     }
 
     /// Maps every object of `bos` (a reference and whether the job may write it), in order:
-    /// slot `i` is `bos[i]`. May sleep. Errors: `ENOMEM`, `EOPNOTSUPP` for an import of I/O
-    /// memory, the exporter's vmap errors.
+    /// slot `i` is `bos[i]`. May sleep. Errors: `ENOMEM`, `EACCES` for a read-only object to be
+    /// written, `EOPNOTSUPP` for an import of I/O memory, the exporter's vmap errors.
     pub(crate) fn map(bos: KVec<(ARef<Bo>, bool)>) -> Result<Self> {
         if bos.is_empty() {
             return Ok(Self::none());

@@ -15,7 +15,7 @@
 /* Declared for the Rust side, which has no header to include. */
 void *xaccel_job_vmap_gem(struct drm_gem_object *obj, bool imported, size_t *size);
 void xaccel_job_vunmap_gem(struct drm_gem_object *obj, bool imported, void *vaddr);
-void *xaccel_job_vmap_pages(struct page **pages, unsigned int count);
+void *xaccel_job_vmap_pages(struct page **pages, unsigned int count, bool read_only);
 void xaccel_job_vunmap_pages(void *vaddr);
 
 static void job_vunmap(struct drm_gem_object *obj, bool imported, struct iosys_map *map)
@@ -62,10 +62,14 @@ void xaccel_job_vunmap_gem(struct drm_gem_object *obj, bool imported, void *vadd
 	job_vunmap(obj, imported, &map);
 }
 
-/* A cached kernel mapping of @count pages, or NULL. */
-void *xaccel_job_vmap_pages(struct page **pages, unsigned int count)
+/*
+ * A cached kernel mapping of @count pages, or NULL; read-only (PAGE_KERNEL_RO)
+ * for a @read_only object, so that a stray write by a backend faults instead
+ * of changing memory its user may only read.
+ */
+void *xaccel_job_vmap_pages(struct page **pages, unsigned int count, bool read_only)
 {
-	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
+	return vmap(pages, count, VM_MAP, read_only ? PAGE_KERNEL_RO : PAGE_KERNEL);
 }
 
 void xaccel_job_vunmap_pages(void *vaddr)

@@ -87,7 +87,9 @@ impl BoList {
     /// Reads `count` entries at `addr` and looks the objects up in `file`, without locking.
     ///
     /// `E2BIG` above `DRM_XACCEL_MAX_SUBMIT_BOS`; `EINVAL` for unknown flags or a handle listed
-    /// twice; `ENOENT` for a handle the file lacks; `EFAULT`.
+    /// twice; `ENOENT` for a handle the file lacks; `EACCES` for a read-only object listed for
+    /// writing (`DRM_XACCEL_SUBMIT_BO_WRITE`), whatever the command buffer does with it;
+    /// `EFAULT`.
     pub(crate) fn read(file: &DrmFile, addr: u64, count: u32) -> Result<Self> {
         if count > uapi::DRM_XACCEL_MAX_SUBMIT_BOS {
             return Err(E2BIG);
@@ -114,10 +116,17 @@ impl BoList {
                 return Err(EINVAL);
             }
             handles.push(handle, GFP_KERNEL)?;
+            let bo = Bo::lookup(file, handle)?;
+            let write = flags & uapi::DRM_XACCEL_SUBMIT_BO_WRITE != 0;
+            // The object's own access bounds the job's: a device writes nothing its user could
+            // not (the backend only ever sees this entry's access).
+            if write && bo.is_read_only() {
+                return Err(EACCES);
+            }
             entries.push(
                 Entry {
-                    bo: Bo::lookup(file, handle)?,
-                    write: flags & uapi::DRM_XACCEL_SUBMIT_BO_WRITE != 0,
+                    bo,
+                    write,
                     implicit: flags & uapi::DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT == 0,
                 },
                 GFP_KERNEL,

@@ -92,6 +92,11 @@ pub(super) extern "C" fn export(
     let Some(bo) = (unsafe { Bo::from_gem(obj) }) else {
         return EINVAL.to_ptr();
     };
+    // A dma-buf carries no access mode: every importer's device may write it, and its mmap()
+    // may be writable. A read-only object is therefore never exported.
+    if bo.is_read_only() {
+        return EACCES.to_ptr();
+    }
     let Some(ops) = exporter_ops(bo.placement()) else {
         return EINVAL.to_ptr();
     };

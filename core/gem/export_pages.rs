@@ -294,9 +294,10 @@ extern "C" fn map_dma_buf(
     }
     let mapped = state
         .pages(bo.device_memory())
-        .and_then(|mut list| pages::map_pages(dev, &mut list));
+        .and_then(|mut list| pages::map_pages(dev, &mut list, bo.is_read_only()))
+        .and_then(pages::MappedPages::into_raw);
     match mapped {
-        Ok(mapped) => mapped.into_raw(),
+        Ok(sgt) => sgt,
         Err(e) => e.to_ptr(),
     }
 }

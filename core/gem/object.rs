@@ -532,6 +532,12 @@ impl Bo {
         self.flags
     }
 
+    /// Whether the object is read-only (`DRM_XACCEL_BO_READ_ONLY`): no job, VM binding, export
+    /// or mapping may write it, so that a device never writes what its user could not.
+    pub fn is_read_only(&self) -> bool {
+        self.flags & crate::uapi::DRM_XACCEL_BO_READ_ONLY != 0
+    }
+
     /// The alignment of the object's device placement and address, 0 for the page size.
     pub fn alignment(&self) -> u64 {
         self.alignment

@@ -52,8 +52,13 @@ extern "C" {
         dev: *mut bindings::device,
         pages: *mut *mut bindings::page,
         count: c_uint,
+        read_only: bool,
     ) -> *mut bindings::sg_table;
-    fn xaccel_pages_unmap(dev: *mut bindings::device, sgt: *mut bindings::sg_table);
+    fn xaccel_pages_unmap(
+        dev: *mut bindings::device,
+        sgt: *mut bindings::sg_table,
+        read_only: bool,
+    );
     fn xaccel_pages_zap(obj: *mut bindings::drm_gem_object, dma_buf: *mut bindings::dma_buf);
     fn xaccel_pages_zap_device(dev: *mut bindings::drm_device);
     fn xaccel_userptr_pin(
@@ -152,11 +157,12 @@ pub(crate) enum Memory {
 ///
 /// # Invariants
 ///
-/// `sgt` was returned by `xaccel_pages_map()` for `dev`, which stays alive while `self` does
-/// (the DRM device, which the object holds, holds a reference to its parent).
+/// `sgt` was returned by `xaccel_pages_map()` for `dev` and `read_only`, and `dev` stays alive
+/// while `self` does (the DRM device, which the object holds, holds a reference to its parent).
 pub(crate) struct MappedPages {
     dev: *mut bindings::device,
     sgt: *mut bindings::sg_table,
+    read_only: bool,
 }
 
 impl MappedPages {
@@ -169,8 +175,9 @@ impl MappedPages {
 
 impl Drop for MappedPages {
     fn drop(&mut self) {
-        // SAFETY: Made by `xaccel_pages_map()` for `dev` (type invariants); unmapped once.
-        unsafe { xaccel_pages_unmap(self.dev, self.sgt) };
+        // SAFETY: Made by `xaccel_pages_map()` for `dev` and `read_only` (type invariants);
+        // unmapped once.
+        unsafe { xaccel_pages_unmap(self.dev, self.sgt, self.read_only) };
     }
 }
 
@@ -331,6 +338,7 @@ impl Bo {
             let mapped = map_pages(
                 crate::gem::import::dma_device(dev),
                 &mut state.pages(self.device_memory())?,
+                self.is_read_only(),
             )?;
             state.backend_dma = Some(mapped);
         }
@@ -392,34 +400,45 @@ impl Bo {
     }
 }
 
-/// Maps `pages` for DMA by `dev`.
+/// Maps `pages` for DMA by `dev`: for the device to read only if `read_only` (an IOMMU then
+/// refuses its writes), else both ways.
 pub(crate) fn map_pages(
     dev: *mut bindings::device,
     pages: &mut [*mut bindings::page],
+    read_only: bool,
 ) -> Result<MappedPages> {
     let count = c_uint::try_from(pages.len())?;
     // SAFETY: `pages` are valid pages of a live object; `dev` is a live device.
-    let sgt = from_err_ptr(unsafe { xaccel_pages_map(dev, pages.as_mut_ptr(), count) })?;
-    // INVARIANT: Mapped for `dev` just above.
-    Ok(MappedPages { dev, sgt })
+    let sgt = from_err_ptr(unsafe { xaccel_pages_map(dev, pages.as_mut_ptr(), count, read_only) })?;
+    // INVARIANT: Mapped for `dev` and `read_only` just above.
+    Ok(MappedPages {
+        dev,
+        sgt,
+        read_only,
+    })
 }
 
 /// Unmaps an sg table made by [`map_pages`] for a dma-buf importer.
 ///
 /// # Safety
 ///
-/// `sgt` must come from `map_pages(dev, ..)` (leaked with [`MappedPages::into_raw`]).
+/// `sgt` must come from `map_pages(dev, .., false)` (leaked with [`MappedPages::into_raw`]).
 pub(crate) unsafe fn unmap_raw(dev: *mut bindings::device, sgt: *mut bindings::sg_table) {
     // SAFETY: By the safety requirements.
-    unsafe { xaccel_pages_unmap(dev, sgt) };
+    unsafe { xaccel_pages_unmap(dev, sgt, false) };
 }
 
 impl MappedPages {
-    /// Gives up ownership of the table, for a dma-buf importer; see [`unmap_raw`].
-    pub(crate) fn into_raw(self) -> *mut bindings::sg_table {
+    /// Gives up ownership of the table, for a dma-buf importer; see [`unmap_raw`]. Only tables
+    /// mapped both ways are handed out: read-only objects are never exported.
+    pub(crate) fn into_raw(self) -> Result<*mut bindings::sg_table> {
+        if self.read_only {
+            // Dropped: unmapped with its own direction.
+            return Err(EACCES);
+        }
         let sgt = self.sgt;
         core::mem::forget(self);
-        sgt
+        Ok(sgt)
     }
 }
 

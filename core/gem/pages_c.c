@@ -29,8 +29,9 @@ vm_fault_t xaccel_pages_insert(struct vm_fault *vmf, struct page *page);
 pgoff_t xaccel_pages_fault_index(struct vm_fault *vmf,
 				 struct drm_gem_object **obj);
 struct sg_table *xaccel_pages_map(struct device *dev, struct page **pages,
-				  unsigned int count);
-void xaccel_pages_unmap(struct device *dev, struct sg_table *sgt);
+				  unsigned int count, bool read_only);
+void xaccel_pages_unmap(struct device *dev, struct sg_table *sgt,
+			bool read_only);
 void xaccel_pages_zap(struct drm_gem_object *obj, struct dma_buf *dma_buf);
 void xaccel_pages_zap_device(struct drm_device *dev);
 long xaccel_userptr_pin(unsigned long start, unsigned long count, bool write,
@@ -79,9 +80,18 @@ vm_fault_t xaccel_pages_insert(struct vm_fault *vmf, struct page *page)
 	return vmf_insert_pfn(vmf->vma, vmf->address, page_to_pfn(page));
 }
 
-/* An sg table of @count pages, DMA-mapped for @dev (both directions). */
+/*
+ * An sg table of @count pages, DMA-mapped for @dev: both directions, or
+ * DMA_TO_DEVICE only for a @read_only object, so that an IOMMU refuses the
+ * device's writes to memory its user may only read.
+ */
+static enum dma_data_direction pages_dir(bool read_only)
+{
+	return read_only ? DMA_TO_DEVICE : DMA_BIDIRECTIONAL;
+}
+
 struct sg_table *xaccel_pages_map(struct device *dev, struct page **pages,
-				  unsigned int count)
+				  unsigned int count, bool read_only)
 {
 	struct sg_table *sgt;
 	int ret;
@@ -89,7 +99,7 @@ struct sg_table *xaccel_pages_map(struct device *dev, struct page **pages,
 	sgt = drm_prime_pages_to_sg(NULL, pages, count);
 	if (IS_ERR(sgt))
 		return sgt;
-	ret = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL, 0);
+	ret = dma_map_sgtable(dev, sgt, pages_dir(read_only), 0);
 	if (ret) {
 		sg_free_table(sgt);
 		kfree(sgt);
@@ -98,9 +108,10 @@ struct sg_table *xaccel_pages_map(struct device *dev, struct page **pages,
 	return sgt;
 }
 
-void xaccel_pages_unmap(struct device *dev, struct sg_table *sgt)
+void xaccel_pages_unmap(struct device *dev, struct sg_table *sgt,
+			bool read_only)
 {
-	dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL, 0);
+	dma_unmap_sgtable(dev, sgt, pages_dir(read_only), 0);
 	sg_free_table(sgt);
 	kfree(sgt);
 }

@@ -185,7 +185,7 @@ impl Vm {
         size: u64,
         access: Access,
     ) -> Result {
-        if access.writable() && bo.flags() & crate::uapi::DRM_XACCEL_BO_READ_ONLY != 0 {
+        if access.writable() && bo.is_read_only() {
             return Err(EACCES);
         }
         let at = Place {

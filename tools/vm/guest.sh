@@ -613,6 +613,9 @@ check)
 	run_tap vm-mmu-setup mmu_setup_tests
 	run_tap selftest-vm-mmu:accel0 "$bin/xaccel-selftest-vm" /dev/accel/accel0
 	run_tap selftest-fuzz-mmu:accel0 "$bin/xaccel-selftest-fuzz" /dev/accel/accel0
+	# An unprivileged process against read-only memory, other files and processes
+	# (Documentation/security.rst), with VA operands checked by vaccel's software MMU.
+	run_tap selftest-isolation-mmu:accel0 "$bin/xaccel-selftest-isolation" /dev/accel/accel0
 	run_tap selftest-devmem-hidden:accel0 "$bin/xaccel-selftest-devmem" /dev/accel/accel0
 	run_tap vm-mmu-teardown mmu_teardown_tests
 	run_tap hlx-setup hlx_setup_tests
@@ -638,6 +641,9 @@ check)
 		# buffers of its own (its SUBMITs fail validation: the fuzzer's are vaccel programs).
 		# Its hundreds of VMs must give their address spaces back, or later tests would fail.
 		run_tap "selftest-fuzz:${node##*/}" "$bin/xaccel-selftest-fuzz" "$node"
+		# The same isolation tests on both vaccel devices and an HLX (its MMU, its parser).
+		run_tap "selftest-isolation:accel0+accel1+${node##*/}" \
+			"$bin/xaccel-selftest-isolation" /dev/accel/accel0 /dev/accel/accel1 "$node"
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
 	run_tap hlx-refuse-setup hlx_refuse_setup

@@ -291,11 +291,16 @@ struct drm_xaccel_bo_create {
  * afterwards is safe: the object keeps the pages, and the data the process
  * wrote. The CPU sees the same memory through the range and through mmap()
  * of the object (BO_INFO's offset); the object can be bound in VMs, listed in
- * SUBMIT and exported as a dma-buf. Unless DRM_XACCEL_BO_READ_ONLY is set,
+ * SUBMIT and (unless read-only) exported as a dma-buf. Unless
+ * DRM_XACCEL_BO_READ_ONLY is set,
  * the device may write the memory: every page of the range must then be
  * writable and anonymous (not file-backed: the file's pages could be written
  * back or truncated under the pin). A read-only object takes any readable
- * memory; its VM mappings must be read-only and its CPU mappings are.
+ * memory; its VM mappings must be read-only and its CPU mappings are, SUBMIT
+ * refuses it as a write target (-EACCES), the kernel maps it read-only for
+ * the backend's engines, its pages are pinned without FOLL_WRITE and never
+ * marked dirty, and it is never exported (a dma-buf carries no access mode:
+ * PRIME_HANDLE_TO_FD gives -EACCES).
  * The size counts against the device's first system region
  * (&drm_xaccel_region_info.used) and in fdinfo. BO_INFO reports that region
  * and DRM_XACCEL_BO_USERPTR in @flags (with DRM_XACCEL_BO_READ_ONLY).
@@ -632,8 +637,9 @@ struct drm_xaccel_submit_bo {
  * than DRM_XACCEL_MAX_CMD_SIZE or a timeout above
  * DRM_XACCEL_MAX_TIMEOUT_NS; -ENOENT for an unknown context, buffer object,
  * VM or syncobj (handles of other files are never found); -EIO on a guilty
- * context; -EOPNOTSUPP if the backend does not execute jobs; -EFAULT for a
- * bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
+ * context; -EACCES for a read-only buffer object (DRM_XACCEL_BO_READ_ONLY)
+ * listed with DRM_XACCEL_SUBMIT_BO_WRITE; -EOPNOTSUPP if the backend does
+ * not execute jobs; -EFAULT for a bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
  * buffer objects; -EAGAIN if a listed buffer object in device memory behind
  * a PCI BAR migrated (a dma-buf export) while the command buffer was being
  * checked against its device address (retry); -EBUSY if the context

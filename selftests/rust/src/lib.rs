@@ -7,6 +7,7 @@
 //! with an xaccel device.
 
 pub mod debugfs;
+pub mod memory;
 pub mod raw;
 pub mod rng;
 pub mod tap;

@@ -12,16 +12,15 @@
 
 use std::os::fd::AsFd;
 use std::path::Path;
-use std::ptr::NonNull;
 use std::time::Duration;
 
-use rustix::fs::{ftruncate, memfd_create, MemfdFlags};
-use rustix::mm::{mmap, mmap_anonymous, munmap, MapFlags, ProtFlags};
+use rustix::mm::{mmap, munmap, MapFlags, ProtFlags};
 use xaccel::uapi::{
     drm_xaccel_bo_create_userptr, DRM_XACCEL_BO_READ_ONLY, DRM_XACCEL_BO_USERPTR,
     DRM_XACCEL_SUBMIT_BO_WRITE,
 };
 use xaccel::{Access, Bo, Context, Device, Errno, Priority, Submit, Syncobj, Vm};
+use xaccel_selftests::memory::Memory;
 use xaccel_selftests::raw::{errno_name, result_name};
 use xaccel_selftests::tap::{self, pass, Failure, Test, TestResult};
 use xaccel_selftests::{ensure, fail};
@@ -38,87 +37,6 @@ struct Ctx {
     system_name: String,
     system_size: u64,
     page: usize,
-}
-
-/// An anonymous or file mapping of this process, unmapped on drop (unless
-/// already unmapped).
-struct Memory {
-    ptr: NonNull<u8>,
-    len: usize,
-    mapped: bool,
-}
-
-impl Memory {
-    /// `pages` pages of anonymous memory with `prot`.
-    fn anonymous(pages: usize, page: usize, prot: ProtFlags) -> Check<Self> {
-        let len = pages * page;
-        // SAFETY: A new private mapping at an address the kernel picks.
-        let addr = unsafe { mmap_anonymous(std::ptr::null_mut(), len, prot, MapFlags::PRIVATE) }?;
-        Self::from_raw(addr, len)
-    }
-
-    /// `pages` pages of a new memfd, mapped shared and writable.
-    fn memfd(pages: usize, page: usize) -> Check<Self> {
-        let len = pages * page;
-        let fd = memfd_create("xaccel-userptr", MemfdFlags::CLOEXEC)?;
-        ftruncate(&fd, len as u64)?;
-        // SAFETY: A new shared mapping of our memfd at an address the kernel picks.
-        let addr = unsafe {
-            mmap(
-                std::ptr::null_mut(),
-                len,
-                ProtFlags::READ | ProtFlags::WRITE,
-                MapFlags::SHARED,
-                fd.as_fd(),
-                0,
-            )
-        }?;
-        Self::from_raw(addr, len)
-    }
-
-    fn from_raw(addr: *mut std::ffi::c_void, len: usize) -> Check<Self> {
-        let Some(ptr) = NonNull::new(addr.cast::<u8>()) else {
-            fail!("mmap returned a null mapping");
-        };
-        Ok(Self {
-            ptr,
-            len,
-            mapped: true,
-        })
-    }
-
-    fn addr(&self) -> *const u8 {
-        self.ptr.as_ptr()
-    }
-
-    /// Writes `byte` at `offset` (the mapping must be writable).
-    fn set(&self, offset: usize, byte: u8) {
-        assert!(offset < self.len && self.mapped);
-        // SAFETY: In bounds of a live, writable mapping of this process.
-        unsafe { self.ptr.as_ptr().add(offset).write_volatile(byte) }
-    }
-
-    fn get(&self, offset: usize) -> u8 {
-        assert!(offset < self.len && self.mapped);
-        // SAFETY: In bounds of a live, readable mapping of this process.
-        unsafe { self.ptr.as_ptr().add(offset).read_volatile() }
-    }
-
-    /// Unmaps now.
-    fn unmap(&mut self) -> Check {
-        if self.mapped {
-            self.mapped = false;
-            // SAFETY: Our mapping; nothing refers into it afterwards.
-            unsafe { munmap(self.ptr.as_ptr().cast(), self.len) }?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Memory {
-    fn drop(&mut self) {
-        let _ = self.unmap();
-    }
 }
 
 impl Ctx {
