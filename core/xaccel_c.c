@@ -17,7 +17,8 @@
  * DRM_COMMAND_BASE..DRM_COMMAND_END), only those 7.3's drm_ioctls[] marks
  * DRM_RENDER_ALLOW reach drm_ioctl(); every other core number, known to the
  * kernel or not, fails with -EACCES, the errno drm_ioctl_permit() gives a
- * render client for them. Driver ioctls and other types pass unchanged.
+ * render client for them. Driver ioctls pass unchanged; other ioctl types
+ * get drm_ioctl()'s -ENOTTY from the filter itself.
  * Documentation/uapi.rst lists every core ioctl's fate; the upstream fix is
  * Documentation/upstream/, after which the filter can go.
  */
@@ -67,26 +68,29 @@ static bool xaccel_core_ioctl_allowed(unsigned int nr)
 }
 
 /*
- * Whether @cmd may go on to DRM: any type other than 'd' (drm_ioctl() gives
- * ENOTTY), a driver ioctl (xaccel's table decides), or an allowed core one.
- * Both drm_ioctl() and drm_compat_ioctl() dispatch core ioctls on the number
- * alone, so the number is all the filter looks at.
+ * Zero if @cmd may go on to DRM: a driver ioctl (xaccel's table decides) or
+ * an allowed core one. Both drm_ioctl() and drm_compat_ioctl() dispatch core
+ * ioctls on the number alone, so the number is all the filter looks at.
+ * Other types get -ENOTTY here, as drm_ioctl() gives them: drm_compat_ioctl()
+ * would look its compat handlers up by number whatever the type.
  */
-static bool xaccel_ioctl_permitted(unsigned int cmd)
+static int xaccel_ioctl_permit(unsigned int cmd)
 {
 	unsigned int nr = DRM_IOCTL_NR(cmd);
 
 	if (DRM_IOCTL_TYPE(cmd) != DRM_IOCTL_BASE)
-		return true;
+		return -ENOTTY;
 	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END)
-		return true;
-	return xaccel_core_ioctl_allowed(nr);
+		return 0;
+	return xaccel_core_ioctl_allowed(nr) ? 0 : -EACCES;
 }
 
 static long xaccel_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
-	if (!xaccel_ioctl_permitted(cmd))
-		return -EACCES;
+	int ret = xaccel_ioctl_permit(cmd);
+
+	if (ret)
+		return ret;
 	return drm_ioctl(filp, cmd, arg);
 }
 
@@ -95,8 +99,10 @@ static long xaccel_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 static long xaccel_compat_ioctl(struct file *filp, unsigned int cmd,
 				unsigned long arg)
 {
-	if (!xaccel_ioctl_permitted(cmd))
-		return -EACCES;
+	int ret = xaccel_ioctl_permit(cmd);
+
+	if (ret)
+		return ret;
 	return drm_compat_ioctl(filp, cmd, arg);
 }
 #else
