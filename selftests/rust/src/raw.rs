@@ -33,6 +33,8 @@ pub fn errno_name(errno: Errno) -> String {
         Errno::BUSY => "EBUSY",
         Errno::EXIST => "EEXIST",
         Errno::OPNOTSUPP => "EOPNOTSUPP",
+        Errno::BADF => "EBADF",
+        Errno::TIME => "ETIME",
         _ => "errno",
     };
     format!("{name} ({})", errno.raw_os_error())
