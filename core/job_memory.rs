@@ -13,9 +13,14 @@
 //! - device-memory and userptr objects: `vmap()` of the object's pages (its device-memory
 //!   blocks, the system pages it migrated to, or its pinned user pages), kept the same way; the
 //!   memory no longer migrates once mapped (`PagesState::kernel_mapped`);
-//! - imported objects: the exporter's `dma_buf_vmap()` for each job; I/O memory is refused
-//!   (`EOPNOTSUPP`); an import mapped peer-to-peer (another device's BAR, `Bo::with_peer_table`)
-//!   is not mapped, as BAR memory;
+//! - imported objects: the exporter's `dma_buf_vmap()` for each job, asked under the
+//!   dma-buf's reservation lock once the attachment is mapped (`Bo::with_mapped_dma_buf`, so an
+//!   exporter that revoked the buffer fails the map with `ENODEV` before its `vmap` is asked);
+//!   an exporter without `vmap`, and I/O memory, are refused (`EOPNOTSUPP`); an import mapped
+//!   peer-to-peer (another device's BAR, `Bo::with_peer_table`) is not mapped, as BAR memory.
+//!   Another xaccel device's export of device memory or userptr memory hands out that object's
+//!   own [`KernelMapping`] (its `vmap`, `export_pages`), so that memory no longer migrates
+//!   either;
 //! - device-memory objects in a PCI BAR region: nothing. Such memory belongs to a device that
 //!   reaches it itself; the core's CPU operations on the slot fail with `EOPNOTSUPP`.
 //!
@@ -46,7 +51,7 @@
 //! [`JobHandle`]: crate::sched::JobHandle
 //! [`JobHandle::memory`]: crate::sched::JobHandle::memory
 
-use crate::gem::{Bo, Placement};
+use crate::gem::{Bo, PagesState, Placement};
 use core::{
     ptr::NonNull,
     sync::atomic::{AtomicPtr, Ordering},
@@ -64,13 +69,12 @@ use kernel::{
 // `drm_gem_object` contains zero-sized members; it is only passed along by pointer.
 #[allow(improper_ctypes)]
 extern "C" {
-    /// Maps a system object (GEM vmap) or an import (`dma_buf_vmap`); ERR_PTR on failure, with
-    /// the mapped size in `*size` (`job_memory_c.c`).
-    fn xaccel_job_vmap_gem(
-        obj: *mut bindings::drm_gem_object,
-        imported: bool,
-        size: *mut usize,
-    ) -> *mut c_void;
+    /// Maps a system object (GEM vmap); ERR_PTR on failure, with the mapped size in `*size`
+    /// (`job_memory_c.c`).
+    fn xaccel_job_vmap_gem(obj: *mut bindings::drm_gem_object, size: *mut usize) -> *mut c_void;
+    /// Maps an imported dma-buf (`dma_buf_vmap()`, reservation lock held); ERR_PTR on failure,
+    /// with the mapped size in `*size`.
+    fn xaccel_job_vmap_dma_buf(dma_buf: *mut bindings::dma_buf, size: *mut usize) -> *mut c_void;
     /// Undoes `xaccel_job_vmap_gem()`.
     fn xaccel_job_vunmap_gem(
         obj: *mut bindings::drm_gem_object,
@@ -96,41 +100,43 @@ fn map_whole(bo: &Bo) -> Result<NonNull<u8>> {
             let mut size = 0;
             // SAFETY: `bo` is a live system object (the caller holds it); `size` is a valid out
             // pointer.
-            from_err_ptr(unsafe { xaccel_job_vmap_gem(bo.gem(), false, &mut size) })?
+            from_err_ptr(unsafe { xaccel_job_vmap_gem(bo.gem(), &mut size) })?
         }
-        Placement::Device | Placement::Userptr => {
-            let mut guard = bo.lock_state();
-            let state = guard.state();
-            if state.revoked {
-                return Err(ENODEV);
-            }
-            let mut pages = state.pages(bo.device_memory())?;
-            // SAFETY: `pages` holds valid pages, which the object owns until it is freed (the
-            // caller holds it) and which cannot move once `kernel_mapped` is set below, under
-            // the same lock; `vmap()` does not keep the array.
-            // A read-only object is mapped read-only: a write through the mapping faults.
-            let vaddr = unsafe {
-                xaccel_job_vmap_pages(
-                    pages.as_mut_ptr(),
-                    u32::try_from(pages.len())?,
-                    bo.is_read_only(),
-                )
-            };
-            if !vaddr.is_null() {
-                state.kernel_mapped = true;
-            }
-            vaddr
-        }
+        Placement::Device | Placement::Userptr => return map_pages(bo, bo.lock_state().state()),
         Placement::Imported => return Err(EINVAL),
     };
     NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)
 }
 
-/// Undoes [`map_whole`].
+/// Maps all of a device-memory or userptr object, `bo`, whose reservation lock the caller holds
+/// (`state` is its state): `vmap()` of its pages, which no longer move afterwards. `ENODEV`
+/// once the device memory was revoked; `EINVAL` for memory without pages (a BAR).
+fn map_pages(bo: &Bo, state: &mut PagesState) -> Result<NonNull<u8>> {
+    if state.revoked {
+        return Err(ENODEV);
+    }
+    let mut pages = state.pages(bo.device_memory())?;
+    // SAFETY: `pages` holds valid pages, which the object owns until it is freed (the caller
+    // holds it) and which cannot move once `kernel_mapped` is set below, under the reservation
+    // lock the caller holds; `vmap()` does not keep the array.
+    // A read-only object is mapped read-only: a write through the mapping faults.
+    let vaddr = unsafe {
+        xaccel_job_vmap_pages(
+            pages.as_mut_ptr(),
+            u32::try_from(pages.len())?,
+            bo.is_read_only(),
+        )
+    };
+    let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
+    state.kernel_mapped = true;
+    Ok(vaddr)
+}
+
+/// Undoes [`map_whole`] (and [`map_pages`], what it does for page-backed objects).
 ///
 /// # Safety
 ///
-/// `vaddr` must come from `map_whole(bo)` and not be used afterwards.
+/// `vaddr` must come from `map_whole(bo)` or `map_pages(bo, ..)` and not be used afterwards.
 unsafe fn unmap_whole(bo: &Bo, vaddr: NonNull<u8>) {
     let vaddr = vaddr.as_ptr().cast::<c_void>();
     match bo.placement() {
@@ -141,17 +147,20 @@ unsafe fn unmap_whole(bo: &Bo, vaddr: NonNull<u8>) {
     }
 }
 
-/// The kernel mapping of a system or device-memory buffer object that jobs use.
+/// The kernel mapping of a system, device-memory or userptr buffer object that jobs use.
 ///
 /// The first job that needs it maps the whole object ([`map_whole`]); the mapping, and so the
 /// pinning of a system object's pages, stays until the object is freed (`free` calls
 /// [`KernelMapping::unmap`]). Mapping and pinning 64 MiB costs far more than copying it, so
 /// jobs reusing an object pay it once. Imported objects are mapped per job instead, through
-/// their exporter, which may want its memory back between jobs.
+/// their exporter, which may want its memory back between jobs; when the exporter is another
+/// xaccel device's device-memory or userptr object, its `vmap` hands out that object's mapping
+/// ([`KernelMapping::get_or_map_locked`]), so the jobs of both devices share one.
 ///
 /// # Invariants
 ///
-/// `vaddr` is null or a mapping of the whole object owning this, made by [`map_whole`].
+/// `vaddr` is null or a mapping of the whole object owning this, made by [`map_whole`] or
+/// [`map_pages`].
 pub(crate) struct KernelMapping {
     vaddr: AtomicPtr<u8>,
 }
@@ -167,10 +176,23 @@ impl KernelMapping {
 
     /// The mapping of `bo`, which must own `self`, made now if it has none. May sleep.
     fn get_or_map(&self, bo: &Bo) -> Result<NonNull<u8>> {
+        self.get_or(bo, || map_whole(bo))
+    }
+
+    /// The mapping of `bo`, a device-memory or userptr object owning `self` whose reservation
+    /// lock the caller holds (`state` is its state), made now if it has none: for the `vmap` of
+    /// the object's dma-buf, which the dma-buf core calls with that lock held. May sleep.
+    pub(crate) fn get_or_map_locked(&self, bo: &Bo, state: &mut PagesState) -> Result<NonNull<u8>> {
+        self.get_or(bo, || map_pages(bo, state))
+    }
+
+    /// The mapping of `bo` (owning `self`), or the one `map` makes if it has none; `map` is
+    /// [`map_whole`] or [`map_pages`] of `bo`.
+    fn get_or(&self, bo: &Bo, map: impl FnOnce() -> Result<NonNull<u8>>) -> Result<NonNull<u8>> {
         if let Some(vaddr) = NonNull::new(self.vaddr.load(Ordering::Acquire)) {
             return Ok(vaddr);
         }
-        let new = map_whole(bo)?;
+        let new = map()?;
         // INVARIANT: Only a mapping of the whole object is stored, once.
         match self.vaddr.compare_exchange(
             core::ptr::null_mut(),
@@ -197,8 +219,9 @@ impl KernelMapping {
     pub(crate) unsafe fn unmap(&self, bo: &Bo) {
         if let Some(vaddr) = NonNull::new(self.vaddr.swap(core::ptr::null_mut(), Ordering::AcqRel))
         {
-            // SAFETY: By the type invariants `vaddr` came from `map_whole(bo)`; it was taken out
-            // of `self` just above, and nobody uses it (safety requirements).
+            // SAFETY: By the type invariants `vaddr` came from `map_whole(bo)` or
+            // `map_pages(bo, ..)`; it was taken out of `self` just above, and nobody uses it
+            // (safety requirements).
             unsafe { unmap_whole(bo, vaddr) };
         }
     }
@@ -251,9 +274,11 @@ impl Slot {
         };
         let (vaddr, size) = if imported && !peer {
             let mut size = 0;
-            // SAFETY: `bo` is a live import (we hold a reference): its attachment lives as long
-            // as it; `size` is a valid out pointer.
-            let vaddr = from_err_ptr(unsafe { xaccel_job_vmap_gem(bo.gem(), true, &mut size) })?;
+            let vaddr = bo.with_mapped_dma_buf(|dma_buf| {
+                // SAFETY: `dma_buf` is the import's live dma-buf, whose reservation lock is held;
+                // `size` is a valid out pointer.
+                from_err_ptr(unsafe { xaccel_job_vmap_dma_buf(dma_buf, &mut size) })
+            })?;
             let vaddr = NonNull::new(vaddr.cast::<u8>()).ok_or(ENOMEM)?;
             // An exporter's dma-buf may be shorter than the object (rounded up to whole pages).
             (vaddr, size.min(bo_size))
@@ -327,7 +352,9 @@ impl JobMemory {
 
     /// Maps every object of `bos` (a reference and whether the job may write it), in order:
     /// slot `i` is `bos[i]`. May sleep. Errors: `ENOMEM`, `EACCES` for a read-only object to be
-    /// written, `EOPNOTSUPP` for an import of I/O memory, the exporter's vmap errors.
+    /// written, `EOPNOTSUPP` for an import whose exporter cannot be mapped for the CPU (no
+    /// `vmap`, or I/O memory), `ENODEV` for one whose exporter revoked it, the exporter's other
+    /// map and vmap errors.
     pub(crate) fn map(bos: KVec<(ARef<Bo>, bool)>) -> Result<Self> {
         if bos.is_empty() {
             return Ok(Self::none());

@@ -78,8 +78,18 @@ struct sg_table *xaccel_bar_map(struct dma_buf_attachment *attach,
 	return sgt;
 }
 
+/*
+ * Undoes xaccel_bar_map(). dma_buf_phys_vec_to_sgt() sets the table's
+ * orig_nents to 0 (its tables have no CPU list), and dma_buf_free_sgt() frees
+ * it with sg_free_table(), which frees as many entries as orig_nents says:
+ * none, leaking the scatterlist sg_alloc_table() allocated for every mapping.
+ * nents still counts the entries allocated (the helper fills them in place),
+ * so the count is restored first. Harmless where the helper does not zero
+ * orig_nents or frees by nents itself.
+ */
 void xaccel_bar_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt)
 {
+	sgt->orig_nents = sgt->nents;
 	dma_buf_free_sgt(attach, sgt, DMA_BIDIRECTIONAL);
 }
 

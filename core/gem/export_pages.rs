@@ -6,7 +6,8 @@
 //! `export` picks [`DEVICE_DMABUF_OPS`] or [`USERPTR_DMABUF_OPS`] by placement. Importers get
 //! sg tables of the object's current memory for the importing device ([`map_dma_buf`]): its
 //! pages DMA-mapped, or the bus addresses of its blocks of a PCI BAR; `mmap()` of the dma-buf
-//! maps them as the device file does.
+//! maps them as the device file does, and `dma_buf_vmap()` (another xaccel device's jobs on an
+//! import) gets the object's kernel mapping ([`vmap`]), which pins the memory where it is.
 //!
 //! # Device memory
 //!
@@ -57,7 +58,18 @@ use crate::{
     },
 };
 use core::ptr;
-use kernel::{bindings, ffi::c_int, new_mutex, prelude::*, sync::Mutex};
+use kernel::{
+    bindings,
+    ffi::{c_int, c_void},
+    new_mutex,
+    prelude::*,
+    sync::Mutex,
+};
+
+extern "C" {
+    /// `iosys_map_set_vaddr()` (`job_memory_c.c`).
+    fn xaccel_iosys_map_set_vaddr(map: *mut bindings::iosys_map, vaddr: *mut c_void);
+}
 
 /// The exporter ops of device-memory objects: dynamic (`pin`/`unpin`).
 pub(super) static DEVICE_DMABUF_OPS: DmaBufOps = DmaBufOps(bindings::dma_buf_ops {
@@ -71,7 +83,8 @@ pub(super) static DEVICE_DMABUF_OPS: DmaBufOps = DmaBufOps(bindings::dma_buf_ops
     begin_cpu_access: None,
     end_cpu_access: None,
     mmap: Some(bindings::drm_gem_dmabuf_mmap),
-    vmap: None,
+    vmap: Some(vmap),
+    // The mapping `vmap` hands out stays until the object is freed.
     vunmap: None,
 });
 
@@ -87,7 +100,8 @@ pub(super) static USERPTR_DMABUF_OPS: DmaBufOps = DmaBufOps(bindings::dma_buf_op
     begin_cpu_access: None,
     end_cpu_access: None,
     mmap: Some(bindings::drm_gem_dmabuf_mmap),
-    vmap: None,
+    vmap: Some(vmap),
+    // The mapping `vmap` hands out stays until the object is freed.
     vunmap: None,
 });
 
@@ -302,6 +316,40 @@ extern "C" fn map_dma_buf(
     }
 }
 
+/// `vmap`: a kernel mapping of all of the object for an importer's CPU (another xaccel
+/// device's jobs, `job_memory`): the object's own [`KernelMapping`], the one its device's jobs
+/// use, made now if it has none and kept until the object is freed, so the memory no longer
+/// moves (a later migration gets `EBUSY`). BAR memory has no pages to map (`EOPNOTSUPP`):
+/// importers that reach it use its bus addresses, and the others had the object migrated when
+/// they attached.
+///
+/// [`KernelMapping`]: crate::job_memory::KernelMapping
+extern "C" fn vmap(dma_buf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) -> c_int {
+    // SAFETY: `dma_buf_vmap()` calls this for one of our dma-bufs with its reservation lock
+    // held, which the object's state needs.
+    let (bo, state) = unsafe {
+        let bo = object(dma_buf);
+        (bo, bo.state_cell().get())
+    };
+    if state.revoked {
+        return ENODEV.to_errno();
+    }
+    if matches!(state.memory, Memory::Blocks(_))
+        && bo.device_memory().and_then(|m| m.bar()).is_some()
+    {
+        return EOPNOTSUPP.to_errno();
+    }
+    match bo.kernel_map().get_or_map_locked(bo, state) {
+        Ok(vaddr) => {
+            // SAFETY: `map` is the caller's `iosys_map`; the address is system memory, mapped
+            // until the object is freed, which the dma-buf (held by the caller) prevents.
+            unsafe { xaccel_iosys_map_set_vaddr(map, vaddr.as_ptr().cast()) };
+            0
+        }
+        Err(e) => e.to_errno(),
+    }
+}
+
 /// Whether `map_dma_buf` maps `dma_buf` for importers as PCI bus addresses of a BAR: one of our
 /// exports of device memory in a PCI BAR region, neither migrated nor revoked. (Importers
 /// cannot tell from the table: with `CONFIG_DMABUF_DEBUG` no importer's table has pages.)
@@ -506,6 +554,44 @@ mod tests {
         ensure!(mapped.is_ok() && migrated);
         ensure!(read == pattern);
         ensure!(memory.avail() == REGION);
+        Ok(())
+    }
+
+    #[test]
+    fn vmap_maps_the_memory_which_then_stays() -> Result {
+        let faux = faux::Registration::new(c"xaccel-kunit-vmap", None)?;
+        let dev = device(&faux, true, ExportFallback::Migrate)?;
+        let bo = Bo::new_device(&dev, 1, SIZE, 0, 0)?;
+        let pattern = [0xa5u8; 16];
+        // SAFETY: The test owns the object; 16 bytes at 8 are inside the page.
+        with_page(&bo, 2, |page| unsafe {
+            page.write_raw(pattern.as_ptr(), 8, 16)
+        })?;
+        let dma_buf = Exported(from_err_ptr(export(bo.gem(), 2))?);
+        let mut map = bindings::iosys_map::default();
+        let mut read = [0u8; 16];
+        // SAFETY: The dma-buf is live while `dma_buf` is held; vmap and vunmap under its
+        // reservation lock, as they require. The mapping covers the object's `SIZE` bytes, so
+        // 16 bytes at page 2, byte 8, are inside it.
+        let mapped = unsafe {
+            let resv = (*dma_buf.0).resv;
+            let _ = bindings::dma_resv_lock(resv, ptr::null_mut());
+            let ret = bindings::dma_buf_vmap(dma_buf.0, &mut map);
+            if ret == 0 {
+                let vaddr = map.__bindgen_anon_1.vaddr.cast::<u8>();
+                ptr::copy_nonoverlapping(vaddr.add(2 * PAGE_SIZE + 8), read.as_mut_ptr(), 16);
+                bindings::dma_buf_vunmap(dma_buf.0, &mut map);
+            }
+            bindings::dma_resv_unlock(resv);
+            ret
+        };
+        // An importer that does not reach the region would move the object: it is mapped now.
+        // SAFETY: As above.
+        let busy =
+            from_err_ptr(unsafe { bindings::dma_buf_attach(dma_buf.0, dma_device(&dev)) }).err();
+        ensure!(mapped == 0 && !map.is_iomem);
+        ensure!(read == pattern);
+        ensure!(busy == Some(EBUSY));
         Ok(())
     }
 

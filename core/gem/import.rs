@@ -107,21 +107,41 @@ impl ImportMapping {
         let resv = unsafe { (*(*attach).dmabuf).resv };
         // SAFETY: `resv` is the dma-buf's live reservation object; no acquire context.
         to_result(unsafe { bindings::dma_resv_lock(resv, ptr::null_mut()) })?;
+        // SAFETY: The reservation lock is held; `attach` is the object's (safety requirements).
+        let result = unsafe { self.mapped_locked(attach) };
+        // SAFETY: Locked above.
+        unsafe { bindings::dma_resv_unlock(resv) };
+        result.map(|_| ())
+    }
+
+    /// The attachment's mapping for its device, made now if there is none (at import, or after
+    /// an exporter's invalidation unmapped it). Errors: the exporter's (`ENODEV` once it
+    /// revoked the buffer).
+    ///
+    /// # Safety
+    ///
+    /// The reservation lock of `attach`'s dma-buf must be held, and `attach` must be the live
+    /// attachment of the object owning `self`.
+    unsafe fn mapped_locked(
+        &self,
+        attach: *mut bindings::dma_buf_attachment,
+    ) -> Result<*mut bindings::sg_table> {
+        // SAFETY: The reservation lock is held (safety requirements, type invariants).
+        let sgt = unsafe { *self.sgt.get() };
+        if !sgt.is_null() {
+            return Ok(sgt);
+        }
         // SAFETY: The reservation lock is held, as dynamic attachments require.
-        let sgt = unsafe {
+        let sgt = from_err_ptr(unsafe {
             bindings::dma_buf_map_attachment(
                 attach,
                 bindings::dma_data_direction::DMA_BIDIRECTIONAL,
             )
-        };
-        let result = from_err_ptr(sgt).map(|sgt| {
-            // INVARIANT: A mapping of the attachment, stored under the reservation lock.
-            // SAFETY: The reservation lock is held (type invariants).
-            unsafe { *self.sgt.get() = sgt };
-        });
-        // SAFETY: Locked above.
-        unsafe { bindings::dma_resv_unlock(resv) };
-        result
+        })?;
+        // INVARIANT: A mapping of the attachment, stored under the reservation lock.
+        // SAFETY: The reservation lock is held (safety requirements).
+        unsafe { *self.sgt.get() = sgt };
+        Ok(sgt)
     }
 
     /// Unmaps the attachment if it is mapped.
@@ -360,16 +380,9 @@ impl Bo {
         // (type invariants) and dynamic attachments need.
         let result = (|| unsafe {
             let peer_table = || -> Result<*mut bindings::sg_table> {
-                if (*mapping.sgt.get()).is_null() {
-                    let sgt = from_err_ptr(bindings::dma_buf_map_attachment(
-                        attach,
-                        bindings::dma_data_direction::DMA_BIDIRECTIONAL,
-                    ))?;
-                    // INVARIANT: A mapping of the attachment, stored under the reservation lock.
-                    *mapping.sgt.get() = sgt;
-                }
+                let sgt = mapping.mapped_locked(attach)?;
                 if super::export_pages::maps_bar((*attach).dmabuf) {
-                    Ok(*mapping.sgt.get())
+                    Ok(sgt)
                 } else {
                     Err(EOPNOTSUPP)
                 }
@@ -387,6 +400,30 @@ impl Bo {
             // INVARIANT: The reservation lock is held while `f` runs.
             f(SGTable::from_raw(sgt), &mut PeerVms { mapping })
         })();
+        // SAFETY: Locked above.
+        unsafe { bindings::dma_resv_unlock(resv) };
+        result
+    }
+
+    /// Runs `f` on the imported object's dma-buf, under its reservation lock, with the
+    /// attachment mapped for the device (again, if the exporter moved the memory since): for a
+    /// job's CPU mapping of the object (`dma_buf_vmap()`), which is so only asked of an exporter
+    /// that still hands the memory out.
+    ///
+    /// Errors: `EOPNOTSUPP` if the object is not imported, the exporter's map errors (`ENODEV`
+    /// once it revoked the buffer), and `f`'s.
+    pub(crate) fn with_mapped_dma_buf<T>(
+        &self,
+        f: impl FnOnce(*mut bindings::dma_buf) -> Result<T>,
+    ) -> Result<T> {
+        let (attach, resv) = self.import_attachment()?;
+        // SAFETY: `attach` is the object's live attachment, which holds its dma-buf.
+        let dma_buf = unsafe { (*attach).dmabuf };
+        // SAFETY: `resv` is the dma-buf's live reservation object; no acquire context.
+        to_result(unsafe { bindings::dma_resv_lock(resv, ptr::null_mut()) })?;
+        // SAFETY: The reservation lock is held; `attach` is the object's live attachment.
+        let result =
+            unsafe { self.import_mapping().mapped_locked(attach) }.and_then(|_| f(dma_buf));
         // SAFETY: Locked above.
         unsafe { bindings::dma_resv_unlock(resv) };
         result

@@ -47,4 +47,5 @@ pub(crate) use export_pages::{revoke, ExportList};
 pub(crate) use fdinfo::show_fdinfo;
 pub(crate) use import::{gem_prime_import, prepare_dma_device};
 pub use object::{Bo, Placement};
+pub(crate) use pages::PagesState;
 pub use usage::RegionCounters;

@@ -639,14 +639,18 @@ struct drm_xaccel_submit_bo {
  * VM or syncobj (handles of other files are never found); -EIO on a guilty
  * context; -EACCES for a read-only buffer object (DRM_XACCEL_BO_READ_ONLY)
  * listed with DRM_XACCEL_SUBMIT_BO_WRITE; -EOPNOTSUPP if the backend does
- * not execute jobs; -EFAULT for a bad @in_syncobjs or @bos pointer; -EINTR if interrupted while locking the
+ * not execute jobs, or if an imported buffer object the job uses (listed,
+ * or reached through the VM) cannot be mapped for the CPU (its exporter has
+ * no vmap, or maps I/O memory); -EFAULT for a bad @in_syncobjs or @bos
+ * pointer; -EINTR if interrupted while locking the
  * buffer objects; -EAGAIN if a listed buffer object in device memory behind
  * a PCI BAR migrated (a dma-buf export) while the command buffer was being
  * checked against its device address (retry); -EBUSY if the context
  * already holds DRM_XACCEL_MAX_QUEUED_JOBS jobs that have not started (wait
  * for one of its fences and retry); -ENOSPC if the device's MMU has no
  * address space left for the @vm_id's VM; the backend's errno for a
- * rejected command buffer; -ENODEV once the device is gone. On error nothing
+ * rejected command buffer; -ENODEV once the device is gone, or once the
+ * exporter of an imported buffer object the job uses revoked it. On error nothing
  * is queued and the struct is left as it was. Listed buffer objects in
  * device memory behind a PCI BAR stay there from a successful check on.
  */

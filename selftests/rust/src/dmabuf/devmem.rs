@@ -30,7 +30,7 @@ pub enum Rule {
 }
 
 /// The id of `a`'s DEVICE region, if it has a CPU-visible one.
-fn device_region(a: &Accel) -> Check<Option<u32>> {
+pub fn device_region(a: &Accel) -> Check<Option<u32>> {
     Ok(a.dev
         .regions()?
         .into_iter()
@@ -42,7 +42,7 @@ fn device_region(a: &Accel) -> Check<Option<u32>> {
 
 /// A device BO of [`LEN`] bytes on `a` holding the pattern `seed`, and its
 /// mapping.
-fn filled(a: &Accel, region: u32, seed: u64) -> Check<(Bo<'_>, SharedMap)> {
+pub fn filled(a: &Accel, region: u32, seed: u64) -> Check<(Bo<'_>, SharedMap)> {
     let bo = Bo::create(&a.dev, LEN as u64, region)?;
     let map = Accel::map(&a.dev, bo.handle())?;
     map.fill(seed);

@@ -18,6 +18,7 @@
 mod ctx;
 mod devmem;
 mod interop;
+mod jobs;
 mod peers;
 mod rules;
 mod unplug;
@@ -82,6 +83,8 @@ const TESTS: &[Test<Ctx>] = &[
     ("device BO exported to vgem: read back, or refused, as declared", devmem::to_vgem),
     ("device BO imported by the other xaccel device, or refused",     devmem::to_second_device),
     ("device BO: one dma-buf, re-import gives the same handle",       devmem::same_dma_buf),
+    ("device BO imported by the other device: its COPYs, BO list",    jobs::copy_through_bo_list),
+    ("device BO imported by the other device: its COPYs, VM binding", jobs::copy_through_vm_binding),
 ];
 
 /// The unplug sequence, in order.
