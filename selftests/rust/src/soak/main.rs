@@ -37,7 +37,11 @@ struct Tally {
 
 impl Tally {
     fn errno(&mut self, errno: Errno) {
-        *self.errnos.entry(errno_name(errno)).or_default() += 1;
+        let name = match errno {
+            Errno::TIME => "ETIME".into(),
+            errno => errno_name(errno).replace(' ', ""),
+        };
+        *self.errnos.entry(name).or_default() += 1;
     }
 }
 
