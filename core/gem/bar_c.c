@@ -79,13 +79,12 @@ struct sg_table *xaccel_bar_map(struct dma_buf_attachment *attach,
 }
 
 /*
- * Undoes xaccel_bar_map(). dma_buf_phys_vec_to_sgt() sets the table's
- * orig_nents to 0 (its tables have no CPU list), and dma_buf_free_sgt() frees
- * it with sg_free_table(), which frees as many entries as orig_nents says:
- * none, leaking the scatterlist sg_alloc_table() allocated for every mapping.
- * nents still counts the entries allocated (the helper fills them in place),
- * so the count is restored first. Harmless where the helper does not zero
- * orig_nents or frees by nents itself.
+ * Undoes xaccel_bar_map(). dma_buf_phys_vec_to_sgt() zeroes the table's
+ * orig_nents (an MMIO table has no CPU list), and dma_buf_free_sgt() frees it
+ * with sg_free_table(), which frees orig_nents entries: none, so 7.3 leaks the
+ * scatterlist of every mapping (kmemleak: sg_alloc_table() under
+ * dma_buf_phys_vec_to_sgt()). nents still counts what sg_alloc_table()
+ * allocated, and no importer reads the table any more: give the count back.
  */
 void xaccel_bar_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt)
 {
