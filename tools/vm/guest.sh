@@ -598,6 +598,19 @@ check)
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap selftest-vaccel "$bin/xaccel-selftest-vaccel" /dev/accel/accel0 /dev/accel/accel1
+	# Fault injection into every call of the uAPI (skipped without fail-nth), with imports
+	# from the second device.
+	run_tap selftest-faults:accel0 "$bin/xaccel-selftest-faults" --peer /dev/accel/accel1 \
+		/dev/accel/accel0
+	# Hostile teardown: SIGKILL with 10,000 jobs queued on both devices, a close racing with
+	# SUBMIT, VM_BIND and an mmap fault, and an unload while clients submit.
+	run_tap selftest-teardown-kill "$bin/xaccel-selftest-teardown" kill /dev/accel/accel0 \
+		/dev/accel/accel1
+	run_tap selftest-teardown-close-race "$bin/xaccel-selftest-teardown" close-race \
+		/dev/accel/accel0
+	run_tap selftest-teardown-unplug "$bin/xaccel-selftest-teardown" unplug \
+		--unplug "modprobe -d $modroot -r vaccel" --replug "modprobe -d $modroot vaccel" \
+		/dev/accel/accel0
 	# dma-buf interop: udmabuf is built in, vgem is a module.
 	load vgem
 	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1
@@ -638,6 +651,10 @@ check)
 		# buffers of its own (its SUBMITs fail validation: the fuzzer's are vaccel programs).
 		# Its hundreds of VMs must give their address spaces back, or later tests would fail.
 		run_tap "selftest-fuzz:${node##*/}" "$bin/xaccel-selftest-fuzz" "$node"
+		# Fault injection on hlx: HBM, its vendor queries, a LIN_DMA in a VM, and imports
+		# from the other HLX function (peer-to-peer).
+		run_tap "selftest-faults:${node##*/}" "$bin/xaccel-selftest-faults" --peer "$second" \
+			"$node"
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
 	run_tap hlx-refuse-setup hlx_refuse_setup
@@ -653,6 +670,11 @@ check)
 			"$bin/xaccel-selftest-hlx-p2p" \
 			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node" "$second"
 		run_tap hlx-p2p-revoke-teardown hlx_p2p_revoke_teardown "$bdf"
+		node=$(hlx_node) && bdf=$(hlx_bdf "$node")
+		# The function unbinds while clients submit and churn BOs, then binds again.
+		run_tap "selftest-teardown-unplug:${node##*/}" "$bin/xaccel-selftest-teardown" unplug \
+			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" \
+			--replug "echo $bdf >/sys/bus/pci/drivers/hlx/bind" "$node"
 		node=$(hlx_node) && bdf=$(hlx_bdf "$node")
 		run_tap "selftest-dmabuf-hbm-unplug:${node##*/}" "$bin/xaccel-selftest-dmabuf" \
 			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node"
