@@ -3,7 +3,7 @@
 # xaccel's Makefile has two faces:
 #  - Kbuild: `make -C <kernel build> M=<this dir>` builds the modules (xaccel.ko and one
 #    module per backend). Dropped into a kernel tree, the same rules work in-tree.
-#  - The developer's entry point: `make run`, `make check`, `make lint` (see README.md).
+#  - The developer's entry point: `make run`, `make check`, `make soak`, `make lint` (see README.md).
 
 ifneq ($(KERNELRELEASE),)
 # ---------------------------------------------------------------- Kbuild ---
@@ -73,9 +73,10 @@ else
 SHELL := /bin/bash
 XACCEL := tools/vm/xaccel-dev
 
-.PHONY: run check try bench profile lint setup kernel modules userspace clean
+.PHONY: run check soak try bench profile lint setup kernel modules userspace clean
 run:        ; @$(XACCEL) run
 check:      ; @$(XACCEL) check
+soak:       ; @$(XACCEL) soak
 try:        ; @$(XACCEL) try
 bench:      ; @$(XACCEL) bench
 profile:    ; @$(XACCEL) profile

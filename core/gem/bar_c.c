@@ -78,8 +78,17 @@ struct sg_table *xaccel_bar_map(struct dma_buf_attachment *attach,
 	return sgt;
 }
 
+/*
+ * Undoes xaccel_bar_map(). dma_buf_phys_vec_to_sgt() zeroes the table's
+ * orig_nents (an MMIO table has no CPU list), and dma_buf_free_sgt() frees it
+ * with sg_free_table(), which frees orig_nents entries: none, so 7.3 leaks the
+ * scatterlist of every mapping (kmemleak: sg_alloc_table() under
+ * dma_buf_phys_vec_to_sgt()). nents still counts what sg_alloc_table()
+ * allocated, and no importer reads the table any more: give the count back.
+ */
 void xaccel_bar_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt)
 {
+	sgt->orig_nents = sgt->nents;
 	dma_buf_free_sgt(attach, sgt, DMA_BIDIRECTIONAL);
 }
 

@@ -2,11 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #! Installs the host tools xaccel needs, idempotently: Debian packages, the
 #! rust-src component, bindgen-cli and virtme-ng (private virtualenv). linux-perf is for
-#! `make profile`, which runs the host's perf inside the VM.
+#! `make profile`, which runs the host's perf inside the VM. clang and lld build the `check`
+#! kernel (KASAN with Rust needs LLVM) and the modules against it.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 
 packages=(qemu-system-x86 qemu-utils "libclang-$XACCEL_LLVM-dev" "llvm-$XACCEL_LLVM"
+	"clang-$XACCEL_LLVM" "lld-$XACCEL_LLVM"
 	flex bison bc libelf-dev libssl-dev cpio kmod python3-venv xz-utils
 	libdrm-dev rsync dwarves gcc make linux-perf)
 

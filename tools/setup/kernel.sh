@@ -71,16 +71,27 @@ graft_kconfig() {
 }
 
 # The configuration fragments of the kernel flavour $XACCEL_KERNEL_FLAVOR: `check` (the
-# default: tools/vm/kernel.config, debug checks on) or `bench` (the same, then
-# tools/vm/kernel-bench.config turning the costly debug checks off). Later fragments win.
+# default: tools/vm/kernel.config, debug checks on, then tools/vm/kernel-sanitizers.config),
+# `bench` (tools/vm/kernel.config, then tools/vm/kernel-bench.config turning the costly debug
+# checks off) or `profile` (bench plus kallsyms). Later fragments win.
 fragments() {
 	echo "$XACCEL_ROOT/tools/vm/kernel.config"
 	case ${XACCEL_KERNEL_FLAVOR:-check} in
-	check) ;;
+	check) echo "$XACCEL_ROOT/tools/vm/kernel-sanitizers.config" ;;
 	bench) echo "$XACCEL_ROOT/tools/vm/kernel-bench.config" ;;
 	profile) printf '%s\n' "$XACCEL_ROOT/tools/vm/kernel-bench.config" \
 		"$XACCEL_ROOT/tools/vm/kernel-profile.config" ;;
 	*) xaccel_die "unknown kernel flavour '$XACCEL_KERNEL_FLAVOR' (check, bench or profile)" ;;
+	esac
+}
+
+# The flavour's extra make arguments, one a line: the `check` kernel has KASAN and Rust, which
+# need an LLVM build (`RUST depends on !KASAN || CC_IS_CLANG`); `bench` and `profile` are built
+# with GCC. Written to the build directory as .xaccel-make, which every later make against it
+# (the modules, clippy) passes too.
+make_args() {
+	case ${XACCEL_KERNEL_FLAVOR:-check} in
+	check) echo "LLVM=-$XACCEL_LLVM" ;;
 	esac
 }
 
@@ -89,10 +100,10 @@ configure() {
 	[ -f "$out/.config" ] && [ -f "$out/.xaccel-configured" ] && return 0
 	xaccel_log "configuring $out"
 	mkdir -p "$out"
-	make -s -C "$src" O="$out" tinyconfig >&2
+	make -s -C "$src" O="$out" "${kargs[@]}" tinyconfig >&2
 	# shellcheck disable=SC2046 # one path per line, without spaces
 	(cd "$out" && "$src/scripts/kconfig/merge_config.sh" -m -O "$out" .config $(fragments) >/dev/null)
-	make -s -C "$src" O="$out" olddefconfig >&2
+	make -s -C "$src" O="$out" "${kargs[@]}" olddefconfig >&2
 	# Every option the fragments ask for must have taken (the last word on an option wins).
 	local bad=0 line key want got
 	declare -A wanted=()
@@ -116,7 +127,7 @@ configure() {
 }
 
 main() {
-	local src version hash out
+	local src version hash out kargs
 	# Several checkouts may share the cache: one kernel build at a time.
 	mkdir -p "$XACCEL_CACHE"
 	exec 9>"$XACCEL_CACHE/.kernel.lock"
@@ -124,16 +135,20 @@ main() {
 	src=$(source_dir)
 	version=${src##*/linux-}
 	graft_kconfig "$src"
+	mapfile -t kargs < <(make_args)
+	# The key covers the make arguments too (none for a GCC build, so its key is unchanged).
 	# shellcheck disable=SC2046 # one path per line, without spaces
-	hash=$(cat $(fragments) "$XACCEL_ROOT/Kconfig" | sha256sum | cut -c1-12)
+	hash=$({ cat $(fragments) "$XACCEL_ROOT/Kconfig"; ((${#kargs[@]} == 0)) ||
+		printf '%s\n' "${kargs[@]}"; } | sha256sum | cut -c1-12)
 	out=$XACCEL_CACHE/build/$version-$hash
 	configure "$src" "$out"
-	xaccel_log "building kernel $version ($out)"
-	make -s -C "$src" O="$out" -j"$(nproc)" bzImage modules >&2
+	if ((${#kargs[@]})); then printf '%s\n' "${kargs[@]}" >"$out/.xaccel-make"; else : >"$out/.xaccel-make"; fi
+	xaccel_log "building kernel $version ($out${kargs[*]:+, ${kargs[*]}})"
+	make -s -C "$src" O="$out" "${kargs[@]}" -j"$(nproc)" bzImage modules >&2
 	# Stage the kernel's own modules (vgem, drm-sched-tests, ...) for `modprobe -d`.
 	if [ ! -f "$out/modroot/.stamp" ] || [ -n "$(find "$out" -name '*.ko' -newer "$out/modroot/.stamp" -print -quit)" ]; then
 		rm -rf "$out/modroot.tmp"
-		make -s -C "$src" O="$out" INSTALL_MOD_PATH="$out/modroot.tmp" modules_install >&2
+		make -s -C "$src" O="$out" "${kargs[@]}" INSTALL_MOD_PATH="$out/modroot.tmp" modules_install >&2
 		touch "$out/modroot.tmp/.stamp"
 		rm -rf "$out/modroot" && mv "$out/modroot.tmp" "$out/modroot"
 	fi

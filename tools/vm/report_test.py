@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Self-test of report.py: proves that the verdict of `make check` can fail.
 
-Feeds report.py synthetic VM logs (a clean run, a kernel splat, a missed TAP plan, a
-crashed program, a VM that never finished) and checks each verdict. Prints TAP.
+Feeds report.py synthetic VM logs (a clean run, kernel splats of every kind the sanitizer
+kernel prints, a missed TAP plan, a crashed program, a VM that never finished) and checks each
+verdict. Prints TAP.
 """
 
 import os
@@ -38,6 +39,14 @@ bench: bo-4k ours=2.0 anchor=1.0 ratio=2.000 goal=ge1.0
 ### xaccel-guest: done
 """
 
+
+def splat(*lines):
+    """CLEAN with kernel lines logged while 'demo' runs."""
+    return CLEAN.replace("[    1.100000] xaccel-test: demo end",
+                         "".join(f"[    1.050000] {line}\n" for line in lines) +
+                         "[    1.100000] xaccel-test: demo end")
+
+
 # (name, log, expected exit code, text expected in the output[, extra report.py options])
 CASES = [
     ("a clean run passes", CLEAN, 0, "1 passed, 0 failed, 1 skipped"),
@@ -51,6 +60,45 @@ CASES = [
                    "[    2.0] WARNING: possible circular locking dependency detected\n"
                    "### xaccel-dmesg: end"),
      1, "possible circular locking"),
+    ("a KASAN report fails and names the test",
+     splat("==================================================================",
+           "BUG: KASAN: slab-use-after-free in xaccel_bo_free+0x2a/0x60 [xaccel]",
+           "Read of size 8 at addr ffff888012345678 by task xaccel-selftes/123"),
+     1, "kernel splat during 'demo': [    1.050000] BUG: KASAN: slab-use-after-free"),
+    ("a UBSAN report fails",
+     splat("UBSAN: array-index-out-of-bounds in core/gem/bar_c.c:70:3",
+           "index 4 is out of range for type 'u64[4]'"),
+     1, "kernel splat during 'demo': [    1.050000] UBSAN: array-index-out-of-bounds"),
+    ("a DEBUG_OBJECTS report fails",
+     splat("ODEBUG: free active (active state 0) object: 00000000deadbeef object type: "
+           "timer_list hint: xaccel_timeout+0x0/0x40 [xaccel]"),
+     1, "kernel splat during 'demo': [    1.050000] ODEBUG: free active"),
+    ("a leak kmemleak printed fails",
+     splat("unreferenced object 0xffff888004f3c2c0 (size 64):",
+           "  comm \"xaccel-selftest\", pid 2217, jiffies 4294937011"),
+     1, "kernel splat during 'demo': [    1.050000] unreferenced object 0xffff888004f3c2c0"),
+    ("kmemleak's own trouble fails",
+     splat("kmemleak: Memory pool empty, consider increasing "
+           "CONFIG_DEBUG_KMEMLEAK_MEM_POOL_SIZE"),
+     1, "kmemleak: Memory pool empty"),
+    ("suspicious RCU usage fails",
+     splat("=============================", "WARNING: suspicious RCU usage"),
+     1, "suspicious RCU usage"),
+    ("an RCU stall fails",
+     splat("rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:"),
+     1, "rcu_preempt detected stalls"),
+    ("a hung task fails",
+     splat("INFO: task modprobe:345 blocked for more than 120 seconds."),
+     1, "blocked for more than 120 seconds"),
+    ("the sanitizers' boot lines are not splats",
+     CLEAN.replace("### xaccel-dmesg: begin\n", "### xaccel-dmesg: begin\n"
+                   "[    0.000000] kasan: KernelAddressSanitizer initialized\n"
+                   "[    0.100000] kmemleak: Kernel memory leak detector initialized "
+                   "(mem pool available: 14000)\n"
+                   "[    0.200000] kmemleak: Automatic memory scanning thread started\n"
+                   "[    0.300000] kmemleak: 2 new suspected memory leaks "
+                   "(see /sys/kernel/debug/kmemleak)\n"),
+     0, "1 passed, 0 failed, 1 skipped"),
     ("an unmet plan fails", CLEAN.replace("1..2", "1..3"), 1, "planned 3 tests, ran 2"),
     ("a failing test fails", CLEAN.replace("ok 1 - one", "not ok 1 - one"), 1, "demo: one"),
     ("a crash with passing output fails", CLEAN.replace("rc=0", "rc=139"), 1, "exited 139"),
