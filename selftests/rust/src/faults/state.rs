@@ -31,7 +31,7 @@ pub struct State {
     pub used: Vec<u64>,
     /// fdinfo `drm-total-` and `drm-shared-` of the file, per region.
     pub fdinfo: Vec<(String, u64, u64)>,
-    /// The file's buffer-object handles, as debugfs lists them.
+    /// The file's buffer-object handles, as debugfs lists them (`pinned` left out).
     pub bos: Vec<BoEntry>,
     /// The handle SYNCOBJ_CREATE would give next (the lowest free one).
     pub next_syncobj: u32,
@@ -55,6 +55,11 @@ impl State {
             .into_iter()
             .filter(|b| b.client == client)
             .collect();
+        // A BO mapped for the device or for jobs stays pinned until it is freed (the core keeps
+        // those mappings; `Documentation/memory.rst`): a call may pin, and that is no leak.
+        for b in &mut bos {
+            b.pinned = false;
+        }
         bos.sort_by_key(|b| b.handle);
         let next_syncobj = sync::create(dev, false)?;
         sync::destroy(dev, next_syncobj)?;
@@ -72,6 +77,19 @@ impl State {
             fds,
             maps,
         })
+    }
+
+    /// Forgets that BOs were exported: DRM keeps the dma-buf of a failed PRIME_HANDLE_TO_FD in
+    /// the object (its export cache, `obj->dma_buf`, dropped with the last handle), so the BO
+    /// shows as exported and shared after the failure.
+    pub fn without_exports(mut self) -> Self {
+        for b in &mut self.bos {
+            b.exported = false;
+        }
+        for (_, _, shared) in &mut self.fdinfo {
+            *shared = 0;
+        }
+        self
     }
 
     /// What differs from `other`, field by field.
