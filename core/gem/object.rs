@@ -223,7 +223,7 @@ impl Bo {
     /// size) in `region`, charging them to the region.
     ///
     /// Returns `ENOSPC` if the region's budget cannot take `size` more bytes, `ENOMEM` (or
-    /// another error of the shmem layer) if the object cannot be set up.
+    /// another error of the shmem layer, but never its `ENOSPC`) if the object cannot be set up.
     pub(crate) fn new_system(
         dev: &AccelDevice,
         region: u32,
@@ -263,7 +263,10 @@ impl Bo {
             // SAFETY: A failed `drm_gem_shmem_init()` undoes its own work and the object was never
             // published, so the allocation is ours to free, and the charge with it.
             drop(unsafe { KBox::from_raw(bo) });
-            return Err(e);
+            // The shmem layer reports a failed inode allocation as `ENOSPC`
+            // (`shmem_get_inode()`), but its kernel mount has no size limit: here that can only
+            // mean no memory. `ENOSPC` is the region's budget, checked above.
+            return Err(if e == ENOSPC { ENOMEM } else { e });
         }
         // INVARIANT: Initialised with `SYSTEM_FUNCS` in a `KBox` that `free` reclaims; `charge`
         // holds `size` bytes, the object's size.

@@ -412,7 +412,10 @@ impl Hw {
             let Ok(pi) = self.read(CQ_PI) else { return };
             // `readl()` orders the PI read before the entry reads below.
             let mut st = self.state.lock();
-            if st.cq_ci == pi {
+            // A hard reset (unbind, recovery) zeroes `CQ_PI` under a handler that is running
+            // or pending: never walk more than the CQ holds, or the handler would spin through
+            // 2^32 entries with interrupts off. `bring_up` resynchronises the index.
+            if st.cq_ci == pi || pi.wrapping_sub(st.cq_ci) > CQ_ENTRIES_N {
                 return;
             }
             let at = (st.cq_ci % CQ_ENTRIES_N) as usize * CQ_ENTRY_BYTES;
@@ -453,6 +456,10 @@ impl Hw {
     pub(crate) fn eq_interrupt(&self) {
         let Ok(pi) = self.read(EQ_PI) else { return };
         let mut st = self.state.lock();
+        // As in `cq_interrupt`: after a hard reset under us, `EQ_PI` is behind our index.
+        if pi.wrapping_sub(st.eq_ci) > EQ_ENTRIES_N {
+            return;
+        }
         while st.eq_ci != pi {
             let at = (st.eq_ci % EQ_ENTRIES_N) as usize * EQ_ENTRY_BYTES;
             let kind = (self.eq.read32(at).unwrap_or(0) & 0xffff) as u16;

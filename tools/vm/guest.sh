@@ -814,6 +814,19 @@ check)
 	done
 	run_tap selftest-c-query "$cbin/query_test" /dev/accel/accel0
 	run_tap selftest-vaccel "$bin/xaccel-selftest-vaccel" /dev/accel/accel0 /dev/accel/accel1
+	# Fault injection into every call of the uAPI (skipped without fail-nth), with imports
+	# from the second device.
+	run_tap selftest-faults:accel0 "$bin/xaccel-selftest-faults" --peer /dev/accel/accel1 \
+		/dev/accel/accel0
+	# Hostile teardown: SIGKILL with 10,000 jobs queued on both devices, a close racing with
+	# SUBMIT, VM_BIND and an mmap fault, and an unload while clients submit.
+	run_tap selftest-teardown-kill "$bin/xaccel-selftest-teardown" kill /dev/accel/accel0 \
+		/dev/accel/accel1
+	run_tap selftest-teardown-close-race "$bin/xaccel-selftest-teardown" close-race \
+		/dev/accel/accel0
+	run_tap selftest-teardown-unplug "$bin/xaccel-selftest-teardown" unplug \
+		--unplug "modprobe -d $modroot -r vaccel" --replug "modprobe -d $modroot vaccel" \
+		/dev/accel/accel0
 	# dma-buf interop: udmabuf is built in, vgem is a module.
 	load vgem
 	run_tap selftest-dmabuf "$bin/xaccel-selftest-dmabuf" /dev/accel/accel0 /dev/accel/accel1
@@ -861,6 +874,10 @@ check)
 		run_tap "selftest-isolation:accel0+accel1+${node##*/}" \
 			"$bin/xaccel-selftest-isolation" /dev/accel/accel0 /dev/accel/accel1 "$node"
 		run_tap "selftest-drm-core:${node##*/}" "$bin/xaccel-selftest-drm-core" "$node"
+		# Fault injection on hlx: HBM, its vendor queries, a LIN_DMA in a VM, and imports
+		# from the other HLX function (peer-to-peer).
+		run_tap "selftest-faults:${node##*/}" "$bin/xaccel-selftest-faults" --peer "$second" \
+			"$node"
 	fi
 	run_tap hlx-teardown hlx_teardown_tests
 	run_tap hlx-refuse-setup hlx_refuse_setup
@@ -876,6 +893,11 @@ check)
 			"$bin/xaccel-selftest-hlx-p2p" \
 			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node" "$second"
 		run_tap hlx-p2p-revoke-teardown hlx_p2p_revoke_teardown "$bdf"
+		node=$(hlx_node) && bdf=$(hlx_bdf "$node")
+		# The function unbinds while clients submit and churn BOs, then binds again.
+		run_tap "selftest-teardown-unplug:${node##*/}" "$bin/xaccel-selftest-teardown" unplug \
+			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" \
+			--replug "echo $bdf >/sys/bus/pci/drivers/hlx/bind" "$node"
 		node=$(hlx_node) && bdf=$(hlx_bdf "$node")
 		run_tap "selftest-dmabuf-hbm-unplug:${node##*/}" "$bin/xaccel-selftest-dmabuf" \
 			--unplug "echo $bdf >/sys/bus/pci/drivers/hlx/unbind" "$node"
