@@ -548,11 +548,14 @@ hlx_refuse_teardown() {
 	echo "1..$tap_n"
 }
 
-# Module unload and reload, RELOADS times: the core and both backends load (no KUnit suite
-# runs meanwhile), a client on a vaccel device and one on an HLX device each open the device,
-# make a BO, run a job (a NOP; the DMA + compute program of `xaccel hlx`) and close it, and
-# everything unloads again. The leak scan after the last test covers the loop.
-RELOADS=100
+# Module unload and reload, N rounds: the core and both backends load (no KUnit suite runs
+# meanwhile), a client on a vaccel device and one on an HLX device each open the device, make a
+# BO, run a job (a NOP; the DMA + compute program of `xaccel hlx`) and close it, and everything
+# unloads again. The leak scan after it covers the rounds. A round takes 12-35 s on the
+# sanitizer kernel under TCG, so `make check` runs CHECK_RELOADS of them and `make soak`
+# SOAK_RELOADS after its load.
+CHECK_RELOADS=10
+SOAK_RELOADS=100
 reload_once() {
 	local node
 	load vaccel && load hlx || { echo "loading failed"; return 1; }
@@ -566,12 +569,12 @@ reload_once() {
 	unload hlx && unload vaccel || { echo "unloading failed"; return 1; }
 	! grep -qE '^(xaccel|vaccel|hlx) ' /proc/modules || { echo "a module stayed loaded"; return 1; }
 }
-reload_loop() {
+reload_loop() { # rounds
 	local i rc=0
 	# No trailing newline: matched as a glob. A name no suite has: no KUnit run at each load.
 	printf %s xaccel-reload-no-suite >/sys/module/kunit/parameters/filter_glob
-	for i in $(seq "$RELOADS"); do
-		reload_once || { echo "round $i of $RELOADS"; rc=1; break; }
+	for i in $(seq "$1"); do
+		reload_once || { echo "round $i of $1"; rc=1; break; }
 	done
 	printf %s '*' >/sys/module/kunit/parameters/filter_glob
 	return $rc
@@ -579,8 +582,8 @@ reload_loop() {
 reload_tests() {
 	tap_n=0
 	echo "TAP version 13"
-	tap "$RELOADS x: xaccel, vaccel and hlx load, a client runs a job on each, all unload" \
-		reload_loop
+	tap "$CHECK_RELOADS x: xaccel, vaccel and hlx load, a client runs a job on each, all unload" \
+		reload_loop "$CHECK_RELOADS"
 	tap "vaccel loads again" load vaccel
 	echo "1..$tap_n"
 }
@@ -747,6 +750,15 @@ soak() { # minutes calls seed
 	wait
 	mark "soak-load end"
 	soak_summary "$calls" || rc=1
+	# Every client has closed: the modules reload SOAK_RELOADS times, with a client in between.
+	mark "soak-reload begin"
+	if reload_loop "$SOAK_RELOADS" >"$soak_dir/reload.out" 2>&1; then
+		echo "soak: reload rounds=$SOAK_RELOADS failed=0"
+	else
+		echo "soak: reload rounds=$SOAK_RELOADS failed=1: $(tr '\n' ' ' <"$soak_dir/reload.out")"
+		rc=1
+	fi
+	mark "soak-reload end"
 	if [ -e "$KMEMLEAK" ]; then
 		mark "soak-leak-scan begin"
 		unload_all || rc=1
