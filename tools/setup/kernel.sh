@@ -71,29 +71,29 @@ graft_kconfig() {
 }
 
 # The configuration fragments of the kernel flavour $XACCEL_KERNEL_FLAVOR: `check` (the
-# default: tools/vm/kernel.config, debug checks on), `sanitizer` (the same, then
-# tools/vm/kernel-sanitizers.config: `make soak`, and `make check` when asked for),
-# `bench` (tools/vm/kernel.config, then tools/vm/kernel-bench.config turning the costly debug
+# default, `make check` and `make soak`: tools/vm/kernel.config, debug checks on, then
+# tools/vm/kernel-sanitizers.config), `debug` (tools/vm/kernel.config alone: a quicker kernel
+# for development loops), `bench` (tools/vm/kernel.config, then tools/vm/kernel-bench.config turning the costly debug
 # checks off) or `profile` (bench plus kallsyms). Later fragments win.
 fragments() {
 	echo "$XACCEL_ROOT/tools/vm/kernel.config"
 	case ${XACCEL_KERNEL_FLAVOR:-check} in
-	check) ;;
-	sanitizer) echo "$XACCEL_ROOT/tools/vm/kernel-sanitizers.config" ;;
+	check) echo "$XACCEL_ROOT/tools/vm/kernel-sanitizers.config" ;;
+	debug) ;;
 	bench) echo "$XACCEL_ROOT/tools/vm/kernel-bench.config" ;;
 	profile) printf '%s\n' "$XACCEL_ROOT/tools/vm/kernel-bench.config" \
 		"$XACCEL_ROOT/tools/vm/kernel-profile.config" ;;
-	*) xaccel_die "unknown kernel flavour '$XACCEL_KERNEL_FLAVOR' (check, sanitizer, bench or profile)" ;;
+	*) xaccel_die "unknown kernel flavour '$XACCEL_KERNEL_FLAVOR' (check, debug, bench or profile)" ;;
 	esac
 }
 
-# The flavour's extra make arguments, one a line: the `sanitizer` kernel has KASAN and Rust, which
+# The flavour's extra make arguments, one a line: the `check` kernel has KASAN and Rust, which
 # need an LLVM build (`RUST depends on !KASAN || CC_IS_CLANG`); `bench` and `profile` are built
 # with GCC. Written to the build directory as .xaccel-make, which every later make against it
 # (the modules, clippy) passes too.
 make_args() {
 	case ${XACCEL_KERNEL_FLAVOR:-check} in
-	sanitizer) echo "LLVM=-$XACCEL_LLVM" ;;
+	check) echo "LLVM=-$XACCEL_LLVM" ;;
 	esac
 }
 
