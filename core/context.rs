@@ -85,6 +85,11 @@ fn insert(contexts: &Contexts, entity: Arc<Entity>) -> Result<u32> {
 }
 
 impl ContextTable {
+    /// How many contexts the file holds (fdinfo `xaccel-contexts`).
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The context `id`: `ENOENT` if this file has none.
     pub(crate) fn get(&self, id: u32) -> Result<Arc<Entity>> {
         self.entries

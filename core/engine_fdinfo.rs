@@ -10,7 +10,10 @@
 //! above 1, which no xaccel engine has).
 //!
 //! [`show_fdinfo`] is the device's `drm_driver.show_fdinfo`: the memory keys (`gem::fdinfo`),
-//! then the engine keys. DRM calls it inside a `drm_dev_enter()` section.
+//! then the engine keys, then xaccel's own keys: `xaccel-contexts` and `xaccel-vms`, how many
+//! contexts and device VMs the file holds (so that a tool, or a test checking that a failed
+//! call left nothing behind, can count them without creating any). DRM calls it inside a
+//! `drm_dev_enter()` section.
 //!
 //! [`BusyClock`]: crate::sched::BusyClock
 
@@ -24,9 +27,12 @@ extern "C" {
         engine: *const kernel::ffi::c_char,
         busy_ns: u64,
     );
+
+    /// Prints `xaccel-contexts:\t<contexts>` and `xaccel-vms:\t<vms>` (`core/stats_c.c`).
+    fn xaccel_fdinfo_objects(p: *mut bindings::drm_printer, contexts: u32, vms: u32);
 }
 
-/// `drm_driver.show_fdinfo`: the memory keys, then one busy time per engine.
+/// `drm_driver.show_fdinfo`: the memory keys, one busy time per engine, the object counts.
 pub(crate) extern "C" fn show_fdinfo(p: *mut bindings::drm_printer, file: *mut bindings::drm_file) {
     gem::show_fdinfo(p, file);
     // SAFETY: DRM calls `show_fdinfo` with an open file of one of our devices.
@@ -40,4 +46,9 @@ pub(crate) extern "C" fn show_fdinfo(p: *mut bindings::drm_printer, file: *mut b
         // NUL-terminated string of the device, which outlives the call.
         unsafe { xaccel_fdinfo_engine(p, engine.name.as_char_ptr(), ns) };
     }
+    let state = file.state();
+    let contexts = u32::try_from(state.contexts().lock().len()).unwrap_or(u32::MAX);
+    let vms = u32::try_from(state.vms().len()).unwrap_or(u32::MAX);
+    // SAFETY: `p` is the printer DRM passed for this call.
+    unsafe { xaccel_fdinfo_objects(p, contexts, vms) };
 }

@@ -16,6 +16,7 @@ typedef int (*xaccel_debugfs_show_fn)(struct seq_file *m, struct drm_device *dev
 
 void xaccel_debugfs_add(struct drm_device *dev, const char *name, xaccel_debugfs_show_fn show);
 void xaccel_fdinfo_engine(struct drm_printer *p, const char *engine, u64 busy_ns);
+void xaccel_fdinfo_objects(struct drm_printer *p, u32 contexts, u32 vms);
 
 static int xaccel_debugfs_show(struct seq_file *m, void *unused)
 {
@@ -35,4 +36,11 @@ void xaccel_debugfs_add(struct drm_device *dev, const char *name, xaccel_debugfs
 void xaccel_fdinfo_engine(struct drm_printer *p, const char *engine, u64 busy_ns)
 {
 	drm_printf(p, "drm-engine-%s:\t%llu ns\n", engine, busy_ns);
+}
+
+/* Prints how many contexts and VMs the file holds (xaccel's own fdinfo keys). */
+void xaccel_fdinfo_objects(struct drm_printer *p, u32 contexts, u32 vms)
+{
+	drm_printf(p, "xaccel-contexts:\t%u\n", contexts);
+	drm_printf(p, "xaccel-vms:\t%u\n", vms);
 }

@@ -65,6 +65,11 @@ impl VmTable {
             .map_err(|_| ENOENT)
     }
 
+    /// How many VMs the file holds (fdinfo `xaccel-vms`).
+    pub(crate) fn len(&self) -> usize {
+        self.slots.lock().vms.len()
+    }
+
     /// The VM with `id`; `ENOENT` if there is none.
     pub(crate) fn get(&self, id: u32) -> Result<Arc<Vm>> {
         let slots = self.slots.lock();

@@ -399,6 +399,7 @@ mod tests {
                     client_id: Some(12),
                     regions: vec![region("sysmem", 3 << 20, 1 << 20), region("local", 0, 0)],
                     engines: vec![],
+                    ..Default::default()
                 },
             }],
         }

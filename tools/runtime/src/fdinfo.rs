@@ -49,6 +49,10 @@ pub struct FdInfo {
     pub regions: Vec<RegionMemory>,
     /// The engine keys, one entry per engine, in the order the kernel printed them.
     pub engines: Vec<EngineBusy>,
+    /// `xaccel-contexts`: how many contexts the file holds.
+    pub contexts: Option<u32>,
+    /// `xaccel-vms`: how many device VMs the file holds.
+    pub vms: Option<u32>,
 }
 
 /// Parses `N`, `N KiB`, `N MiB` or `N GiB` into bytes.
@@ -80,6 +84,8 @@ impl FdInfo {
             match key {
                 "drm-driver" => info.driver = value.to_string(),
                 "drm-client-id" => info.client_id = value.parse().ok(),
+                "xaccel-contexts" => info.contexts = value.parse().ok(),
+                "xaccel-vms" => info.vms = value.parse().ok(),
                 _ => match key.strip_prefix("drm-engine-") {
                     // `drm-engine-capacity-<engine>` is not a busy time.
                     Some(engine) if !engine.starts_with("capacity-") => {
@@ -179,13 +185,15 @@ mod tests {
         drm-driver:\tvaccel\ndrm-client-id:\t7\n\
         drm-total-system:\t64 MiB\ndrm-shared-system:\t0\ndrm-resident-system:\t8 KiB\n\
         drm-total-local:\t0\ndrm-shared-local:\t0\ndrm-resident-local:\t0\n\
-        drm-engine-compute0:\t1500 ns\ndrm-engine-compute1:\t0 ns\n";
+        drm-engine-compute0:\t1500 ns\ndrm-engine-compute1:\t0 ns\n\
+        xaccel-contexts:\t3\nxaccel-vms:\t1\n";
 
     #[test]
     fn parses_the_kernel_format() {
         let info = FdInfo::parse(SAMPLE);
         assert_eq!(info.driver, "vaccel");
         assert_eq!(info.client_id, Some(7));
+        assert_eq!((info.contexts, info.vms), (Some(3), Some(1)));
         assert_eq!(
             info.regions,
             [

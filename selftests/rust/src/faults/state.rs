@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! What a failed call must leave as it was: the device's and the file's memory accounting, the
 //! file's buffer-object handles (debugfs `bos`), the next syncobj handle, the process's open
-//! files and mappings of the device, and (checked once per test, since probing them is slow)
-//! how many contexts and VMs the file can still create.
+//! files and mappings of the device, and how many contexts and VMs the file holds (fdinfo
+//! `xaccel-contexts`, `xaccel-vms`); and, once at the end of the suite (probing it creates
+//! hundreds), how many more contexts and VMs the file can create.
 
 use std::fmt::Debug;
 use std::fs;
@@ -31,6 +32,8 @@ pub struct State {
     pub used: Vec<u64>,
     /// fdinfo `drm-total-` and `drm-shared-` of the file, per region.
     pub fdinfo: Vec<(String, u64, u64)>,
+    /// fdinfo `xaccel-contexts` and `xaccel-vms`: the file's contexts and VMs.
+    pub objects: (Option<u32>, Option<u32>),
     /// The file's buffer-object handles, as debugfs lists them (`pinned` left out).
     pub bos: Vec<BoEntry>,
     /// The handle SYNCOBJ_CREATE would give next (the lowest free one).
@@ -45,8 +48,9 @@ impl State {
     /// The snapshot of `dev`'s file (`node`: its canonical path; `client`: its drm-client-id).
     pub fn of(dev: &Device, node: &Path, client: u64) -> Check<Self> {
         let used = dev.regions()?.iter().map(|r| r.used).collect();
-        let fdinfo = dev
-            .fdinfo()?
+        let info = dev.fdinfo()?;
+        let objects = (info.contexts, info.vms);
+        let fdinfo = info
             .regions
             .iter()
             .map(|r| (r.region.clone(), r.total, r.shared))
@@ -72,6 +76,7 @@ impl State {
         Ok(Self {
             used,
             fdinfo,
+            objects,
             bos,
             next_syncobj,
             fds,
@@ -102,6 +107,7 @@ impl State {
         }
         field(&mut out, "regions used", &self.used, &other.used);
         field(&mut out, "fdinfo", &self.fdinfo, &other.fdinfo);
+        field(&mut out, "(contexts, VMs)", &self.objects, &other.objects);
         field(&mut out, "handles", &self.bos, &other.bos);
         field(
             &mut out,
