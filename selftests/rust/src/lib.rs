@@ -8,6 +8,7 @@
 
 pub mod debugfs;
 pub mod memory;
+pub mod peers;
 pub mod raw;
 pub mod rng;
 pub mod tap;
