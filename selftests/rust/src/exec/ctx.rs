@@ -3,19 +3,16 @@
 //! that the generic tests run jobs on any backend), a command-buffer BO, vaccel programs for
 //! the vaccel-only tests, and waits with a hang guard.
 
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use xaccel::{Bo, Context, Device, Errno, Priority, Submit, Syncobj};
+use xaccel::{Bo, Context, Device, Priority, Submit, Syncobj};
 use xaccel_selftests::tap::{self, Failure, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 /// `Result` of the helpers: a test failure on error.
 pub type Check<T = ()> = Result<T, Failure>;
 
-/// How long any wait may take before the test fails (a hang guard, not a timing check).
-pub const GUARD: Duration = Duration::from_secs(20);
+pub use xaccel_selftests::jobs::{expect_errno, expect_pending, outcome, GUARD};
 
 /// vaccel opcodes (uapi/drm/vaccel_isa.h).
 pub const OP_COPY: u16 = 1;
@@ -146,42 +143,6 @@ impl Ctx {
 /// Runs `program` on `ctx`, signalling `out`; returns the seqno.
 pub fn run(ctx: &Context<'_>, cmds: &Bo<'_>, len: usize, out: &Syncobj<'_>) -> Check<u64> {
     Ok(ctx.submit(&Submit::new(cmds, 0, len as u64).signal(out, 0))?)
-}
-
-/// The status of `syncobj`'s fence, after waiting for it: `Ok(())` or the error it carries.
-pub fn outcome(syncobj: &Syncobj<'_>) -> Check<Result<(), Errno>> {
-    syncobj.wait(0, GUARD)?;
-    let fd: OwnedFd = syncobj.export_sync_file()?;
-    match xaccel::sync_file_status(fd.as_fd())? {
-        Ok(true) => Ok(Ok(())),
-        Ok(false) => fail!("a waited-for fence is not signalled"),
-        Err(errno) => Ok(Err(errno)),
-    }
-}
-
-/// Fails unless `syncobj` is still unsignalled after a short wait: its job is held back.
-pub fn expect_pending(syncobj: &Syncobj<'_>, what: &str) -> Check {
-    match syncobj.wait(0, Duration::from_millis(100)) {
-        Err(e) if e.errno() == Some(Errno::TIME) => Ok(()),
-        Err(e) => fail!("waiting for {what}: {e}"),
-        Ok(()) => fail!("{what} ran before what it depends on"),
-    }
-}
-
-/// Fails unless `result` is `Err(expected)`.
-pub fn expect_errno<T>(result: Result<T, Errno>, expected: Errno, what: &str) -> Check {
-    match result {
-        Err(errno) if errno == expected => Ok(()),
-        Err(errno) => fail!(
-            "{what}: got {}, expected {}",
-            xaccel_selftests::raw::errno_name(errno),
-            xaccel_selftests::raw::errno_name(expected)
-        ),
-        Ok(_) => fail!(
-            "{what}: succeeded, expected {}",
-            xaccel_selftests::raw::errno_name(expected)
-        ),
-    }
 }
 
 /// Fails unless the two are equal.
