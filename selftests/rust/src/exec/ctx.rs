@@ -68,13 +68,16 @@ pub struct Ctx {
     nops: (Vec<u8>, Vec<u8>),
 }
 
+/// An engine and its NOP.
+pub type EngineNop = (u32, Vec<u8>);
+
 /// The first and the last engine of `dev` that have a NOP, with their NOPs; `None` if none has.
-pub fn nop_engines(dev: &Device) -> Check<Option<((u32, Vec<u8>), (u32, Vec<u8>))>> {
+pub fn nop_engines(dev: &Device) -> Check<Option<(EngineNop, EngineNop)>> {
     let mut with_nop = dev.nops()?.into_iter().filter(|n| !n.cmd.is_empty());
     let Some(first) = with_nop.next() else {
         return Ok(None);
     };
-    let last = with_nop.last().unwrap_or_else(|| first.clone());
+    let last = with_nop.next_back().unwrap_or_else(|| first.clone());
     Ok(Some(((first.engine, first.cmd), (last.engine, last.cmd))))
 }
 
