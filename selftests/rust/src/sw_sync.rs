@@ -66,3 +66,15 @@ pub fn gate(dev: &Device) -> Check<Option<(Timeline, Syncobj<'_>)>> {
     gate.import_sync_file(fence.as_fd())?;
     Ok(Some((timeline, gate)))
 }
+
+/// A [`gate`] on `dev` as `(timeline, gate)`, in a test: without sw_sync the test returns its
+/// SKIP, on an error its failure.
+#[macro_export]
+macro_rules! gate_or_skip {
+    ($dev:expr) => {
+        match $crate::sw_sync::gate($dev)? {
+            Some(gate) => gate,
+            None => return $crate::tap::skip("no /sys/kernel/debug/sync/sw_sync"),
+        }
+    };
+}

@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use xaccel::{Errno, Priority, Submit, Syncobj};
-use xaccel_selftests::sw_sync;
 use xaccel_selftests::tap::{self, TestResult};
 use xaccel_selftests::{ensure, fail};
 
@@ -90,9 +89,7 @@ pub fn unplug_with_work_in_flight(c: &Ctx) -> TestResult {
         Ok(f) => f,
         Err(why) => return tap::skip(why),
     };
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let (engines, _) = c.job_engines();
     let checks = {
         let dev = c.open_again()?;

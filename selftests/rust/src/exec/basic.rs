@@ -13,7 +13,6 @@ use xaccel_selftests::ensure;
 use xaccel_selftests::tap::{self, TestResult};
 
 use crate::ctx::*;
-pub use xaccel_selftests::sw_sync;
 
 /// A NOP job signals its out-syncobj; seqnos count from 1 per context.
 pub fn nop_signals(c: &Ctx) -> TestResult {
@@ -31,9 +30,7 @@ pub fn nop_signals(c: &Ctx) -> TestResult {
 /// Jobs of one context complete in order: a job held back by a sw_sync gate holds back the
 /// next one, which has no dependency of its own.
 pub fn jobs_in_order(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
@@ -90,9 +87,7 @@ pub fn fault_reports_eio(c: &Ctx) -> TestResult {
 /// Context B's job (on the last engine with a NOP) waits for context A's gated job through a
 /// syncobj.
 pub fn dependency_across_contexts(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let a = c.context(&c.dev, Priority::Normal)?;
     let b = Context::create(&c.dev, c.last, Priority::High)?;
     let (a_prog, b_prog) = (c.nop(), c.last_nop());
@@ -133,9 +128,7 @@ pub fn dependency_across_devices(c: &Ctx) -> TestResult {
     let Some((other, engine, quick)) = peer else {
         return tap::skip("no other xaccel device with a NOP");
     };
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let a = c.context(&c.dev, Priority::Normal)?;
     let b = Context::create(&other, engine, Priority::Normal)?;
     let slow = c.nop();
@@ -188,9 +181,7 @@ pub fn timeline_points(c: &Ctx) -> TestResult {
 /// An exported sync_file of a job held back by a gate is not readable (poll); it becomes
 /// readable when the job completes.
 pub fn sync_file_poll(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
@@ -228,9 +219,7 @@ pub fn sync_file_poll(c: &Ctx) -> TestResult {
 
 /// A sw_sync fence (debugfs) is an in-fence: the job runs only after it is signalled.
 pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
@@ -250,9 +239,7 @@ pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
 /// Implicit synchronisation through a shared BO: a job reading it waits for the job writing
 /// it (held back by a sw_sync gate); with NO_IMPLICIT it does not.
 pub fn implicit_sync_through_a_bo(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let shared = Bo::create(&c.dev, 4096, c.system)?;
     let writer = c.context(&c.dev, Priority::Normal)?;
     let reader = Context::create(&c.dev, c.last, Priority::Normal)?;

@@ -377,9 +377,7 @@ pub fn submit(c: &Ctx) -> TestResult {
 /// sw_sync gate) gets `EBUSY` with the struct unchanged; another context goes on; once the gate
 /// opens every queued job runs and the context takes jobs again, with the next seqno.
 pub fn queue_limit(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = crate::basic::sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;

@@ -71,9 +71,7 @@ pub fn hang_is_recovered(c: &Ctx) -> TestResult {
 /// completes (or is cancelled if it had not started), the queued one is cancelled, both fences
 /// signal.
 pub fn destroy_with_work_in_flight(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = crate::basic::sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
@@ -105,9 +103,7 @@ pub fn destroy_with_work_in_flight(c: &Ctx) -> TestResult {
 /// completes or is cancelled, the queued one is cancelled; both sync_files (which outlive the
 /// file) signal, and the device goes on.
 pub fn close_with_work_in_flight(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = crate::basic::sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let dev = c.open_again()?;
     let prog = c.nop();
     let (f1, f2) = {

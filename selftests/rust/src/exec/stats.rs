@@ -13,7 +13,6 @@ use xaccel::{Priority, Submit, Syncobj};
 use xaccel_selftests::tap::{self, TestResult};
 use xaccel_selftests::{ensure, fail};
 
-use crate::basic::sw_sync;
 use crate::ctx::*;
 
 /// One engine line of the debugfs `engines` file.
@@ -164,9 +163,7 @@ pub fn deadline_reaches_the_backend(c: &Ctx) -> TestResult {
     if let Some(skip) = c.vaccel_only("deadline hints") {
         return skip;
     }
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
