@@ -11,7 +11,6 @@ use xaccel::{Bo, CpuAccess, Errno, Priority, Submit, Syncobj};
 use xaccel_selftests::tap::{self, TestResult};
 use xaccel_selftests::{ensure, fail};
 
-use crate::basic::sw_sync;
 use crate::ctx::*;
 
 /// The errno of a failed `wait_idle`, or `None` if it succeeded.
@@ -28,14 +27,12 @@ fn wait_errno(bo: &Bo<'_>, access: CpuAccess, timeout: Option<Duration>) -> Chec
 /// A BO a gated job writes is busy for both accesses; one it only reads is busy for writing
 /// only; both are idle once the job is done.
 pub fn waits_for_the_jobs_using_a_bo(c: &Ctx) -> TestResult {
-    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
-        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
-    };
+    let (timeline, gate) = xaccel_selftests::gate_or_skip!(&c.dev);
     let written = Bo::create(&c.dev, 4096, c.system)?;
     let read = Bo::create(&c.dev, 4096, c.system)?;
     let idle = Bo::create(&c.dev, 4096, c.system)?;
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = nop();
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     ctx.submit(
