@@ -310,6 +310,13 @@ pub struct EngineDesc {
     pub class: EngineClass,
     /// How much work the engine's ring holds at once, in credits (at least 1).
     pub ring_credits: u32,
+    /// The command buffer of a job that does nothing on this engine, valid with any BO list and
+    /// with or without a VM; empty if the engine has none. At most `DRM_XACCEL_NOP_MAX` bytes.
+    ///
+    /// Userspace reads it with `DRM_XACCEL_QUERY_NOPS` to run jobs without knowing the engine's
+    /// command format (the conformance suite, `xaccel-conformance`), so it must go through the
+    /// backend's real [`Backend::validate`] and [`Backend::run`] paths like any other job.
+    pub nop: &'static [u8],
 }
 
 /// Where a memory region lives; mirrors `enum drm_xaccel_region_kind`.
@@ -433,6 +440,10 @@ pub(crate) struct Engine {
     pub(crate) name: Name<16>,
     pub(crate) class: EngineClass,
     pub(crate) ring_credits: u32,
+    /// The engine's NOP ([`EngineDesc::nop`]), copied: its first `nop_len` bytes.
+    pub(crate) nop: [u8; NOP_MAX],
+    /// Length of the NOP in `nop`, 0 if the engine has none.
+    pub(crate) nop_len: u32,
 }
 
 /// A region as the core keeps it.
@@ -458,11 +469,14 @@ pub(crate) struct DeviceLayout {
 /// Most engines or regions one device may declare.
 const MAX_ITEMS: usize = 64;
 
+/// Longest engine NOP, `DRM_XACCEL_NOP_MAX`.
+pub(crate) const NOP_MAX: usize = uapi::DRM_XACCEL_NOP_MAX as usize;
+
 impl DeviceLayout {
     /// Checks a backend's description and copies it into core memory.
     ///
     /// Returns `EINVAL` for an empty engine or region list, more than 64 of either, an engine
-    /// with no ring credits, no system region, a reversed VA window, or a region whose backing
+    /// with no ring credits or a NOP over `DRM_XACCEL_NOP_MAX` bytes, no system region, a reversed VA window, or a region whose backing
     /// does not suit its kind or whose device memory is empty or not a multiple of the page
     /// size, or a BAR region outside a memory BAR of `parent` (or `parent` not a PCI device);
     /// `ENOMEM` if the core cannot allocate a region's backing.
@@ -471,7 +485,8 @@ impl DeviceLayout {
         let regions_ok = !desc.regions.is_empty() && desc.regions.len() <= MAX_ITEMS;
         let has_system = desc.regions.iter().any(|r| r.kind == RegionKind::System);
         let credits_ok = desc.engines.iter().all(|e| e.ring_credits > 0);
-        if !engines_ok || !regions_ok || !has_system || !credits_ok {
+        let nops_ok = desc.engines.iter().all(|e| e.nop.len() <= NOP_MAX);
+        if !engines_ok || !regions_ok || !has_system || !credits_ok || !nops_ok {
             return Err(EINVAL);
         }
         if desc.va_range.start > desc.va_range.end {
@@ -480,11 +495,15 @@ impl DeviceLayout {
 
         let mut engines = KVec::with_capacity(desc.engines.len(), GFP_KERNEL)?;
         for e in desc.engines.iter() {
+            let mut nop = [0u8; NOP_MAX];
+            nop[..e.nop.len()].copy_from_slice(e.nop);
             engines.push(
                 Engine {
                     name: Name::new(e.name),
                     class: e.class,
                     ring_credits: e.ring_credits,
+                    nop,
+                    nop_len: e.nop.len() as u32,
                 },
                 GFP_KERNEL,
             )?;
@@ -622,6 +641,23 @@ mod tests {
                 (7, (1 << 32) + 0x1000, 0x1000, false)
             ]
         );
+        Ok(())
+    }
+
+    #[test]
+    fn engine_nops_are_copied_and_bounded() -> Result {
+        static LONG: [u8; NOP_MAX + 1] = [0xAA; NOP_MAX + 1];
+        let faux = kernel::faux::Registration::new(c"xaccel-kunit-nop", None)?;
+        let parent: &device::Device<device::Bound> = faux.as_ref().as_ref();
+        let mut desc = crate::gem::kunit_device::desc(Capabilities::default(), 0..0)?;
+        desc.engines[0].nop = &[1, 2, 3];
+        let layout = DeviceLayout::new(&desc, parent)?;
+        ensure!(layout.engines[0].nop_len == 3);
+        ensure!(layout.engines[0].nop[..4] == [1, 2, 3, 0]);
+        desc.engines[0].nop = &LONG[..NOP_MAX];
+        ensure!(DeviceLayout::new(&desc, parent)?.engines[0].nop_len as usize == NOP_MAX);
+        desc.engines[0].nop = &LONG;
+        ensure!(DeviceLayout::new(&desc, parent).err() == Some(EINVAL));
         Ok(())
     }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 
-//! `DRM_IOCTL_XACCEL_QUERY`: device, engine and memory-region information.
+//! `DRM_IOCTL_XACCEL_QUERY`: device, engine, engine-NOP and memory-region information.
 //!
 //! The protocol (see `struct drm_xaccel_query` in the uAPI header) returns an array of items
 //! whose size userspace states, so items can grow without breaking either side. [`Plan::new`]
@@ -151,6 +151,20 @@ pub(crate) fn query(
                         engine_class: e.class as u32,
                         ring_credits: e.ring_credits,
                         pad: 0,
+                    },
+                    GFP_KERNEL,
+                )?;
+            }
+            respond(q, &out)
+        }
+        uapi::DRM_XACCEL_QUERY_NOPS => {
+            let mut out = KVec::with_capacity(layout.engines.len(), GFP_KERNEL)?;
+            for (id, e) in (0u32..).zip(layout.engines.iter()) {
+                out.push(
+                    uapi::drm_xaccel_nop_info {
+                        engine: id,
+                        size: e.nop_len,
+                        cmd: e.nop,
                     },
                     GFP_KERNEL,
                 )?;

@@ -23,6 +23,7 @@ pub(crate) fn desc(capabilities: Capabilities, va_range: Range<u64>) -> Result<D
             name: c"e0",
             class: EngineClass::Compute,
             ring_credits: 1,
+            nop: &[],
         },
         GFP_KERNEL,
     )?;

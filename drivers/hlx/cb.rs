@@ -237,6 +237,11 @@ pub(crate) fn parse(
     Ok(out)
 }
 
+/// The engines' NOP (`DRM_XACCEL_QUERY_NOPS`): one NOP packet, which every engine runs like any
+/// user buffer (parsed here, then put in the ring after the job's prologue, completed by the
+/// device through the job's completion message).
+pub(crate) const NOP: [u8; 8] = [OP_NOP, 1, 0, 0, 0, 0, 0, 0];
+
 /// Encodes a packet header.
 pub(crate) fn header(opcode: u8, flags: u16, imm: u32) -> [u8; 8] {
     let qwords = packet_qwords(opcode).unwrap_or(0) as u8;
@@ -302,6 +307,9 @@ mod tests {
     fn nop_and_fence() -> Result {
         use EngineKind::*;
         ensure!(run(&header(OP_NOP, 0, 0), Dma).is_ok());
+        ensure!(
+            NOP == header(OP_NOP, 0, 0) && run(&NOP, Dma).is_ok() && run(&NOP, Compute).is_ok()
+        );
         ensure!(run(&header(OP_NOP, 1, 0), Dma) == Err(EINVAL));
         ensure!(run(&header(OP_NOP, 0, 7), Dma) == Err(EINVAL));
         ensure!(run(&packet(header(OP_FENCE, 0, 3), &[255]), Compute).is_ok());

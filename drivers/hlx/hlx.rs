@@ -179,6 +179,7 @@ fn describe(hbm_size: u64) -> Result<DeviceDesc> {
                 name,
                 class,
                 ring_credits: JOBS_PER_QUEUE,
+                nop: &cb::NOP,
             },
             GFP_KERNEL,
         )?;

@@ -333,6 +333,13 @@ fn packet_size(opcode: u16) -> Option<usize> {
 /// Size of `struct vaccel_packet_header`.
 const HEADER: usize = core::mem::size_of::<abi::vaccel_packet_header>();
 
+/// The engines' NOP (`DRM_XACCEL_QUERY_NOPS`): one NOP packet, parsed and run like any program.
+pub(crate) const NOP: [u8; 8] = {
+    let op = abi::VACCEL_OP_NOP.to_le_bytes();
+    let size = (core::mem::size_of::<abi::vaccel_nop>() as u32).to_le_bytes();
+    [op[0], op[1], 0, 0, size[0], size[1], size[2], size[3]]
+};
+
 /// Parses and validates a whole command buffer against the submit's BO list; `vm` says whether
 /// the submit names a VM (VA operands are refused otherwise). Hands each operation to `each`
 /// in order, as soon as its packet is checked, without allocating.
@@ -458,6 +465,16 @@ mod tests {
             offset,
             len,
             write,
+        }
+    }
+
+    #[test]
+    fn the_engine_nop_parses_with_or_without_a_vm() {
+        let mut a = Asm::new();
+        a.header(abi::VACCEL_OP_NOP);
+        assert_eq!(a.0[..], NOP[..]);
+        for vm in [false, true] {
+            assert!(matches!(parse(&NOP, &[], vm), Ok(Ok(_))));
         }
     }
 

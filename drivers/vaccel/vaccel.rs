@@ -260,6 +260,7 @@ impl Params {
                     name,
                     class: EngineClass::Compute,
                     ring_credits: RING_CREDITS,
+                    nop: &isa::NOP,
                 },
                 GFP_KERNEL,
             )?;

@@ -25,7 +25,7 @@ extern "C" {
 
 /* Version of this uAPI, reported by DRM_IOCTL_VERSION and the DEVICE query. */
 #define DRM_XACCEL_UAPI_MAJOR		0
-#define DRM_XACCEL_UAPI_MINOR		10
+#define DRM_XACCEL_UAPI_MINOR		11
 
 #define DRM_XACCEL_QUERY		0x00
 #define DRM_XACCEL_BO_CREATE		0x01
@@ -81,11 +81,14 @@ extern "C" {
  * @DRM_XACCEL_QUERY_DEVICE: one &drm_xaccel_device_info.
  * @DRM_XACCEL_QUERY_ENGINES: one &drm_xaccel_engine_info per engine.
  * @DRM_XACCEL_QUERY_REGIONS: one &drm_xaccel_region_info per memory region.
+ * @DRM_XACCEL_QUERY_NOPS: one &drm_xaccel_nop_info per engine, in engine id
+ *                         order (uAPI 0.11).
  */
 enum drm_xaccel_query_type {
 	DRM_XACCEL_QUERY_DEVICE = 0,
 	DRM_XACCEL_QUERY_ENGINES = 1,
 	DRM_XACCEL_QUERY_REGIONS = 2,
+	DRM_XACCEL_QUERY_NOPS = 3,
 };
 
 /**
@@ -176,6 +179,32 @@ struct drm_xaccel_engine_info {
 	__u32 ring_credits;
 	/** @pad: Zero. */
 	__u32 pad;
+};
+
+/* Largest command buffer of &drm_xaccel_nop_info.cmd, in bytes. */
+#define DRM_XACCEL_NOP_MAX		56
+
+/**
+ * struct drm_xaccel_nop_info - One item of DRM_XACCEL_QUERY_NOPS (uAPI 0.11).
+ *
+ * The command buffer of a job that does nothing on one engine, in the
+ * engine's own command format, declared by the backend: copied into a
+ * buffer object and given to DRM_IOCTL_XACCEL_SUBMIT (@cmd_size = @size), it
+ * is validated and run like any other job (with any BO list, with or without
+ * a VM) and completes without error, writing no memory. It lets generic
+ * userspace (the conformance suite, xaccel-conformance) run jobs on any
+ * backend without knowing its command format.
+ */
+struct drm_xaccel_nop_info {
+	/** @engine: Engine id (DRM_XACCEL_QUERY_ENGINES). */
+	__u32 engine;
+	/**
+	 * @size: Bytes of @cmd, at most DRM_XACCEL_NOP_MAX; 0 if the engine
+	 * has no NOP (then generic userspace cannot run jobs on it).
+	 */
+	__u32 size;
+	/** @cmd: The command buffer; bytes from @size on are zero. */
+	__u8 cmd[DRM_XACCEL_NOP_MAX];
 };
 
 /**

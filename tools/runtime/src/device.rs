@@ -19,17 +19,17 @@ use rustix::io::Errno;
 use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
 use xaccel_uapi::{
     drm_xaccel_bo_create, drm_xaccel_bo_create_userptr, drm_xaccel_bo_info, drm_xaccel_device_info,
-    drm_xaccel_engine_info, drm_xaccel_query, drm_xaccel_region_info, drm_xaccel_vm_bind,
-    drm_xaccel_vm_create, drm_xaccel_vm_destroy, drm_xaccel_vm_unbind, DRM_COMMAND_BASE,
-    DRM_IOCTL_BASE, DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_CREATE_USERPTR, DRM_XACCEL_BO_INFO,
-    DRM_XACCEL_QUERY, DRM_XACCEL_VENDOR_QUERY, DRM_XACCEL_VM_BIND, DRM_XACCEL_VM_CREATE,
-    DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
+    drm_xaccel_engine_info, drm_xaccel_nop_info, drm_xaccel_query, drm_xaccel_region_info,
+    drm_xaccel_vm_bind, drm_xaccel_vm_create, drm_xaccel_vm_destroy, drm_xaccel_vm_unbind,
+    DRM_COMMAND_BASE, DRM_IOCTL_BASE, DRM_XACCEL_BO_CREATE, DRM_XACCEL_BO_CREATE_USERPTR,
+    DRM_XACCEL_BO_INFO, DRM_XACCEL_QUERY, DRM_XACCEL_VENDOR_QUERY, DRM_XACCEL_VM_BIND,
+    DRM_XACCEL_VM_CREATE, DRM_XACCEL_VM_DESTROY, DRM_XACCEL_VM_UNBIND,
 };
 
 use crate::bo::{Bo, BoInfo};
 use crate::error::{Error, Result};
 use crate::fdinfo::FdInfo;
-use crate::info::{DeviceInfo, EngineInfo, RegionInfo};
+use crate::info::{DeviceInfo, EngineInfo, NopInfo, RegionInfo};
 use crate::query::{fetch_items, QueryItem};
 use crate::version::{drm_version, fetch_version, Version, DRM_IOCTL_VERSION};
 
@@ -228,6 +228,25 @@ impl Device {
             .iter()
             .map(Into::into)
             .collect())
+    }
+
+    /// `DRM_XACCEL_QUERY_NOPS` (uAPI 0.11): every engine's NOP, in engine order.
+    pub fn nops(&self) -> Result<Vec<NopInfo>> {
+        Ok(self
+            .query_items::<drm_xaccel_nop_info>()?
+            .iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// The NOP of `engine`: the command buffer of a job that does nothing there, `None` if
+    /// the engine has none (or does not exist).
+    pub fn nop(&self, engine: u32) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .nops()?
+            .into_iter()
+            .find(|n| n.engine == engine && !n.cmd.is_empty())
+            .map(|n| n.cmd))
     }
 
     /// `DRM_XACCEL_QUERY_REGIONS`.

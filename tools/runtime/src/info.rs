@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Typed results of the QUERY ioctl: [`DeviceInfo`], [`EngineInfo`] and
-//! [`RegionInfo`], converted from the raw `drm_xaccel_*` structs. All are
-//! `serde::Serialize` so tools can print them as JSON.
+//! Typed results of the QUERY ioctl: [`DeviceInfo`], [`EngineInfo`],
+//! [`NopInfo`] and [`RegionInfo`], converted from the raw `drm_xaccel_*`
+//! structs. All are `serde::Serialize` so tools can print them as JSON.
 
 use serde::Serialize;
-use xaccel_uapi::{drm_xaccel_device_info, drm_xaccel_engine_info, drm_xaccel_region_info};
+use xaccel_uapi::{
+    drm_xaccel_device_info, drm_xaccel_engine_info, drm_xaccel_nop_info, drm_xaccel_region_info,
+};
 
 use crate::types::{decode_name, Capabilities, EngineClass, RegionFlags, RegionKind};
 
@@ -67,6 +69,27 @@ impl From<&drm_xaccel_engine_info> for EngineInfo {
             name: decode_name(&raw.name),
             class: raw.engine_class.into(),
             ring_credits: raw.ring_credits,
+        }
+    }
+}
+
+/// One engine's NOP, from `DRM_XACCEL_QUERY_NOPS` (uAPI 0.11): the command buffer of a job
+/// that does nothing on that engine, in its own format, for running jobs on any backend.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NopInfo {
+    /// Engine index.
+    pub engine: u32,
+    /// The command buffer; empty if the engine has no NOP.
+    pub cmd: Vec<u8>,
+}
+
+impl From<&drm_xaccel_nop_info> for NopInfo {
+    fn from(raw: &drm_xaccel_nop_info) -> Self {
+        // A size beyond the array (a kernel bug) keeps the whole array.
+        let len = (raw.size as usize).min(raw.cmd.len());
+        Self {
+            engine: raw.engine,
+            cmd: raw.cmd[..len].to_vec(),
         }
     }
 }
@@ -161,5 +184,22 @@ mod tests {
         let json = serde_json::to_value(&region).unwrap();
         assert_eq!(json["kind"], "device");
         assert_eq!(json["flags"], serde_json::json!(["cpu-visible", "0x200"]));
+    }
+
+    #[test]
+    fn nop_info_keeps_size_bytes() {
+        let mut raw = uapi::drm_xaccel_nop_info {
+            engine: 3,
+            size: 8,
+            ..Default::default()
+        };
+        raw.cmd[..8].copy_from_slice(&[10, 1, 0, 0, 0, 0, 0, 0]);
+        let nop = NopInfo::from(&raw);
+        assert_eq!(
+            (nop.engine, nop.cmd.as_slice()),
+            (3, &[10, 1, 0, 0, 0, 0, 0, 0][..])
+        );
+        raw.size = 1000;
+        assert_eq!(NopInfo::from(&raw).cmd.len(), raw.cmd.len());
     }
 }

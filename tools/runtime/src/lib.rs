@@ -69,7 +69,7 @@ pub use device::{drm_prime_handle, gem_close, Device, ACCEL_DIR, PRIME_FLAGS};
 pub use error::{Error, Result};
 pub use exec::{sync_file_status, Context, CpuAccess, Priority, Submit, Syncobj};
 pub use fdinfo::{EngineBusy, FdInfo, RegionMemory};
-pub use info::{DeviceInfo, EngineInfo, RegionInfo};
+pub use info::{DeviceInfo, EngineInfo, NopInfo, RegionInfo};
 pub use mapping::Mapping;
 pub use query::QueryItem;
 pub use rustix::io::Errno;

@@ -12,8 +12,9 @@ use std::mem::size_of;
 
 use rustix::io::Errno;
 use xaccel_uapi::{
-    drm_xaccel_device_info, drm_xaccel_engine_info, drm_xaccel_query, drm_xaccel_region_info,
-    DRM_XACCEL_QUERY_DEVICE, DRM_XACCEL_QUERY_ENGINES, DRM_XACCEL_QUERY_REGIONS,
+    drm_xaccel_device_info, drm_xaccel_engine_info, drm_xaccel_nop_info, drm_xaccel_query,
+    drm_xaccel_region_info, DRM_XACCEL_QUERY_DEVICE, DRM_XACCEL_QUERY_ENGINES,
+    DRM_XACCEL_QUERY_NOPS, DRM_XACCEL_QUERY_REGIONS,
 };
 
 use crate::error::{Error, Result};
@@ -26,6 +27,7 @@ mod sealed {
     impl Sealed for xaccel_uapi::drm_xaccel_device_info {}
     impl Sealed for xaccel_uapi::drm_xaccel_engine_info {}
     impl Sealed for xaccel_uapi::drm_xaccel_region_info {}
+    impl Sealed for xaccel_uapi::drm_xaccel_nop_info {}
 }
 
 /// A raw uAPI struct that QUERY returns, tied to its query type.
@@ -55,6 +57,12 @@ unsafe impl QueryItem for drm_xaccel_engine_info {
 unsafe impl QueryItem for drm_xaccel_region_info {
     const TYPE: u32 = DRM_XACCEL_QUERY_REGIONS;
     const NAME: &'static str = "QUERY REGIONS";
+}
+
+// SAFETY: as above.
+unsafe impl QueryItem for drm_xaccel_nop_info {
+    const TYPE: u32 = DRM_XACCEL_QUERY_NOPS;
+    const NAME: &'static str = "QUERY NOPS";
 }
 
 /// Size of `T` as QUERY's `item_size`.

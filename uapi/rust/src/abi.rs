@@ -10,7 +10,7 @@
 /// `DRM_XACCEL_UAPI_MAJOR`.
 pub const DRM_XACCEL_UAPI_MAJOR: u32 = 0;
 /// `DRM_XACCEL_UAPI_MINOR`.
-pub const DRM_XACCEL_UAPI_MINOR: u32 = 10;
+pub const DRM_XACCEL_UAPI_MINOR: u32 = 11;
 
 /// `DRM_COMMAND_BASE` from `drm.h`.
 pub const DRM_COMMAND_BASE: u32 = 0x40;
@@ -99,6 +99,8 @@ pub const DRM_XACCEL_QUERY_DEVICE: u32 = 0;
 pub const DRM_XACCEL_QUERY_ENGINES: u32 = 1;
 /// `DRM_XACCEL_QUERY_REGIONS`: one [`drm_xaccel_region_info`] per region.
 pub const DRM_XACCEL_QUERY_REGIONS: u32 = 2;
+/// `DRM_XACCEL_QUERY_NOPS`: one [`drm_xaccel_nop_info`] per engine (uAPI 0.11).
+pub const DRM_XACCEL_QUERY_NOPS: u32 = 3;
 
 /// Largest item size QUERY accepts.
 pub const DRM_XACCEL_QUERY_MAX_ITEM_SIZE: u32 = 4096;
@@ -171,6 +173,31 @@ pub struct drm_xaccel_engine_info {
     pub ring_credits: u32,
     /// Zero.
     pub pad: u32,
+}
+
+/// `DRM_XACCEL_NOP_MAX`: largest command buffer of [`drm_xaccel_nop_info::cmd`], in bytes.
+pub const DRM_XACCEL_NOP_MAX: u32 = 56;
+
+/// `struct drm_xaccel_nop_info`: the command buffer of a job that does nothing on one engine.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct drm_xaccel_nop_info {
+    /// Engine id.
+    pub engine: u32,
+    /// Bytes of `cmd`, at most `DRM_XACCEL_NOP_MAX`; 0 if the engine has no NOP.
+    pub size: u32,
+    /// The command buffer; bytes from `size` on are zero.
+    pub cmd: [u8; DRM_XACCEL_NOP_MAX as usize],
+}
+
+impl Default for drm_xaccel_nop_info {
+    fn default() -> Self {
+        Self {
+            engine: 0,
+            size: 0,
+            cmd: [0; DRM_XACCEL_NOP_MAX as usize],
+        }
+    }
 }
 
 /// `DRM_XACCEL_REGION_SYSTEM`.

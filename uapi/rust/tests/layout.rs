@@ -255,6 +255,7 @@ fn rust_facts() -> BTreeMap<String, u64> {
         "name" => name, "id" => id, "engine_class" => engine_class,
         "ring_credits" => ring_credits, "pad" => pad,
     });
+    layout!(f, drm_xaccel_nop_info { "engine" => engine, "size" => size, "cmd" => cmd });
     layout!(f, drm_xaccel_region_info {
         "name" => name, "id" => id, "kind" => kind, "flags" => flags, "size" => size,
         "used" => used,
@@ -329,6 +330,8 @@ fn rust_facts() -> BTreeMap<String, u64> {
         DRM_XACCEL_QUERY_DEVICE,
         DRM_XACCEL_QUERY_ENGINES,
         DRM_XACCEL_QUERY_REGIONS,
+        DRM_XACCEL_QUERY_NOPS,
+        DRM_XACCEL_NOP_MAX,
         DRM_XACCEL_CAP_MMU,
         DRM_XACCEL_CAP_P2P,
         DRM_XACCEL_ENGINE_COMPUTE,
@@ -588,6 +591,7 @@ fn parser_sees_everything() {
             "drm_xaccel_query",
             "drm_xaccel_device_info",
             "drm_xaccel_engine_info",
+            "drm_xaccel_nop_info",
             "drm_xaccel_region_info",
             "drm_xaccel_bo_create",
             "drm_xaccel_bo_create_userptr",
