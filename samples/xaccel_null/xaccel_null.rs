@@ -45,7 +45,7 @@ const OP_NOP: u32 = 0;
 const COMMAND_SIZE: usize = 8;
 /// The most commands one job may hold: every limit userspace can reach is explicit.
 const MAX_COMMANDS: usize = 4096;
-/// The NOP command as userspace writes it.
+/// The NOP command as userspace writes it, and the engine's NOP (`EngineDesc::nop`).
 const NOP: [u8; COMMAND_SIZE] = command(OP_NOP);
 
 /// The bytes of the command with `opcode`.
@@ -143,6 +143,9 @@ fn describe() -> Result<DeviceDesc> {
             // How many jobs the engine holds at once; with `run` completing them at once, one
             // would do, a few let the scheduler batch.
             ring_credits: 16,
+            // A job that does nothing on this engine, through the real `validate` and `run`:
+            // generic userspace (the conformance suite) reads it with QUERY NOPS to run jobs.
+            nop: &NOP,
         },
         GFP_KERNEL,
     )?;

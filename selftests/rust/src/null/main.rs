@@ -32,6 +32,13 @@ fn query(dev: &Device) -> TestResult {
     tap::pass()
 }
 
+/// QUERY NOPS: the engine's NOP is the sample's NOP command.
+fn engine_nop(dev: &Device) -> TestResult {
+    let nop = dev.nop(0)?;
+    ensure!(nop.as_deref() == Some(&null::NOP[..]), "engine 0's NOP: {nop:?}");
+    tap::pass()
+}
+
 /// The vendor query reports the uAPI version; an unknown type is EINVAL.
 fn vendor_query(dev: &Device) -> TestResult {
     let info = null::info(dev)?;
@@ -119,6 +126,7 @@ fn refusals(dev: &Device) -> TestResult {
 #[rustfmt::skip]
 const TESTS: &[Test<Device>] = &[
     ("QUERY: xaccel_null, engine null0, one system region",  query),
+    ("QUERY NOPS: engine 0's NOP is XACCEL_NULL_OP_NOP",      engine_nop),
     ("vendor query INFO: version 1; unknown type EINVAL",     vendor_query),
     ("a system BO is mapped, written and read back",          bo),
     ("NOP jobs complete (1 and 4096 NOPs), counted",          nop_jobs),
