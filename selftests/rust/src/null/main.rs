@@ -35,7 +35,10 @@ fn query(dev: &Device) -> TestResult {
 /// QUERY NOPS: the engine's NOP is the sample's NOP command.
 fn engine_nop(dev: &Device) -> TestResult {
     let nop = dev.nop(0)?;
-    ensure!(nop.as_deref() == Some(&null::NOP[..]), "engine 0's NOP: {nop:?}");
+    ensure!(
+        nop.as_deref() == Some(&null::NOP[..]),
+        "engine 0's NOP: {nop:?}"
+    );
     tap::pass()
 }
 
