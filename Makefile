@@ -3,7 +3,8 @@
 # xaccel's Makefile has two faces:
 #  - Kbuild: `make -C <kernel build> M=<this dir>` builds the modules (xaccel.ko and one
 #    module per backend). Dropped into a kernel tree, the same rules work in-tree.
-#  - The developer's entry point: `make run`, `make check`, `make soak`, `make lint` (see README.md).
+#  - The developer's entry point: `make run`, `make check`, `make soak`, `make lint`, `make sdk`
+#    (see README.md).
 
 ifneq ($(KERNELRELEASE),)
 # ---------------------------------------------------------------- Kbuild ---
