@@ -7,7 +7,10 @@
 //! with an xaccel device.
 
 pub mod debugfs;
+pub mod jobs;
 pub mod memory;
+pub mod peers;
 pub mod raw;
 pub mod rng;
+pub mod sw_sync;
 pub mod tap;

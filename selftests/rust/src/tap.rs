@@ -92,32 +92,94 @@ pub fn bail_out(reason: &str) {
     println!("Bail out! {reason}");
 }
 
-/// Runs every test of the table against `ctx` and prints TAP, header included.
-/// Returns true if none failed (skips do not fail).
-pub fn run<C>(ctx: &C, tests: &[Test<C>]) -> bool {
-    header();
-    println!("1..{}", tests.len());
-    let mut failed = 0;
-    for (i, (name, test)) in tests.iter().enumerate() {
-        let n = i + 1;
-        let result = panic::catch_unwind(AssertUnwindSafe(|| test(ctx))).unwrap_or_else(|p| {
-            let msg = p
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| p.downcast_ref::<&str>().copied())
-                .unwrap_or("(no message)");
-            Err(Failure(format!("panicked: {msg}")))
-        });
+/// What a run counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Tests that passed.
+    pub passed: usize,
+    /// Tests that were skipped.
+    pub skipped: usize,
+    /// Tests that failed.
+    pub failed: usize,
+}
+
+/// Runs one test, turning a panic into a failure.
+fn run_one<C>(ctx: &C, test: fn(&C) -> TestResult) -> TestResult {
+    panic::catch_unwind(AssertUnwindSafe(|| test(ctx))).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| p.downcast_ref::<&str>().copied())
+            .unwrap_or("(no message)");
+        Err(Failure(format!("panicked: {msg}")))
+    })
+}
+
+/// A TAP stream whose plan is printed at its end ([`Stream::finish`]), for runs that do not
+/// know their number of tests beforehand (a suite made of other suites).
+#[derive(Debug, Default)]
+pub struct Stream {
+    /// What was reported so far.
+    pub summary: Summary,
+}
+
+impl Stream {
+    /// Prints the TAP header and starts counting.
+    pub fn new() -> Self {
+        header();
+        Self::default()
+    }
+
+    /// Prints test result `result` as the next test, named `name`.
+    pub fn report(&mut self, name: &str, result: TestResult) {
+        let s = &mut self.summary;
+        let n = s.passed + s.skipped + s.failed + 1;
         match result {
-            Ok(Outcome::Pass) => println!("ok {n} - {name}"),
-            Ok(Outcome::Skip(why)) => println!("ok {n} - {name} # SKIP {why}"),
+            Ok(Outcome::Pass) => {
+                s.passed += 1;
+                println!("ok {n} - {name}");
+            }
+            Ok(Outcome::Skip(why)) => {
+                s.skipped += 1;
+                println!("ok {n} - {name} # SKIP {why}");
+            }
             Err(Failure(why)) => {
-                failed += 1;
+                s.failed += 1;
                 println!("not ok {n} - {name}");
                 diag(&why);
             }
         }
     }
+
+    /// Runs every test of the table against `ctx`, each named `<prefix><name>`.
+    pub fn run<C>(&mut self, ctx: &C, tests: &[Test<C>], prefix: &str) {
+        for (name, test) in tests {
+            self.report(&format!("{prefix}{name}"), run_one(ctx, *test));
+        }
+    }
+
+    /// Prints the plan and the failure count; returns the counts.
+    pub fn finish(self) -> Summary {
+        let s = self.summary;
+        let total = s.passed + s.skipped + s.failed;
+        println!("1..{total}");
+        if s.failed > 0 {
+            diag(&format!("{} of {total} tests failed", s.failed));
+        }
+        s
+    }
+}
+
+/// Runs every test of the table against `ctx` and prints TAP, header included.
+/// Returns true if none failed (skips do not fail).
+pub fn run<C>(ctx: &C, tests: &[Test<C>]) -> bool {
+    header();
+    println!("1..{}", tests.len());
+    let mut stream = Stream::default();
+    for (name, test) in tests {
+        stream.report(name, run_one(ctx, *test));
+    }
+    let failed = stream.summary.failed;
     if failed > 0 {
         diag(&format!("{failed} of {} tests failed", tests.len()));
     }

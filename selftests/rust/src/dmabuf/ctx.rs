@@ -9,7 +9,7 @@ use xaccel::{Bo, Device};
 use xaccel_selftests::tap::Failure;
 use xaccel_selftests::{ensure, fail};
 
-use crate::peers::{SharedMap, Vgem};
+use xaccel_selftests::peers::{SharedMap, Vgem};
 
 /// Bytes every test shares: 16 pages, enough to catch a page mix-up.
 pub const LEN: usize = 16 * 4096;

@@ -16,7 +16,7 @@ use xaccel_selftests::tap::{pass, skip, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::{Accel, Check, Ctx, LEN};
-use crate::peers::{self, SharedMap};
+use xaccel_selftests::peers::{self, SharedMap};
 
 /// What the device region does for an importer like vgem.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

@@ -12,7 +12,7 @@ use xaccel_selftests::raw::result_name;
 use xaccel_selftests::tap::{pass, skip, TestResult};
 
 use crate::ctx::{Accel, Ctx, LEN};
-use crate::peers::{self, SharedMap, Udmabuf, FLAGS};
+use xaccel_selftests::peers::{self, SharedMap, Udmabuf, FLAGS};
 
 /// A udmabuf (memfd pages) imported into xaccel: the BO's mapping reads what
 /// the memfd holds and the memfd sees what the BO's mapping writes; closing

@@ -19,7 +19,6 @@ mod ctx;
 mod devmem;
 mod interop;
 mod jobs;
-mod peers;
 mod rules;
 mod unplug;
 

@@ -10,7 +10,7 @@ use xaccel_selftests::tap::{pass, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::{Accel, Ctx, LEN};
-use crate::peers::{self, SharedMap, Udmabuf, FLAGS};
+use xaccel_selftests::peers::{self, SharedMap, Udmabuf, FLAGS};
 
 /// Expects `result` to be the errno `want`.
 fn expect<T>(what: &str, result: Result<T, Errno>, want: Errno) -> TestResult {

@@ -16,7 +16,7 @@ use xaccel_selftests::tap::{pass, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::{Accel, LEN};
-use crate::peers::{self, SharedMap, Vgem};
+use xaccel_selftests::peers::{self, SharedMap, Vgem};
 
 /// The pattern the exported BO holds.
 const SEED: u64 = 0xdead;

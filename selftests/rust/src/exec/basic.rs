@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Submitting and waiting: NOP and DELAY jobs, order, errors, dependencies across contexts
-//! and devices, timeline points, sync_file export and import.
+//! Submitting and waiting: NOP jobs (the engine's, from QUERY NOPS: any backend), order,
+//! dependencies across contexts and devices (held back by sw_sync gates), timeline points,
+//! sync_file export and import; on vaccel also DELAY, multi-packet programs and FAULT.
 
 use std::os::fd::AsFd;
 use std::time::Duration;
@@ -8,15 +9,16 @@ use std::time::Duration;
 use rustix::event::{poll, PollFd, PollFlags};
 use xaccel::uapi::{DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT, DRM_XACCEL_SUBMIT_BO_WRITE};
 use xaccel::{Bo, Context, Device, Errno, Priority, Submit, Syncobj};
+use xaccel_selftests::ensure;
 use xaccel_selftests::tap::{self, TestResult};
-use xaccel_selftests::{ensure, fail};
 
 use crate::ctx::*;
+pub use xaccel_selftests::sw_sync;
 
 /// A NOP job signals its out-syncobj; seqnos count from 1 per context.
 pub fn nop_signals(c: &Ctx) -> TestResult {
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = nop();
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     expect_eq(run(&ctx, &bo, prog.len(), &done)?, 1, "first seqno")?;
@@ -26,18 +28,25 @@ pub fn nop_signals(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
-/// A DELAY job is still running right after SUBMIT and signals later; jobs of one context
-/// finish in order.
-pub fn delay_then_nop_in_order(c: &Ctx) -> TestResult {
+/// Jobs of one context complete in order: a job held back by a sw_sync gate holds back the
+/// next one, which has no dependency of its own.
+pub fn jobs_in_order(c: &Ctx) -> TestResult {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let slow = delay(200_000);
-    let slow_bo = c.program(&c.dev, &slow)?;
-    let quick = nop();
-    let quick_bo = c.program(&c.dev, &quick)?;
+    let prog = c.nop();
+    let bo = c.program(&c.dev, &prog)?;
     let first = Syncobj::create(&c.dev, false)?;
     let second = Syncobj::create(&c.dev, false)?;
-    run(&ctx, &slow_bo, slow.len(), &first)?;
-    run(&ctx, &quick_bo, quick.len(), &second)?;
+    ctx.submit(
+        &Submit::new(&bo, 0, prog.len() as u64)
+            .wait(&gate, 0)
+            .signal(&first, 0),
+    )?;
+    run(&ctx, &bo, prog.len(), &second)?;
+    expect_pending(&second, "the job behind a gated one")?;
+    timeline.inc(1)?;
     // Waiting for the second implies the first is done: a poll of the first then succeeds.
     second.wait(0, GUARD)?;
     first.wait(0, Duration::ZERO)?;
@@ -46,10 +55,13 @@ pub fn delay_then_nop_in_order(c: &Ctx) -> TestResult {
 
 /// A program with several packets (NOP, DELAY, NOP) runs to completion.
 pub fn multi_packet_program(c: &Ctx) -> TestResult {
+    if let Some(skip) = c.vaccel_only("DELAY") {
+        return skip;
+    }
     let ctx = c.context(&c.dev, Priority::High)?;
-    let mut prog = nop();
+    let mut prog = c.nop();
     prog.extend(delay(1000));
-    prog.extend(nop());
+    prog.extend(c.nop());
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     run(&ctx, &bo, prog.len(), &done)?;
@@ -59,63 +71,82 @@ pub fn multi_packet_program(c: &Ctx) -> TestResult {
 
 /// A FAULT job's fence carries EIO; the context keeps working.
 pub fn fault_reports_eio(c: &Ctx) -> TestResult {
+    if let Some(skip) = c.vaccel_only("FAULT") {
+        return skip;
+    }
     let ctx = c.context(&c.dev, Priority::Normal)?;
     let bad = fault();
     let bad_bo = c.program(&c.dev, &bad)?;
     let done = Syncobj::create(&c.dev, false)?;
     run(&ctx, &bad_bo, bad.len(), &done)?;
     expect_eq(outcome(&done)?, Err(Errno::IO), "FAULT fence")?;
-    let good = nop();
+    let good = c.nop();
     let good_bo = c.program(&c.dev, &good)?;
     run(&ctx, &good_bo, good.len(), &done)?;
     expect_eq(outcome(&done)?, Ok(()), "NOP after FAULT")?;
     tap::pass()
 }
 
-/// Context B's job waits for context A's slow job through a syncobj.
+/// Context B's job (on the last engine with a NOP) waits for context A's gated job through a
+/// syncobj.
 pub fn dependency_across_contexts(c: &Ctx) -> TestResult {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
     let a = c.context(&c.dev, Priority::Normal)?;
-    let engine = c.engines.saturating_sub(1);
-    let b = Context::create(&c.dev, engine, Priority::High)?;
-    let slow = delay(200_000);
-    let slow_bo = c.program(&c.dev, &slow)?;
-    let quick = nop();
-    let quick_bo = c.program(&c.dev, &quick)?;
+    let b = Context::create(&c.dev, c.last, Priority::High)?;
+    let (a_prog, b_prog) = (c.nop(), c.last_nop());
+    let (a_bo, b_bo) = (c.program(&c.dev, &a_prog)?, c.program(&c.dev, &b_prog)?);
     let a_done = Syncobj::create(&c.dev, false)?;
     let b_done = Syncobj::create(&c.dev, false)?;
-    run(&a, &slow_bo, slow.len(), &a_done)?;
+    a.submit(
+        &Submit::new(&a_bo, 0, a_prog.len() as u64)
+            .wait(&gate, 0)
+            .signal(&a_done, 0),
+    )?;
     b.submit(
-        &Submit::new(&quick_bo, 0, quick.len() as u64)
+        &Submit::new(&b_bo, 0, b_prog.len() as u64)
             .wait(&a_done, 0)
             .signal(&b_done, 0),
     )?;
+    expect_pending(&b_done, "B's job")?;
+    timeline.inc(1)?;
     b_done.wait(0, GUARD)?;
     // B only ran after A: A's fence is signalled now.
     a_done.wait(0, Duration::ZERO)?;
     tap::pass()
 }
 
-/// A job on the second device waits for a job on the first, through a sync_file.
+/// A job on another xaccel device (any backend with a NOP) waits for a gated job on this one,
+/// through a sync_file.
 pub fn dependency_across_devices(c: &Ctx) -> TestResult {
-    let others: Vec<_> = Device::enumerate()?
-        .into_iter()
-        .filter(|p| *p != c.path)
-        .collect();
-    let Some(other_path) = others.first() else {
-        return tap::skip("only one device");
-    };
-    let other = Device::open(other_path)?;
-    if other.device_info()?.backend != "vaccel" {
-        return tap::skip("the other device is not vaccel");
+    let mut peer = None;
+    for path in Device::enumerate()?.into_iter().filter(|p| *p != c.path) {
+        let Ok(other) = Device::open(&path) else {
+            continue;
+        };
+        if let Ok(Some(((engine, nop), _))) = nop_engines(&other) {
+            peer = Some((other, engine, nop));
+            break;
+        }
     }
+    let Some((other, engine, quick)) = peer else {
+        return tap::skip("no other xaccel device with a NOP");
+    };
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
     let a = c.context(&c.dev, Priority::Normal)?;
-    let b = c.context(&other, Priority::Normal)?;
-    let slow = delay(200_000);
+    let b = Context::create(&other, engine, Priority::Normal)?;
+    let slow = c.nop();
     let slow_bo = c.program(&c.dev, &slow)?;
-    let quick = nop();
     let quick_bo = c.program(&other, &quick)?;
     let a_done = Syncobj::create(&c.dev, false)?;
-    run(&a, &slow_bo, slow.len(), &a_done)?;
+    a.submit(
+        &Submit::new(&slow_bo, 0, slow.len() as u64)
+            .wait(&gate, 0)
+            .signal(&a_done, 0),
+    )?;
     let fence = a_done.export_sync_file()?;
     let imported = Syncobj::create(&other, false)?;
     imported.import_sync_file(fence.as_fd())?;
@@ -125,6 +156,8 @@ pub fn dependency_across_devices(c: &Ctx) -> TestResult {
             .wait(&imported, 0)
             .signal(&b_done, 0),
     )?;
+    expect_pending(&b_done, "the other device's job")?;
+    timeline.inc(1)?;
     b_done.wait(0, GUARD)?;
     expect_eq(
         xaccel::sync_file_status(fence.as_fd())?,
@@ -137,13 +170,13 @@ pub fn dependency_across_devices(c: &Ctx) -> TestResult {
 /// Jobs signal points 1 and 2 of a timeline syncobj; a job waits for point 2.
 pub fn timeline_points(c: &Ctx) -> TestResult {
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = delay(50_000);
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let timeline = Syncobj::create(&c.dev, false)?;
     let len = prog.len() as u64;
     ctx.submit(&Submit::new(&bo, 0, len).signal(&timeline, 1))?;
     ctx.submit(&Submit::new(&bo, 0, len).signal(&timeline, 2))?;
-    let other = Context::create(&c.dev, 0, Priority::Low)?;
+    let other = Context::create(&c.dev, c.engine, Priority::Low)?;
     let done = Syncobj::create(&c.dev, false)?;
     other.submit(&Submit::new(&bo, 0, len).wait(&timeline, 2).signal(&done, 0))?;
     done.wait(0, GUARD)?;
@@ -152,15 +185,33 @@ pub fn timeline_points(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
-/// An exported sync_file becomes readable (poll) when the job completes.
+/// An exported sync_file of a job held back by a gate is not readable (poll); it becomes
+/// readable when the job completes.
 pub fn sync_file_poll(c: &Ctx) -> TestResult {
+    let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = delay(100_000);
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
-    run(&ctx, &bo, prog.len(), &done)?;
+    ctx.submit(
+        &Submit::new(&bo, 0, prog.len() as u64)
+            .wait(&gate, 0)
+            .signal(&done, 0),
+    )?;
     let fd = done.export_sync_file()?;
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let now = rustix::event::Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    expect_eq(
+        poll(&mut fds, Some(&now))?,
+        0,
+        "poll of a gated job's sync_file",
+    )?;
+    timeline.inc(1)?;
     let timeout = rustix::event::Timespec {
         tv_sec: GUARD.as_secs() as i64,
         tv_nsec: 0,
@@ -181,7 +232,7 @@ pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
         return tap::skip("no /sys/kernel/debug/sync/sw_sync");
     };
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = nop();
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     ctx.submit(
@@ -190,11 +241,7 @@ pub fn sw_sync_in_fence(c: &Ctx) -> TestResult {
             .signal(&done, 0),
     )?;
     // Not before the gate: a short wait times out (the job cannot have run).
-    match done.wait(0, Duration::from_millis(100)) {
-        Err(e) if e.errno() == Some(Errno::TIME) => {}
-        Err(e) => fail!("waiting for the gated job: {e}"),
-        Ok(()) => fail!("the job ran before its sw_sync in-fence signalled"),
-    }
+    expect_pending(&done, "the gated job")?;
     timeline.inc(1)?;
     expect_eq(outcome(&done)?, Ok(()), "gated job")?;
     tap::pass()
@@ -208,10 +255,13 @@ pub fn implicit_sync_through_a_bo(c: &Ctx) -> TestResult {
     };
     let shared = Bo::create(&c.dev, 4096, c.system)?;
     let writer = c.context(&c.dev, Priority::Normal)?;
-    let reader = Context::create(&c.dev, c.engines.saturating_sub(1), Priority::Normal)?;
-    let prog = nop();
+    let reader = Context::create(&c.dev, c.last, Priority::Normal)?;
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let len = prog.len() as u64;
+    let reader_prog = c.last_nop();
+    let reader_bo = c.program(&c.dev, &reader_prog)?;
+    let reader_len = reader_prog.len() as u64;
     let (w, opted_out, r) = (
         Syncobj::create(&c.dev, false)?,
         Syncobj::create(&c.dev, false)?,
@@ -225,84 +275,20 @@ pub fn implicit_sync_through_a_bo(c: &Ctx) -> TestResult {
     )?;
     // Opting out: runs although the writer cannot.
     reader.submit(
-        &Submit::new(&bo, 0, len)
+        &Submit::new(&reader_bo, 0, reader_len)
             .bo(&shared, DRM_XACCEL_SUBMIT_BO_NO_IMPLICIT)
             .signal(&opted_out, 0),
     )?;
     expect_eq(outcome(&opted_out)?, Ok(()), "reader without implicit sync")?;
     // Implicit: waits for the writer, which waits for the gate.
-    reader.submit(&Submit::new(&bo, 0, len).bo(&shared, 0).signal(&r, 0))?;
-    match r.wait(0, Duration::from_millis(100)) {
-        Err(e) if e.errno() == Some(Errno::TIME) => {}
-        Err(e) => fail!("waiting for the reader: {e}"),
-        Ok(()) => fail!("the reader ran before the writer it implicitly depends on"),
-    }
+    reader.submit(
+        &Submit::new(&reader_bo, 0, reader_len)
+            .bo(&shared, 0)
+            .signal(&r, 0),
+    )?;
+    expect_pending(&r, "the reader implicitly depending on the writer")?;
     timeline.inc(1)?;
     expect_eq(outcome(&r)?, Ok(()), "reader after the writer")?;
     w.wait(0, Duration::ZERO)?;
     tap::pass()
-}
-
-/// sw_sync's debugfs interface.
-pub mod sw_sync {
-    use std::fs::{File, OpenOptions};
-    use std::os::fd::{AsFd, FromRawFd, OwnedFd};
-
-    use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
-    use xaccel::{Device, Syncobj};
-
-    use crate::ctx::Check;
-
-    #[allow(non_camel_case_types)]
-    #[repr(C)]
-    struct sw_sync_create_fence_data {
-        value: u32,
-        name: [u8; 32],
-        fence: i32,
-    }
-
-    const CREATE_FENCE: Opcode = opcode::read_write::<sw_sync_create_fence_data>(b'W', 0);
-    const INC: Opcode = opcode::write::<u32>(b'W', 1);
-
-    pub struct Timeline(File);
-
-    impl Timeline {
-        pub fn open() -> std::io::Result<Self> {
-            Ok(Self(
-                OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open("/sys/kernel/debug/sync/sw_sync")?,
-            ))
-        }
-
-        pub fn fence(&self, value: u32) -> Result<OwnedFd, rustix::io::Errno> {
-            let mut data = sw_sync_create_fence_data {
-                value,
-                name: *b"xaccel-selftest\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
-                fence: -1,
-            };
-            // SAFETY: The opcode matches `sw_sync_create_fence_data`.
-            unsafe { ioctl(self.0.as_fd(), Updater::<CREATE_FENCE, _>::new(&mut data)) }?;
-            // SAFETY: The kernel installed a new fd for us.
-            Ok(unsafe { OwnedFd::from_raw_fd(data.fence) })
-        }
-
-        pub fn inc(&self, count: u32) -> Result<(), rustix::io::Errno> {
-            // SAFETY: The opcode matches a `u32` argument.
-            unsafe { ioctl(self.0.as_fd(), Setter::<INC, _>::new(count)) }
-        }
-    }
-
-    /// A gate: a binary syncobj of `dev` holding the fence at point 1 of a new timeline, which
-    /// opens with `timeline.inc(1)`; `None` without sw_sync (debugfs).
-    pub fn gate(dev: &Device) -> Check<Option<(Timeline, Syncobj<'_>)>> {
-        let Ok(timeline) = Timeline::open() else {
-            return Ok(None);
-        };
-        let fence = timeline.fence(1)?;
-        let gate = Syncobj::create(dev, false)?;
-        gate.import_sync_file(fence.as_fd())?;
-        Ok(Some((timeline, gate)))
-    }
 }

@@ -35,7 +35,7 @@ pub fn waits_for_the_jobs_using_a_bo(c: &Ctx) -> TestResult {
     let read = Bo::create(&c.dev, 4096, c.system)?;
     let idle = Bo::create(&c.dev, 4096, c.system)?;
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = nop();
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     ctx.submit(

@@ -1,23 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! What every execution test needs: the device, a command-buffer BO, vaccel programs, and
-//! waits with a hang guard.
+//! What every execution test needs: the device, its engines' NOP (`DRM_XACCEL_QUERY_NOPS`, so
+//! that the generic tests run jobs on any backend), a command-buffer BO, vaccel programs for
+//! the vaccel-only tests, and waits with a hang guard.
 
-use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use xaccel::{Bo, Context, Device, Errno, Priority, Submit, Syncobj};
-use xaccel_selftests::tap::Failure;
+use xaccel::{Bo, Context, Device, Priority, Submit, Syncobj};
+use xaccel_selftests::tap::{self, Failure, TestResult};
 use xaccel_selftests::{ensure, fail};
 
 /// `Result` of the helpers: a test failure on error.
 pub type Check<T = ()> = Result<T, Failure>;
 
-/// How long any wait may take before the test fails (a hang guard, not a timing check).
-pub const GUARD: Duration = Duration::from_secs(20);
+pub use xaccel_selftests::jobs::{expect_errno, expect_pending, outcome, GUARD};
 
 /// vaccel opcodes (uapi/drm/vaccel_isa.h).
-pub const OP_NOP: u16 = 0;
 pub const OP_COPY: u16 = 1;
 pub const OP_DELAY: u16 = 9;
 pub const OP_HANG: u16 = 10;
@@ -32,11 +29,6 @@ pub fn packet(opcode: u16, body: &[u8]) -> Vec<u8> {
     p.extend_from_slice(&size.to_le_bytes());
     p.extend_from_slice(body);
     p
-}
-
-/// A NOP packet.
-pub fn nop() -> Vec<u8> {
-    packet(OP_NOP, &[])
 }
 
 /// A DELAY packet of `usecs`.
@@ -66,20 +58,42 @@ pub struct Ctx {
     pub system: u32,
     /// Its engine count.
     pub engines: u32,
+    /// Its backend's name.
+    pub backend: String,
+    /// The first engine with a NOP: the generic tests' jobs run there.
+    pub engine: u32,
+    /// The last engine with a NOP (`engine` if only one has): for a second context.
+    pub last: u32,
+    /// The NOP of `engine`, and of `last`, from QUERY NOPS.
+    nops: (Vec<u8>, Vec<u8>),
+}
+
+/// An engine and its NOP.
+pub type EngineNop = (u32, Vec<u8>);
+
+/// The first and the last engine of `dev` that have a NOP, with their NOPs; `None` if none has.
+pub fn nop_engines(dev: &Device) -> Check<Option<(EngineNop, EngineNop)>> {
+    let mut with_nop = dev.nops()?.into_iter().filter(|n| !n.cmd.is_empty());
+    let Some(first) = with_nop.next() else {
+        return Ok(None);
+    };
+    let last = with_nop.next_back().unwrap_or_else(|| first.clone());
+    Ok(Some(((first.engine, first.cmd), (last.engine, last.cmd))))
 }
 
 impl Ctx {
-    /// Opens `path`; fails unless it is a vaccel device (the programs are vaccel's).
+    /// Opens `path`; fails unless one of its engines has a NOP. Jobs of the generic tests are
+    /// that NOP; the vaccel programs only run on vaccel ([`Ctx::vaccel_only`]).
     pub fn new(path: &Path) -> Check<Self> {
         let dev = Device::open(path)?;
         let info = dev.device_info()?;
-        if info.backend != "vaccel" {
+        let Some(((engine, nop), (last, last_nop))) = nop_engines(&dev)? else {
             fail!(
-                "{} is a {} device, not vaccel",
+                "{} ({}): no engine has a NOP (QUERY NOPS)",
                 path.display(),
                 info.backend
             );
-        }
+        };
         let Some(system) = dev.system_region()?.map(|r| r.id) else {
             fail!("no system region");
         };
@@ -88,7 +102,27 @@ impl Ctx {
             dev,
             system,
             engines: info.engine_count,
+            backend: info.backend,
+            engine,
+            last,
+            nops: (nop, last_nop),
         })
+    }
+
+    /// The NOP of [`Ctx::engine`], the job of the generic tests.
+    pub fn nop(&self) -> Vec<u8> {
+        self.nops.0.clone()
+    }
+
+    /// The NOP of [`Ctx::last`].
+    pub fn last_nop(&self) -> Vec<u8> {
+        self.nops.1.clone()
+    }
+
+    /// `Some(skip)` unless the device is a vaccel device: the test runs a vaccel program
+    /// (`what`), which no other backend understands.
+    pub fn vaccel_only(&self, what: &str) -> Option<TestResult> {
+        (self.backend != "vaccel").then(|| tap::skip(format!("{what}: a vaccel program")))
     }
 
     /// Another open file of the device.
@@ -103,42 +137,15 @@ impl Ctx {
         Ok(bo)
     }
 
-    /// A context on engine 0 of `dev`.
+    /// A context on [`Ctx::engine`] of `dev` (a file of this device).
     pub fn context<'d>(&self, dev: &'d Device, priority: Priority) -> Check<Context<'d>> {
-        Ok(Context::create(dev, 0, priority)?)
+        Ok(Context::create(dev, self.engine, priority)?)
     }
 }
 
 /// Runs `program` on `ctx`, signalling `out`; returns the seqno.
 pub fn run(ctx: &Context<'_>, cmds: &Bo<'_>, len: usize, out: &Syncobj<'_>) -> Check<u64> {
     Ok(ctx.submit(&Submit::new(cmds, 0, len as u64).signal(out, 0))?)
-}
-
-/// The status of `syncobj`'s fence, after waiting for it: `Ok(())` or the error it carries.
-pub fn outcome(syncobj: &Syncobj<'_>) -> Check<Result<(), Errno>> {
-    syncobj.wait(0, GUARD)?;
-    let fd: OwnedFd = syncobj.export_sync_file()?;
-    match xaccel::sync_file_status(fd.as_fd())? {
-        Ok(true) => Ok(Ok(())),
-        Ok(false) => fail!("a waited-for fence is not signalled"),
-        Err(errno) => Ok(Err(errno)),
-    }
-}
-
-/// Fails unless `result` is `Err(expected)`.
-pub fn expect_errno<T>(result: Result<T, Errno>, expected: Errno, what: &str) -> Check {
-    match result {
-        Err(errno) if errno == expected => Ok(()),
-        Err(errno) => fail!(
-            "{what}: got {}, expected {}",
-            xaccel_selftests::raw::errno_name(errno),
-            xaccel_selftests::raw::errno_name(expected)
-        ),
-        Ok(_) => fail!(
-            "{what}: succeeded, expected {}",
-            xaccel_selftests::raw::errno_name(expected)
-        ),
-    }
 }
 
 /// Fails unless the two are equal.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! `xaccel-selftest-exec`: selftest of job execution (CONTEXT_CREATE/DESTROY, SUBMIT, DRM
-//! syncobjs and sync_files, timeout recovery, debugfs counters, deadlines) on a vaccel device,
-//! in TAP version 13.
+//! syncobjs and sync_files, timeout recovery, debugfs counters, deadlines), in TAP version 13.
+//! Jobs are the engines' NOPs (QUERY NOPS), so it runs on any backend with one (it is part of
+//! `xaccel-conformance`); the tests of vaccel programs (DELAY, FAULT, HANG, VA operands) skip
+//! on other backends.
 //!
 //! Usage: `xaccel-selftest-exec [DEVICE]` (default `/dev/accel/accel0`); run it in the VM as
 //! root (sw_sync needs debugfs, realtime contexts CAP_SYS_NICE). Exits 0 only if every test
@@ -25,7 +27,7 @@ use crate::ctx::Ctx;
 #[rustfmt::skip]
 const TESTS: &[Test<Ctx>] = &[
     ("NOP signals its out-syncobj; seqnos from 1",             basic::nop_signals),
-    ("DELAY then NOP: one context completes in order",         basic::delay_then_nop_in_order),
+    ("jobs of one context complete in order (gated job first)",  basic::jobs_in_order),
     ("a NOP-DELAY-NOP program completes",                      basic::multi_packet_program),
     ("FAULT: the fence carries EIO, the context goes on",      basic::fault_reports_eio),
     ("dependency across contexts through a syncobj",           basic::dependency_across_contexts),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! When jobs go wrong or their owners go away: a hang recovered by a reset with an innocent
-//! context continuing, destroying a context and closing a file with work in flight.
+//! context continuing (vaccel's HANG), destroying a context and closing a file with work in
+//! flight (the engine's NOP held back by a sw_sync gate: any backend).
 
 use std::os::fd::AsFd;
 use std::time::Duration;
@@ -23,6 +24,9 @@ fn first_job_done(status: Result<bool, Errno>) -> Check {
 /// SUBMIT on it fails with EIO; an innocent context on the same engine completes, and
 /// QUERY's reset_count grows.
 pub fn hang_is_recovered(c: &Ctx) -> TestResult {
+    if let Some(skip) = c.vaccel_only("HANG") {
+        return skip;
+    }
     let resets = c.dev.device_info()?.reset_count;
     let guilty = c.context(&c.dev, Priority::Normal)?;
     let innocent = c.context(&c.dev, Priority::Normal)?;
@@ -63,80 +67,76 @@ pub fn hang_is_recovered(c: &Ctx) -> TestResult {
     tap::pass()
 }
 
-/// CONTEXT_DESTROY with a running job and a queued one: the running one finishes, the queued
-/// one is cancelled, both fences signal.
+/// CONTEXT_DESTROY with a job submitted and one queued behind a sw_sync gate: the first one
+/// completes (or is cancelled if it had not started), the queued one is cancelled, both fences
+/// signal.
 pub fn destroy_with_work_in_flight(c: &Ctx) -> TestResult {
+    let Some((timeline, gate)) = crate::basic::sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let slow = delay(200_000);
-    let slow_bo = c.program(&c.dev, &slow)?;
-    let quick = nop();
-    let quick_bo = c.program(&c.dev, &quick)?;
+    let prog = c.nop();
+    let bo = c.program(&c.dev, &prog)?;
     let (s1, s2) = (
         Syncobj::create(&c.dev, false)?,
         Syncobj::create(&c.dev, false)?,
     );
-    run(&ctx, &slow_bo, slow.len(), &s1)?;
-    // Queued behind the slow one on the ring only if its dependency holds it back: make it
-    // wait for a syncobj that only signals after the destroy.
-    let gate = Syncobj::create(&c.dev, false)?;
-    let gate_ctx = c.context(&c.dev, Priority::Low)?;
-    run(&gate_ctx, &slow_bo, slow.len(), &gate)?;
+    run(&ctx, &bo, prog.len(), &s1)?;
     ctx.submit(
-        &Submit::new(&quick_bo, 0, quick.len() as u64)
+        &Submit::new(&bo, 0, prog.len() as u64)
             .wait(&gate, 0)
             .signal(&s2, 0),
     )?;
     let (f1, f2) = (s1.export_sync_file()?, s2.export_sync_file()?);
     drop(ctx);
-    // The slow job either ran or had not been dispatched yet when its context went
-    // (ECANCELED); either way it is signalled now. That teardown waits for a running job is
-    // proven deterministically by KUnit (xaccel_sched_recovery).
+    // That teardown waits for a running job is proven deterministically by KUnit
+    // (xaccel_sched_recovery).
     first_job_done(xaccel::sync_file_status(f1.as_fd())?)?;
     expect_eq(
         xaccel::sync_file_status(f2.as_fd())?,
         Err(Errno::CANCELED),
         "queued job",
     )?;
-    gate.wait(0, GUARD)?;
+    timeline.inc(1)?;
     tap::pass()
 }
 
-/// Closing a file with a job running and one queued: close returns once the running job is
-/// done; the queued one is cancelled; both sync_files (which outlive the file) signal.
+/// Closing a file with a job submitted and one queued behind a sw_sync gate: the first one
+/// completes or is cancelled, the queued one is cancelled; both sync_files (which outlive the
+/// file) signal, and the device goes on.
 pub fn close_with_work_in_flight(c: &Ctx) -> TestResult {
+    let Some((timeline, gate)) = crate::basic::sw_sync::gate(&c.dev)? else {
+        return tap::skip("no /sys/kernel/debug/sync/sw_sync");
+    };
     let dev = c.open_again()?;
+    let prog = c.nop();
     let (f1, f2) = {
         let ctx = c.context(&dev, Priority::Normal)?;
-        let slow = delay(300_000);
-        let slow_bo = c.program(&dev, &slow)?;
+        let bo = c.program(&dev, &prog)?;
         let s1 = Syncobj::create(&dev, false)?;
         let s2 = Syncobj::create(&dev, false)?;
-        run(&ctx, &slow_bo, slow.len(), &s1)?;
-        let gate = Syncobj::create(&dev, false)?;
-        let gate_ctx = c.context(&dev, Priority::Low)?;
-        run(&gate_ctx, &slow_bo, slow.len(), &gate)?;
+        let local_gate = Syncobj::create(&dev, false)?;
+        local_gate.import_sync_file(gate.export_sync_file()?.as_fd())?;
+        run(&ctx, &bo, prog.len(), &s1)?;
         ctx.submit(
-            &Submit::new(&slow_bo, 0, slow.len() as u64)
-                .wait(&gate, 0)
+            &Submit::new(&bo, 0, prog.len() as u64)
+                .wait(&local_gate, 0)
                 .signal(&s2, 0),
         )?;
         let fences = (s1.export_sync_file()?, s2.export_sync_file()?);
-        // Leave the contexts, syncobjs and BO to the file's release.
-        std::mem::forget((ctx, gate_ctx, s1, s2, gate, slow_bo));
+        // Leave the context, syncobjs and BO to the file's release.
+        std::mem::forget((ctx, s1, s2, local_gate, bo));
         fences
     };
     drop(dev);
-    // The slow job either ran or had not been dispatched yet when its context went
-    // (ECANCELED); either way it is signalled now. That teardown waits for a running job is
-    // proven deterministically by KUnit (xaccel_sched_recovery).
     first_job_done(xaccel::sync_file_status(f1.as_fd())?)?;
     match xaccel::sync_file_status(f2.as_fd())? {
         Err(Errno::CANCELED) => {}
         other => fail!("queued job: {other:?}, expected ECANCELED"),
     }
+    timeline.inc(1)?;
     // The device is still usable.
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     run(&ctx, &bo, prog.len(), &done)?;

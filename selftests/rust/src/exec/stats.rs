@@ -107,11 +107,14 @@ fn engine0(c: &Ctx) -> Check<EngineStats> {
 
 /// debugfs lists every engine; its counters follow jobs: completed, failed, the last error.
 pub fn debugfs_counters(c: &Ctx) -> TestResult {
+    if let Some(skip) = c.vaccel_only("FAULT") {
+        return skip;
+    }
     let engines = read_engines(&c.path)?;
     expect_eq(engines.engines.len() as u32, c.engines, "engine lines")?;
     let before = engine0(c)?;
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let (ok, bad) = (nop(), fault());
+    let (ok, bad) = (c.nop(), fault());
     let (ok_bo, bad_bo) = (c.program(&c.dev, &ok)?, c.program(&c.dev, &bad)?);
     let done = Syncobj::create(&c.dev, false)?;
     run(&ctx, &ok_bo, ok.len(), &done)?;
@@ -158,11 +161,14 @@ const SYNC_IOC_SET_DEADLINE: Opcode = opcode::write::<SyncSetDeadline>(b'>', 5);
 /// A deadline set on an exported sync_file of a queued job reaches the backend (debugfs counts
 /// the hints vaccel took).
 pub fn deadline_reaches_the_backend(c: &Ctx) -> TestResult {
+    if let Some(skip) = c.vaccel_only("deadline hints") {
+        return skip;
+    }
     let Some((timeline, gate)) = sw_sync::gate(&c.dev)? else {
         return tap::skip("no /sys/kernel/debug/sync/sw_sync");
     };
     let ctx = c.context(&c.dev, Priority::Normal)?;
-    let prog = nop();
+    let prog = c.nop();
     let bo = c.program(&c.dev, &prog)?;
     let done = Syncobj::create(&c.dev, false)?;
     ctx.submit(
@@ -206,6 +212,9 @@ pub fn deadline_reaches_the_backend(c: &Ctx) -> TestResult {
 /// fdinfo: `drm-engine-<engine>` for every engine, counting the time the file's jobs ran
 /// (at least a DELAY's length), and nothing on engines it did not use.
 pub fn fdinfo_engine_busy(c: &Ctx) -> TestResult {
+    if let Some(skip) = c.vaccel_only("DELAY") {
+        return skip;
+    }
     let dev = c.open_again()?;
     let names: Vec<String> = dev.engines()?.into_iter().map(|e| e.name).collect();
     let idle = dev.fdinfo()?;

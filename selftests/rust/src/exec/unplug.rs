@@ -5,7 +5,7 @@
 //! everything afterwards is clean. The caller (tools/vm/guest.sh) reloads the backend.
 
 // Shared with xaccel-selftest-exec, which uses all of it.
-#[allow(dead_code)]
+#[allow(dead_code, unused_imports)]
 mod ctx;
 
 use std::os::fd::AsFd;

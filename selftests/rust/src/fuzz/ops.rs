@@ -80,8 +80,10 @@ pub const CALLS: [(&str, &[Errno]); 14] = {
 /// Most live objects of each kind; the oldest goes when a new one would exceed it.
 const POOL: usize = 24;
 
-/// Bytes of the command-buffer BO, all vaccel NOP packets.
+/// Bytes of the command-buffer BO: engine `e`'s NOP (QUERY NOPS) at `e * NOP_SLOT`.
 pub const CMD_BYTES: usize = 4096;
+/// Room for one engine's NOP in the command-buffer BO (at least `DRM_XACCEL_NOP_MAX`).
+pub const NOP_SLOT: usize = 64;
 
 /// What the calls draw on.
 pub struct Fuzzer<'d> {
@@ -94,6 +96,10 @@ pub struct Fuzzer<'d> {
     pub va_start: u64,
     /// The command-buffer BO (never closed by the fuzzer).
     pub cmd: u32,
+    /// Per engine, the size of its NOP in `cmd` (0: none).
+    pub nops: Vec<u64>,
+    /// The engine of each context the calls created (ids of destroyed ones may linger).
+    pub engine_of: std::collections::HashMap<u32, u32>,
     pub bos: Vec<u32>,
     pub contexts: Vec<u32>,
     pub vms: Vec<u32>,
@@ -188,7 +194,7 @@ impl Fuzzer<'_> {
             type_: if hostile(r) {
                 junk32(r)
             } else {
-                r.below(3) as u32
+                r.below(4) as u32
             },
             flags: if hostile(r) { junk32(r) } else { 0 },
             item_size: if hostile(r) { junk32(r) } else { 64 },
@@ -302,6 +308,7 @@ impl Fuzzer<'_> {
             reserved: if hostile(r) { junk64(r) } else { 0 },
         };
         self.dev.context_create_raw(&mut args)?;
+        self.engine_of.insert(args.context_id, args.engine);
         if let Some(old) = admit(&mut self.contexts, args.context_id) {
             let mut destroy = drm_xaccel_context_destroy {
                 context_id: old,
@@ -361,8 +368,14 @@ impl Fuzzer<'_> {
         let bos = self.scratch.put(self.page as usize, &bytes_of(&list));
         let page = self.page;
         let r = &mut self.rng;
+        let context_id = handle(r, &self.contexts);
+        // A clean command buffer is the NOP of the context's engine, whatever the backend.
+        let nop = self.engine_of.get(&context_id).and_then(|&e| {
+            let size = *self.nops.get(e as usize)?;
+            (size > 0).then(|| (NOP_SLOT as u64 * u64::from(e), size))
+        });
         let mut args = drm_xaccel_submit {
-            context_id: handle(r, &self.contexts),
+            context_id,
             flags: if hostile(r) { junk32(r) } else { 0 },
             cmd_handle: if hostile(r) {
                 handle(r, &self.bos)
@@ -374,15 +387,15 @@ impl Fuzzer<'_> {
             } else {
                 in_count as u32
             },
-            cmd_offset: if hostile(r) {
-                size(r, page)
-            } else {
-                8 * r.below(8)
+            cmd_offset: match nop {
+                _ if hostile(r) => size(r, page),
+                Some((offset, _)) => offset,
+                None => 8 * r.below(8),
             },
-            cmd_size: if hostile(r) {
-                size(r, page)
-            } else {
-                8 * (1 + r.below(8))
+            cmd_size: match nop {
+                _ if hostile(r) => size(r, page),
+                Some((_, size)) => size,
+                None => 8 * (1 + r.below(8)),
             },
             in_syncobjs: if hostile(r) {
                 self.scratch.pointer(r)
@@ -407,7 +420,7 @@ impl Fuzzer<'_> {
             out_point: if hostile(r) { junk64(r) } else { 0 },
             timeout_ns: if hostile(r) { junk64(r) } else { 0 },
             seqno: junk64(r),
-            // A VM only in hostile calls: the command buffer has no VA operands.
+            // A VM only in hostile calls (a NOP is valid with or without one).
             vm_id: if !r.clean && r.below(3) == 0 {
                 handle(r, &self.vms)
             } else {

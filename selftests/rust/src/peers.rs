@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The other side of each interop test, with raw ioctls: any DRM node's
+//! The other side of each dma-buf test (selftest-dmabuf, conformance), with raw ioctls: any DRM node's
 //! PRIME and GEM_CLOSE ioctls, vgem's dumb buffers, udmabuf (a dma-buf of a
 //! sealed memfd), shared mappings of any file, and the data pattern every
 //! test writes and checks bit-exactly.
