@@ -43,14 +43,16 @@ xaccel-dir := $(abspath $(obj))
 xaccel-src := $(if $(filter /%,$(src)),$(src),$(srctree)/$(src))
 xaccel-backend-objs := $(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),$(obj)/drivers/$(b)/$(b).o)
 
-# The core's build id: a hash of the core's sources, the compiler, the kernel build it is
-# compiled for and XACCEL_BUILD_SALT (a test knob: `make check` builds a second core with
-# another salt). The core defines `xaccel_core_build_<id>` and `Registration::<B>::new`, which
+# The core's build id: a hash of the core's sources (not the header generated below, which
+# holds the id, or the id would change at every build in the source tree), the compiler, the
+# kernel build it is compiled for and XACCEL_BUILD_SALT (a test knob: `make check` builds a
+# second core with another salt). The core defines `xaccel_core_build_<id>` and `Registration::<B>::new`, which
 # every backend instantiates, refers to it: a backend built against another core build fails
 # to load with "Unknown symbol xaccel_core_build_<id>" instead of calling into a core whose
 # types and symbols it does not know.
 xaccel-build-id := $(shell { cd $(xaccel-src) && \
-	find core uapi -type f \( -name '*.rs' -o -name '*.c' -o -name '*.h' \) | LC_ALL=C sort | \
+	find core uapi -type f \( -name '*.rs' -o -name '*.c' -o -name '*.h' \) \
+		! -name '*_generated.h' | LC_ALL=C sort | \
 	xargs cat; cat $(objtree)/include/generated/utsversion.h \
 	$(objtree)/include/config/kernel.release $(objtree)/include/generated/rustc_cfg; \
 	$(RUSTC) --version --verbose; echo 'salt $(XACCEL_BUILD_SALT)'; } 2>/dev/null | \
