@@ -3,7 +3,8 @@
 # xaccel's Makefile has two faces:
 #  - Kbuild: `make -C <kernel build> M=<this dir>` builds the modules (xaccel.ko and one
 #    module per backend). Dropped into a kernel tree, the same rules work in-tree.
-#  - The developer's entry point: `make run`, `make check`, `make soak`, `make lint` (see README.md).
+#  - The developer's entry point: `make run`, `make check`, `make soak`, `make lint`, `make sdk`
+#    (see README.md).
 
 ifneq ($(KERNELRELEASE),)
 # ---------------------------------------------------------------- Kbuild ---
@@ -34,33 +35,56 @@ obj-y += $(addsuffix .o,$(xaccel-backends-y))
 $(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),$(eval $(b)-y := drivers/$(b)/$(b).o))
 
 # Cross-crate glue, after drivers/gpu/Makefile's nova-core/nova-drm workaround:
-# the core emits its crate metadata, each backend is compiled against it, and the core
-# exports exactly the Rust symbols the backends reference.
+# the core emits its crate metadata (core/libxaccel.rmeta), each backend is compiled against
+# it (--extern xaccel), and the core exports every global Rust symbol it defines: its whole
+# public backend API, generic code included, so that backends built outside this tree against
+# the SDK (`make sdk`, Documentation/writing-a-backend.rst) link as the ones here do.
 xaccel-dir := $(abspath $(obj))
+xaccel-src := $(if $(filter /%,$(src)),$(src),$(srctree)/$(src))
 xaccel-backend-objs := $(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),$(obj)/drivers/$(b)/$(b).o)
+
+# The core's build id: a hash of the core's sources (not the header generated below, which
+# holds the id, or the id would change at every build in the source tree), the compiler, the
+# kernel build it is compiled for and XACCEL_BUILD_SALT (a test knob: `make check` builds a
+# second core with another salt). The core defines `xaccel_core_build_<id>` and `Registration::<B>::new`, which
+# every backend instantiates, refers to it: a backend built against another core build fails
+# to load with "Unknown symbol xaccel_core_build_<id>" instead of calling into a core whose
+# types and symbols it does not know.
+xaccel-build-id := $(shell { cd $(xaccel-src) && \
+	find core uapi -type f \( -name '*.rs' -o -name '*.c' -o -name '*.h' \) \
+		! -name '*_generated.h' | LC_ALL=C sort | \
+	xargs cat; cat $(objtree)/include/generated/utsversion.h \
+	$(objtree)/include/config/kernel.release $(objtree)/include/generated/rustc_cfg; \
+	$(RUSTC) --version --verbose; echo 'salt $(XACCEL_BUILD_SALT)'; } 2>/dev/null | \
+	sha256sum | cut -c1-16)
+# Given to rustc with --env-set, so that a new id is a new command line (and a rebuild).
+RUSTFLAGS_core/xaccel.o += --env-set XACCEL_BUILD_ID=$(xaccel-build-id)
 
 RUSTFLAGS_core/xaccel.o += --emit=metadata=$(xaccel-dir)/core/libxaccel.rmeta
 $(xaccel-backend-objs): $(obj)/core/xaccel.o
 $(foreach b,$(xaccel-backends-y) $(xaccel-backends-m),\
 	$(eval RUSTFLAGS_drivers/$(b)/$(b).o += -L $(xaccel-dir)/core --extern xaccel))
 
-xaccel_rust_needed_exports = \
-	{ $(if $(strip $(2)),$(NM) -u $(2);,) echo "__DEFINED_RUST_SYMBOLS__"; \
+# Every global Rust symbol of the core (functions, statics) and its build-id symbol, but not
+# the module's init and exit functions, nor the aliases sanitizers and CFI add, nor anything
+# the kernel itself already exports (a generic of the `kernel` crate instantiated in both
+# would be exported twice, which modpost refuses).
+xaccel_rust_exports = \
+	{ cat $(objtree)/Module.symvers 2>/dev/null; echo "__DEFINED_RUST_SYMBOLS__"; \
 	  $(NM) -p --defined-only $(1); } | \
 	awk ' \
 		/^__DEFINED_RUST_SYMBOLS__$$/ { defs = 1; next } \
-		!defs { if ($$NF ~ /^_R/) needed[$$NF] = 1; next } \
-		defs && $$2 ~ /(T|R|D|B)/ && $$3 ~ /^_R/ && \
+		!defs { kernel[$$2] = 1; next } \
+		$$2 ~ /^(T|R|D|B)$$/ && ($$3 ~ /^_R/ || $$3 ~ /^xaccel_core_build_/) && \
 			$$3 !~ /_(init|cleanup)_module$$/ && \
 			$$3 !~ /__(pfx|cfi|odr_asan)/ && \
-			$$3 in needed { printf "EXPORT_SYMBOL_RUST_GPL(%s);\n", $$3 } \
+			!($$3 in kernel) { printf "EXPORT_SYMBOL_RUST_GPL(%s);\n", $$3 } \
 	'
 
 quiet_cmd_xaccel_exports = EXPORTS $@
-      cmd_xaccel_exports = \
-	$(call xaccel_rust_needed_exports,$<,$(xaccel-backend-objs)) > $@
+      cmd_xaccel_exports = $(call xaccel_rust_exports,$<) > $@
 
-$(obj)/core/exports_xaccel_generated.h: $(obj)/core/xaccel.o $(xaccel-backend-objs) FORCE
+$(obj)/core/exports_xaccel_generated.h: $(obj)/core/xaccel.o FORCE
 	$(call if_changed,xaccel_exports)
 
 targets += core/exports_xaccel_generated.h
@@ -73,7 +97,7 @@ else
 SHELL := /bin/bash
 XACCEL := tools/vm/xaccel-dev
 
-.PHONY: run check soak try bench profile lint setup kernel modules userspace clean
+.PHONY: run check soak try bench profile lint setup kernel modules sdk userspace clean
 run:        ; @$(XACCEL) run
 check:      ; @$(XACCEL) check
 soak:       ; @$(XACCEL) soak
@@ -84,6 +108,8 @@ lint:       ; @$(XACCEL) lint
 setup:      ; @$(XACCEL) setup
 kernel:     ; @$(XACCEL) kernel
 modules:    ; @$(XACCEL) modules
+# The SDK for backends built outside this tree: $(DESTDIR)$(PREFIX)/lib/xaccel/sdk.
+sdk:        ; @PREFIX='$(PREFIX)' DESTDIR='$(DESTDIR)' $(XACCEL) sdk
 userspace:  ; @$(XACCEL) userspace
 clean:      ; @$(XACCEL) clean
 

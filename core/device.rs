@@ -278,6 +278,8 @@ impl<B: Backend> Registration<B> {
         desc: &DeviceDesc,
         data: impl PinInit<B::Device, Error>,
     ) -> Result<Self> {
+        // A backend built against another build of the core does not load (`build`).
+        crate::build::require_this_core();
         let layout = DeviceLayout::new(desc, parent)?;
         // SAFETY: `parent` is bound, and nothing maps DMA for it through us yet.
         unsafe {

@@ -11,6 +11,7 @@
 //!
 //! - [`backend`]: the trait a backend implements and the device description it hands over.
 //! - `bo_wait`: `BO_WAIT`, waiting until a buffer object is idle.
+//! - [`build`]: the build id that ties each backend to the core build it was compiled against.
 //! - `debugfs`: the per-device `engines` file (scheduler counters).
 //! - [`device`]: the accel device, its registration and unplug.
 //! - `engine_fdinfo`: `drm-engine-<name>` busy times in fdinfo, after the memory keys.
@@ -61,6 +62,7 @@ macro_rules! ensure {
 
 pub mod backend;
 mod bo_wait;
+pub mod build;
 mod context;
 mod debugfs;
 pub mod device;
@@ -122,9 +124,10 @@ impl kernel::Module for XaccelModule {
             sched::bench::run();
         }
         pr_info!(
-            "xaccel core loaded, uAPI {}.{}\n",
+            "xaccel core loaded, uAPI {}.{}, build {}\n",
             uapi::DRM_XACCEL_UAPI_MAJOR,
-            uapi::DRM_XACCEL_UAPI_MINOR
+            uapi::DRM_XACCEL_UAPI_MINOR,
+            build::BUILD_ID
         );
         Ok(Self)
     }

@@ -18,6 +18,45 @@ mark() { echo "xaccel-test: $*" >/dev/kmsg; }
 load() { modprobe -d "$modroot" "$@"; }
 unload() { modprobe -d "$modroot" -r "$@"; }
 
+# The backends, as their vm.conf files declare them (tools/vm/backends.sh).
+XACCEL_ROOT=$repo
+. "$repo/tools/vm/backends.sh"
+# Loads every backend that `make run` and `make try` load (VM_AUTOLOAD), in VM_ORDER.
+load_backends() {
+	local conf entry
+	for conf in $(vm_confs); do
+		vm_conf_load "$conf"
+		[ "$VM_AUTOLOAD" = 1 ] || continue
+		for entry in "${VM_LOAD[@]}"; do
+			# shellcheck disable=SC2086 # an entry is a module and its parameters
+			load $entry || return 1
+		done
+	done
+}
+# The results of the KUnit suites matching the globs, each suite once.
+kunit_suites() { # glob...
+	local glob suite found=0 seen=" "
+	for glob in "$@"; do
+		for suite in /sys/kernel/debug/kunit/$glob; do
+			[ -f "$suite/results" ] || continue
+			case $seen in *" $suite "*) continue ;; esac
+			seen="$seen$suite "
+			found=1
+			cat "$suite/results"
+		done
+	done
+	[ $found = 1 ]
+}
+# The KUnit globs of the backend named NAME (its VM_BACKEND).
+backend_kunit_globs() { # name
+	local conf
+	for conf in $(vm_confs); do
+		vm_conf_load "$conf"
+		[ "$VM_BACKEND" = "$1" ] && printf '%s\n' "${VM_KUNIT[@]}"
+	done
+	return 0
+}
+
 # The scheduler against drm_sched (P1/P2): xaccel's equivalents of drm_sched's overhead KUnit
 # cases run when xaccel loads with sched_bench=1 (core/sched/bench.rs); drm-sched-tests runs
 # only its overhead suite in the same boot. Both print expected and actual µs; the overhead is
@@ -531,7 +570,7 @@ hlx_bar2_bus_addr() { # node [min_hard_resets]: the driver's own device resets s
 	echo "$node ($bdf): BAR2_BUS_ADDR $got, want $want; $resets hard resets by the driver"
 	[ "$got" = "$want" ] && [ "$resets" -ge "${2:-0}" ]
 }
-hlx_kunit() { cat /sys/kernel/debug/kunit/xaccel_hlx_cb/results; }
+hlx_kunit() { mapfile -t globs < <(backend_kunit_globs hlx) && kunit_suites "${globs[@]}"; }
 # Unbinding the PCI function with a client open: ioctls give ENODEV, closing is clean, the
 # function binds again.
 hlx_unbind_with_client_open() {
@@ -824,21 +863,99 @@ soak() { # minutes calls seed
 	return $rc
 }
 
-kunit_results() {
-	local suite found=0
-	for suite in /sys/kernel/debug/kunit/xaccel_* /sys/kernel/debug/kunit/vaccel_*; do
-		[ -f "$suite/results" ] || continue
-		found=1
-		cat "$suite/results"
+# A backend's section of `make check`, from its vm.conf (the one vm_conf_load read): it loads,
+# its KUnit suites pass, its VM_DEVICE_TESTS and the conformance suite pass on each of its
+# devices, it unloads; a backend built outside the tree (VM_EXTERNAL=1) built against another
+# core build is refused at load, with the missing build-id symbol named.
+backend_nodes() { # name -> its accel nodes, from QUERY
+	xaccel --json list | NAME=$1 /usr/bin/python3 -c '
+import json, os, sys
+for r in json.load(sys.stdin):
+    if r["device"]["backend"] == os.environ["NAME"]:
+        print(r["path"])'
+}
+backend_load() {
+	local entry
+	for entry in "${VM_LOAD[@]}"; do
+		# shellcheck disable=SC2086 # an entry is a module and its parameters
+		load $entry || return 1
 	done
-	[ $found = 1 ]
+	[ -n "$(backend_nodes "$VM_BACKEND")" ] || { echo "no $VM_BACKEND device"; return 1; }
+}
+backend_unload() {
+	local i
+	for ((i = ${#VM_LOAD[@]} - 1; i >= 0; i--)); do
+		unload "${VM_LOAD[i]%% *}" || return 1
+	done
+	[ -z "$(backend_nodes "$VM_BACKEND")" ]
+}
+# The build of this backend against the other core (tools/vm/xaccel-dev external_backends):
+# insmod must fail, the kernel must name the other core's build-id symbol, and nothing of the
+# module may stay loaded.
+backend_other_core_refused() {
+	local ext module ko want out
+	ext=$(dirname "$modroot")
+	module=${VM_LOAD[0]%% *}
+	ko=$ext/ext/$VM_NAME.other/$module.ko
+	want="$module: Unknown symbol xaccel_core_build_$(cat "$ext/sdk-other/build-id")"
+	[ -f "$ko" ] || { echo "no $ko"; return 1; }
+	grep -q '^xaccel ' /proc/modules || load xaccel || return 1
+	if out=$(insmod "$ko" 2>&1); then
+		echo "a build against another core loaded"
+		return 1
+	fi
+	echo "insmod: $out"
+	dmesg | grep -qF "$want" || { echo "no '$want' in the kernel log"; return 1; }
+	! grep -q "^$module " /proc/modules
+}
+backend_setup_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "$VM_BACKEND loads (${VM_LOAD[*]}), its devices appear" backend_load
+	echo "1..$tap_n"
+}
+backend_teardown_tests() {
+	tap_n=0
+	echo "TAP version 13"
+	tap "$VM_BACKEND unloads, its devices go" backend_unload
+	if [ "$VM_EXTERNAL" = 1 ]; then
+		tap "$VM_BACKEND built against another core build: refused at load, the symbol named" \
+			backend_other_core_refused
+	fi
+	echo "1..$tap_n"
+}
+backend_check() {
+	local name=$VM_BACKEND node test
+	run_tap "backend-setup:$name" backend_setup_tests
+	if [ ${#VM_KUNIT[@]} -gt 0 ]; then
+		run_tap "kunit-$name" kunit_suites "${VM_KUNIT[@]}"
+	fi
+	for node in $(backend_nodes "$name"); do
+		for test in "${VM_DEVICE_TESTS[@]}"; do
+			run_tap "${test#xaccel-}:${node##*/}" "$bin/$test" "$node"
+		done
+		if [ -x "$bin/xaccel-conformance" ]; then
+			run_tap "conformance:${node##*/}" "$bin/xaccel-conformance" "$node"
+		fi
+	done
+	run_tap "backend-teardown:$name" backend_teardown_tests
+}
+
+# The core's suites (xaccel_*) and those of every backend loaded so far (their VM_KUNIT).
+kunit_results() {
+	local conf globs=('xaccel_*')
+	for conf in $(vm_confs); do
+		vm_conf_load "$conf"
+		globs+=("${VM_KUNIT[@]}")
+	done
+	kunit_suites "${globs[@]}"
 }
 
 case "$mode" in
 try:*)
-	# `make try SCRIPT=...` (tools/vm/xaccel-dev): the backends loaded as for `check`, then one
+	# `make try SCRIPT=...` (tools/vm/xaccel-dev): the backends loaded (VM_AUTOLOAD), then one
 	# developer's script, its output between markers; the kernel log follows.
-	load vaccel && load hlx
+	load_backends
 	echo "### xaccel-try: begin"
 	mark "try begin"
 	bash "${mode#try:}"
@@ -849,8 +966,7 @@ try:*)
 	echo "### xaccel-dmesg: end"
 	;;
 run)
-	load vaccel
-	load hlx
+	load_backends
 	echo "### xaccel-run: begin"
 	xaccel list
 	for dev in /dev/accel/accel*; do
@@ -965,6 +1081,12 @@ check)
 	run_tap selftest-dmabuf-devmem-migrate "$bin/xaccel-selftest-dmabuf" --devmem-rule migrate \
 		/dev/accel/accel0 /dev/accel/accel1
 	run_tap devmem-rule-teardown devmem_rule_teardown
+	# Every backend the core's tests above do not cover (VM_CORE_TESTS=0: the sample, a new
+	# backend), from its vm.conf alone.
+	for conf in $(vm_confs); do
+		vm_conf_load "$conf"
+		[ "$VM_CORE_TESTS" = 1 ] || backend_check
+	done
 	run_tap module-reload reload_tests
 	# Last: every client has closed; unload everything, then look for leaks.
 	run_tap kmemleak kmemleak_tests

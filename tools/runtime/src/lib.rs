@@ -56,6 +56,7 @@ mod fdinfo;
 pub mod hlx;
 mod info;
 mod mapping;
+pub mod null;
 mod query;
 mod types;
 pub mod vaccel;
