@@ -9,63 +9,35 @@
 //! is each side's median (a round trip that the host preempted, or that a timer interrupt hit,
 //! does not move it), and the means are printed too.
 
-use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use rustix::event::{poll, PollFd, PollFlags};
-use rustix::ioctl::{ioctl, opcode, Opcode, Setter, Updater};
+use xaccel::sw_sync::Timeline;
 use xaccel::{Bo, Context, Device, Priority, Submit, Syncobj};
 
 /// Round trips per side and round.
 const OPS: u32 = 200;
 
-#[allow(non_camel_case_types)]
-#[repr(C)]
-struct sw_sync_create_fence_data {
-    value: u32,
-    name: [u8; 32],
-    fence: i32,
-}
-
-const SW_SYNC_CREATE_FENCE: Opcode = opcode::read_write::<sw_sync_create_fence_data>(b'W', 0);
-const SW_SYNC_INC: Opcode = opcode::write::<u32>(b'W', 1);
-
 /// A sw_sync timeline and the next value to create a fence at.
 struct SwSync {
-    timeline: File,
+    timeline: Timeline,
     next: u32,
 }
 
 impl SwSync {
     fn open() -> Result<Self, String> {
-        let timeline = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open("/sys/kernel/debug/sync/sw_sync")
-            .map_err(|e| format!("sw_sync: {e}"))?;
+        let timeline = Timeline::open().map_err(|e| format!("sw_sync: {e}"))?;
         Ok(Self { timeline, next: 1 })
     }
 
     fn round_trip(&mut self) -> Result<(), String> {
-        let mut data = sw_sync_create_fence_data {
-            value: self.next,
-            name: [0; 32],
-            fence: -1,
-        };
+        let fence = self
+            .timeline
+            .fence(self.next)
+            .map_err(|e| format!("SW_SYNC_IOC_CREATE_FENCE: {e}"))?;
         self.next += 1;
-        // SAFETY: The opcode matches `sw_sync_create_fence_data`.
-        unsafe {
-            ioctl(
-                self.timeline.as_fd(),
-                Updater::<SW_SYNC_CREATE_FENCE, _>::new(&mut data),
-            )
-        }
-        .map_err(|e| format!("SW_SYNC_IOC_CREATE_FENCE: {e}"))?;
-        // SAFETY: The kernel installed a new fd for us.
-        let fence = unsafe { OwnedFd::from_raw_fd(data.fence) };
-        // SAFETY: The opcode matches a `u32` argument.
-        unsafe { ioctl(self.timeline.as_fd(), Setter::<SW_SYNC_INC, _>::new(1u32)) }
+        self.timeline
+            .inc(1)
             .map_err(|e| format!("SW_SYNC_IOC_INC: {e}"))?;
         let mut fds = [PollFd::new(&fence, PollFlags::IN)];
         poll(&mut fds, None).map_err(|e| format!("poll: {e}"))?;

@@ -58,6 +58,7 @@ mod info;
 mod mapping;
 pub mod null;
 mod query;
+pub mod sw_sync;
 mod types;
 pub mod vaccel;
 mod version;
