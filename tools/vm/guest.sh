@@ -3,7 +3,7 @@
 #! Runs inside the test VM (started by tools/vm/xaccel-dev): loads xaccel's modules and runs
 #! the demo (`run`), every in-guest test (`check`), printing TAP blocks that
 #! tools/vm/report.py counts, the benchmarks (`bench`), printing `bench:` lines, or the soak
-#! (`soak:MINUTES:CALLS:SEED`), printing `soak:` lines. Each test is announced in the kernel
+#! (`soak:MINUTES:CALLS:SEED:RELOADS`), printing `soak:` lines. Each test is announced in the kernel
 #! log too, so a splat is blamed on the test that was running.
 #!
 #! Usage: guest.sh run|check|bench|soak:...|profile:...|try:... MODROOT REPO
@@ -644,7 +644,7 @@ hlx_refuse_teardown() {
 # BO, run a job (a NOP; the DMA + compute program of `xaccel hlx`) and close it, and everything
 # unloads again. The leak scan after it covers the rounds. A round takes 12-35 s on the
 # sanitizer kernel under TCG, so `make check` runs CHECK_RELOADS of them and `make soak`
-# SOAK_RELOADS after its load.
+# SOAK_RELOADS after its load (XACCEL_SOAK_RELOADS on the host).
 CHECK_RELOADS=10
 SOAK_RELOADS=100
 reload_once() {
@@ -1095,8 +1095,9 @@ check)
 	echo "### xaccel-dmesg: end"
 	;;
 soak:*)
-	# `make soak`: soak:MINUTES:CALLS:SEED (tools/vm/xaccel-dev).
-	IFS=: read -r _ minutes calls seed <<<"$mode"
+	# `make soak`: soak:MINUTES:CALLS:SEED:RELOADS (tools/vm/xaccel-dev).
+	IFS=: read -r _ minutes calls seed reloads <<<"$mode"
+	SOAK_RELOADS=${reloads:-$SOAK_RELOADS}
 	echo "### xaccel-soak: begin"
 	soak "$minutes" "$calls" "$seed"
 	echo "### xaccel-soak: end rc=$?"
