@@ -782,6 +782,7 @@ for path in sorted(glob.glob(os.path.join(soak_dir, "fuzz-*.log"))):
     chunks = failed = 0
     ok, errnos = collections.Counter(), collections.defaultdict(collections.Counter)
     who = None
+    why = False
     for line in open(path, errors="replace"):
         if m := re.match(r"## chunk \d+ (\w+) seed \d+ calls (\d+)", line):
             who = m.group(1)
@@ -796,6 +797,13 @@ for path in sorted(glob.glob(os.path.join(soak_dir, "fuzz-*.log"))):
                 errnos[m.group(1)][errno] += int(n)
         elif line.startswith("not ok"):
             print(f"# {name}: {line.strip()}")
+            why = True
+            continue
+        elif why and line.startswith("# "):
+            # The failed test's diagnostics, which the chunk prints after its TAP line.
+            print(f"# {name}:   {line[2:].strip()}")
+            continue
+        why = False
     total = sum(calls.values())
     ioctls = sorted(set(ok) | set(errnos))
     print(f"soak: {name} calls={total} (root {calls['root']}, nobody {calls['nobody']}) "
